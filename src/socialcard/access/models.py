@@ -1,0 +1,148 @@
+"""Access tables: departments, staff, roles held, sessions, API tokens, audit records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialcard.db import Base, JSONType, UTCDateTime
+
+
+class Department(Base):
+    """A department (部门) or agency whose staff use the platform."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Staff(Base):
+    """A staff account. Scope: the city (431100) or one county code."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    scope_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffRole(Base):
+    """A role held by a staff member (roles and their permissions live in policy.toml)."""
+
+    __tablename__ = "staff_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("staff_id", "role", name="uq_staff_roles_staff_role"),)
+
+
+class WebSession(Base):
+    """A logged-in browser. Only the SM3 of the cookie token is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    origin: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for a department system, acting as one staff account."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditResult(StrEnum):
+    """How an audited action ended."""
+
+    SUCCESS = "success"  # done
+    DENIED = "denied"  # refused by the access policy or scope
+    FAILURE = "failure"  # attempted and failed (wrong password, invalid input)
+
+
+class AuditRecord(Base):
+    """One link of the append-only audit chain. Never updated or deleted."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_username: Mapped[str | None] = mapped_column(String(40))
+    actor_roles: Mapped[str | None] = mapped_column(String(200))
+    department_code: Mapped[str | None] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    result: Mapped[AuditResult] = mapped_column(
+        Enum(
+            AuditResult,
+            name="audit_result",
+            native_enum=False,
+            create_constraint=True,
+            length=12,
+            values_callable=lambda ms: [m.value for m in ms],
+        )
+    )
+    origin: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    record_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_records_actor", "actor_id", "id"),
+        Index("ix_audit_records_object", "object_type", "object_id"),
+    )
+
+
+class AuditChainHead(Base):
+    """The single row that serialises appends to the chain (locked FOR UPDATE on PostgreSQL)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,105 @@
+"""The composition root: settings → keys → engine → session factory → reference data.
+
+The only place that wires concrete pieces together. Entry points (api, web, cli, jobs) call
+build_platform(settings) once and pass the result down; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.orm import Session, sessionmaker
+
+from socialcard.config import Settings
+from socialcard.db import Base, make_engine, make_session_factory, transaction
+from socialcard.kernel.clock import Clock, SystemClock
+from socialcard.kernel.crypto import KeyRing
+
+
+def load_all_models() -> MetaData:
+    """Import every area's models so Base.metadata knows all tables."""
+    import socialcard.access.models
+    import socialcard.regions.models
+    import socialcard.registry.models  # noqa: F401
+
+    return Base.metadata
+
+
+class KeyFileMissing(RuntimeError):
+    """Production refuses to invent keys: they must be provisioned."""
+
+
+def load_or_create_keys(path: Path, *, may_create: bool) -> KeyRing:
+    """Read the key file; in development create it (mode 0600) on first start."""
+    if path.exists():
+        return KeyRing.from_json_dict(json.loads(path.read_text(encoding="utf-8")))
+    if not may_create:
+        raise KeyFileMissing(f"key file {path} does not exist; provision it before starting")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = KeyRing.generate()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(keys.to_json_dict(), handle)
+    return keys
+
+
+@dataclass
+class Platform:
+    """Everything an entry point needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyRing
+    clock: Clock = field(default_factory=SystemClock)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", "socialcard:migrations")
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (alembic upgrade head)."""
+    with engine.begin() as connection:
+        config = alembic_config(str(engine.url))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def ensure_reference_data(platform: Platform) -> None:
+    """Insert shipped reference data that is missing (regions, departments, policy roles)."""
+    from socialcard.access.services import ensure_departments
+    from socialcard.regions.services import ensure_regions
+
+    with platform.session() as session, transaction(session):
+        ensure_regions(session)
+        ensure_departments(session)
+
+
+def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platform:
+    """Wire settings to a ready platform. Creates the data directory for the embedded default."""
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = load_or_create_keys(
+        settings.resolved_key_file, may_create=settings.environment != "production"
+    )
+    engine = make_engine(settings.database_url)
+    return Platform(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        keys=keys,
+        clock=clock or SystemClock(),
+    )

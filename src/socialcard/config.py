@@ -1,0 +1,54 @@
+"""Settings, read from SOCIALCARD_* environment variables. Built once by an entry point and
+passed down as plain values; business areas never import this module (import-linter checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALCARD_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    key_file: Path | None = None
+    # The external checkpoint of the audit chain head (F2): outside the database, append-only.
+    audit_checkpoint_file: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secure_cookies: bool = False
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=8, ge=1)
+    login_failures_before_lockout: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    import_chunk_size: int = Field(default=5000, ge=1)
+
+    @model_validator(mode="after")
+    def _fill_paths_and_refuse_unsafe_production(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'socialcard.sqlite3'}"
+        if self.key_file is None:
+            self.key_file = self.data_dir / "keys.json"
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.data_dir / "audit-checkpoints.log"
+        if self.environment == "production":
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("production needs PostgreSQL, not SQLite")
+            if not self.secure_cookies:
+                raise ValueError("production needs SOCIALCARD_SECURE_COOKIES=true (HTTPS)")
+        return self
+
+    @property
+    def resolved_key_file(self) -> Path:
+        assert self.key_file is not None
+        return self.key_file
+
+    @property
+    def resolved_checkpoint_file(self) -> Path:
+        assert self.audit_checkpoint_file is not None
+        return self.audit_checkpoint_file

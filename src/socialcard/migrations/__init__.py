@@ -1,0 +1,1 @@
+"""Alembic migrations (one chain for the whole platform)."""
