@@ -79,6 +79,8 @@ class Person(Base):
     is_from_yongzhou: Mapped[bool]
     household_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     household_address: Mapped[str | None] = mapped_column(String(200))
+    # The current county that serves the person (scope checks use it): the residence county
+    # when the register gives one, else the household region resolved to its current county.
     residence_county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     residence_township: Mapped[str | None] = mapped_column(String(60))
     residence_address: Mapped[str | None] = mapped_column(String(200))
@@ -108,11 +110,6 @@ class Person(Base):
             raise PersonStatusNotAllowed(self.id, self.status, target)
         self.status = target
         self.status_changed_on = on
-
-    @property
-    def county_code(self) -> str | None:
-        """The county whose staff serve this person: residence first, else the household."""
-        return self.residence_county_code or self.household_region_code
 
 
 class PersonVersion(Base):

@@ -1,0 +1,167 @@
+"""Run a household-register import to the end: one transaction per chunk, resumable.
+
+Each chunk's persons, history, rejections and the import's cursor commit together, so killing
+the process at any point and running the same import again gives the same final result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from socialcard.access.audit import Actor, AuditEvent, append_audit
+from socialcard.access.models import AuditResult
+from socialcard.db import transaction
+from socialcard.errors import DomainError
+from socialcard.kernel.clock import Clock, local_today
+from socialcard.kernel.crypto import KeyRing
+from socialcard.regions.models import Region
+from socialcard.regions.queries import list_regions, resolve_county_code_in
+from socialcard.registry.errors import ImportAlreadyCompleted, ImportNotFound
+from socialcard.registry.household.importer import (
+    SeenIds,
+    complete_import,
+    fail_import,
+    import_chunk,
+    remember_skipped_rows,
+    start_import,
+)
+from socialcard.registry.household.reader import RawRow, count_rows, iter_rows
+from socialcard.registry.models import HouseholdImport, ImportStatus
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    import_id: int
+    status: ImportStatus
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    failure_reason: str | None
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"accepted={self.accepted} updated={self.updated} "
+            f"unchanged={self.unchanged} rejected={self.rejected}"
+        )
+
+
+def _county_map(session: Session) -> dict[str, str | None]:
+    regions: dict[str, Region] = {r.code: r for r in list_regions(session)}
+    return {code: resolve_county_code_in(regions, code) for code in regions}
+
+
+def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def run_household_import(
+    sessions: sessionmaker[Session],
+    keys: KeyRing,
+    clock: Clock,
+    *,
+    import_id: int,
+    actor: Actor,
+    chunk_size: int,
+    on_progress: ProgressCallback | None = None,
+    stop_after_chunks: int | None = None,
+) -> ImportOutcome:
+    """Import (or resume) the given import to completion.
+
+    `stop_after_chunks` ends the run early as a crash would (for tests and drills); the import
+    stays running and resumes from its cursor next time.
+    """
+    with sessions() as session, transaction(session):
+        job = session.get(HouseholdImport, import_id)
+        if job is None:
+            raise ImportNotFound(import_id)
+        if job.status is ImportStatus.COMPLETED:
+            raise ImportAlreadyCompleted(import_id)
+        path = Path(job.stored_path)
+        total = count_rows(path, job.file_format, job.encoding)
+        start_import(session, job, total_rows=total, at=clock.now())
+        county_of = _county_map(session)
+        rows_done = job.rows_done
+        file_format, encoding = job.file_format, job.encoding
+    today = local_today(clock)
+    seen = SeenIds()
+    try:
+        rows = iter_rows(path, file_format, encoding)
+        skipped = list(islice(rows, rows_done)) if rows_done else []
+        remember_skipped_rows(skipped, keys, seen, today=today, county_of=county_of)
+        del skipped
+        if on_progress:
+            on_progress(rows_done, total)
+        for chunk_number, chunk in enumerate(_chunks(rows, chunk_size), start=1):
+            with sessions() as session, transaction(session):
+                job = session.get(HouseholdImport, import_id)
+                assert job is not None
+                import_chunk(
+                    session, keys, job, chunk, seen, today=today, county_of=county_of,
+                    at=clock.now(),
+                )
+                done = job.rows_done
+            if on_progress:
+                on_progress(done, max(total, done))
+            if stop_after_chunks is not None and chunk_number >= stop_after_chunks:
+                return _outcome(sessions, import_id)
+    except DomainError as error:
+        with sessions() as session, transaction(session):
+            job = session.get(HouseholdImport, import_id)
+            assert job is not None
+            fail_import(job, reason=error.message, at=clock.now())
+            _audit(session, job, actor, clock, AuditResult.FAILURE)
+        return _outcome(sessions, import_id)
+    with sessions() as session, transaction(session):
+        job = session.get(HouseholdImport, import_id)
+        assert job is not None
+        complete_import(job, at=clock.now())
+        _audit(session, job, actor, clock, AuditResult.SUCCESS)
+    return _outcome(sessions, import_id)
+
+
+def _audit(
+    session: Session, job: HouseholdImport, actor: Actor, clock: Clock, result: AuditResult
+) -> None:
+    append_audit(
+        session,
+        AuditEvent(
+            actor=actor,
+            action="import.household_register",
+            result=result,
+            object_type="household_import",
+            object_id=str(job.id),
+            details={
+                "accepted": job.accepted,
+                "updated": job.updated,
+                "unchanged": job.unchanged,
+                "rejected": job.rejected,
+                "rows": job.rows_done,
+            },
+        ),
+        at=clock.now(),
+    )
+
+
+def _outcome(sessions: sessionmaker[Session], import_id: int) -> ImportOutcome:
+    with sessions() as session:
+        job = session.get(HouseholdImport, import_id)
+        assert job is not None
+        return ImportOutcome(
+            import_id=job.id,
+            status=job.status,
+            accepted=job.accepted,
+            updated=job.updated,
+            unchanged=job.unchanged,
+            rejected=job.rejected,
+            failure_reason=job.failure_reason,
+        )
