@@ -208,3 +208,13 @@ def write_checkpoint(session: Session, path: Path, *, at: datetime) -> tuple[int
     with path.open("a", encoding="utf-8") as handle:
         handle.write(f"{head.last_seq} {head.last_hash} {at.isoformat()}\n")
     return head.last_seq, head.last_hash
+
+
+def list_records(
+    session: Session, *, limit: int = 100, before_seq: int | None = None
+) -> list[AuditRecord]:
+    """The newest records first (optionally those before a sequence number, for paging)."""
+    stmt = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if before_seq is not None:
+        stmt = stmt.where(AuditRecord.seq < before_seq)
+    return list(session.scalars(stmt))

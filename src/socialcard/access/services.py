@@ -32,7 +32,7 @@ from socialcard.access.errors import (
 from socialcard.access.models import ApiToken, Department, Staff, StaffRole, WebSession
 from socialcard.access.policy import Masking, Policy
 from socialcard.errors import InvalidField
-from socialcard.kernel.crypto import KeyRing, sm3_hex
+from socialcard.kernel.crypto import KeyRing, constant_time_equal, sm3_hex
 
 DEPARTMENTS: Final = (
     ("hrss", "永州市人力资源和社会保障局"),
@@ -381,3 +381,8 @@ def list_staff(session: Session) -> list[Staff]:
 
 def list_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.id)))
+
+
+def tokens_match(sent: str, expected: str) -> bool:
+    """Compare a CSRF token in constant time."""
+    return constant_time_equal(sent, expected)

@@ -6,11 +6,14 @@ the process at any point and running the same import again gives the same final 
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.audit import Actor, AuditEvent, append_audit
@@ -34,6 +37,7 @@ from socialcard.registry.household.reader import RawRow, count_rows, iter_rows
 from socialcard.registry.models import HouseholdImport, ImportStatus
 
 ProgressCallback = Callable[[int, int], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +169,36 @@ def _outcome(sessions: sessionmaker[Session], import_id: int) -> ImportOutcome:
             rejected=job.rejected,
             failure_reason=job.failure_reason,
         )
+
+
+def start_in_background(
+    sessions: sessionmaker[Session],
+    keys: KeyRing,
+    clock: Clock,
+    *,
+    import_id: int,
+    actor: Actor,
+    chunk_size: int,
+) -> threading.Thread:
+    """Run an import on a daemon thread (the web and API return at once and show progress)."""
+
+    def work() -> None:
+        try:
+            run_household_import(
+                sessions, keys, clock, import_id=import_id, actor=actor, chunk_size=chunk_size
+            )
+        except Exception:
+            logger.exception("household import %s stopped; it resumes from its cursor", import_id)
+
+    thread = threading.Thread(target=work, name=f"household-import-{import_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def list_unfinished_import_ids(sessions: sessionmaker[Session]) -> list[int]:
+    """Imports a crash left running (the server resumes them when it starts)."""
+    with sessions() as session:
+        stmt = select(HouseholdImport.id).where(
+            HouseholdImport.status.in_([ImportStatus.PENDING, ImportStatus.RUNNING])
+        )
+        return list(session.scalars(stmt))

@@ -1,0 +1,217 @@
+"""The per-request context and the one enforcement point of the access policy."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from socialcard.access import services as access
+from socialcard.access.audit import ANONYMOUS, Actor, AuditEvent, append_audit
+from socialcard.access.errors import PermissionMissing
+from socialcard.access.models import AuditResult
+from socialcard.access.policy import AUTHENTICATED, PUBLIC, Policy, load_policy
+from socialcard.bootstrap import Platform
+from socialcard.db import transaction
+from socialcard.errors import DomainError, NotAuthenticated, PermissionDenied
+
+logger = logging.getLogger("socialcard.http")
+
+SESSION_COOKIE = "sc_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CsrfRejected(PermissionDenied):
+    code = "csrf_rejected"
+
+    def __init__(self) -> None:
+        super().__init__("表单已失效（CSRF 校验失败），请刷新页面后重试。")
+
+
+class RouteNotInPolicy(PermissionDenied):
+    code = "route_not_in_policy"
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__("该功能尚未在访问策略中登记，已拒绝。", method=method, path=path)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who is asking, from where, under which request id."""
+
+    principal: access.Principal | None
+    request_id: str
+    origin: str | None
+    web_session_id: int | None = None
+    csrf_token: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        p = self.principal
+        if p is None:
+            return ANONYMOUS
+        return Actor(p.staff_id, p.username, tuple(sorted(p.roles)), p.department_code)
+
+    def require_principal(self) -> access.Principal:
+        if self.principal is None:
+            raise NotAuthenticated("请先登录。")
+        return self.principal
+
+    def event(
+        self,
+        action: str,
+        result: AuditResult,
+        *,
+        object_type: str | None = None,
+        object_id: object = None,
+        details: dict[str, object] | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            actor=self.actor,
+            action=action,
+            result=result,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            origin=self.origin,
+            request_id=self.request_id,
+            details=dict(details or {}),
+        )
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    """One session per request; the route commits through transaction()."""
+    with platform.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def request_id_of(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = uuid.uuid4().hex
+        request.state.request_id = rid
+    return str(rid)
+
+
+def origin_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def is_api_request(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+async def enforce_policy(request: Request, platform: PlatformDep) -> RequestContext:
+    """The single enforcement point: find the route's permission, identify the caller, check
+    CSRF on cookie-authenticated unsafe requests, and allow or refuse."""
+    policy: Policy = load_policy()
+    method, path = request.method, route_template(request)
+    permission = policy.permission_for(method, path)
+    request_id = request_id_of(request)
+    origin = origin_of(request)
+    if permission is None:
+        logger.error("route %s %s is not in the access policy", method, path)
+        ctx = RequestContext(None, request_id, origin)
+        request.state.ctx = ctx
+        raise RouteNotInPolicy(method, path)
+
+    ctx = _identify(request, platform, policy, request_id, origin)
+    request.state.ctx = ctx
+    if permission == PUBLIC:
+        return ctx
+    principal = ctx.require_principal()
+    if ctx.web_session_id is not None and method in UNSAFE_METHODS:
+        await _check_csrf(request, ctx)
+    if permission != AUTHENTICATED and not policy.allows(principal.roles, permission):
+        raise PermissionMissing(permission)
+    return ctx
+
+
+def _identify(
+    request: Request, platform: Platform, policy: Policy, request_id: str, origin: str | None
+) -> RequestContext:
+    settings = platform.settings
+    with platform.session() as session, transaction(session):
+        authorization = request.headers.get("authorization", "")
+        try:
+            if is_api_request(request) and authorization.lower().startswith("bearer "):
+                staff = access.resolve_api_token(session, authorization[7:].strip())
+                return RequestContext(
+                    access.principal_of(session, policy, staff), request_id, origin
+                )
+            token = request.cookies.get(SESSION_COOKIE)
+            if token:
+                row = access.resume_session(
+                    session,
+                    token=token,
+                    at=platform.clock.now(),
+                    idle_minutes=settings.session_idle_minutes,
+                    absolute_hours=settings.session_absolute_hours,
+                )
+                staff = access.get_staff(session, row.staff_id)
+                return RequestContext(
+                    access.principal_of(session, policy, staff),
+                    request_id,
+                    origin,
+                    web_session_id=row.id,
+                    csrf_token=row.csrf_token,
+                )
+        except NotAuthenticated:
+            pass
+    return RequestContext(None, request_id, origin)
+
+
+async def _check_csrf(request: Request, ctx: RequestContext) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or ctx.csrf_token is None or not access.tokens_match(sent, ctx.csrf_token):
+        raise CsrfRejected()
+
+
+Context = Annotated[RequestContext, Depends(enforce_policy)]
+
+
+def audit_refusal(platform: Platform, request: Request, error: DomainError) -> None:
+    """Record a refused request in the audit log, in its own transaction (the request's own
+    work, if any, was rolled back)."""
+    ctx: RequestContext | None = getattr(request.state, "ctx", None)
+    if ctx is None:
+        ctx = RequestContext(None, request_id_of(request), origin_of(request))
+    details: dict[str, object] = {"code": error.code, "route": route_template(request)}
+    details.update({k: v for k, v in error.details.items() if isinstance(v, str | int)})
+    event = ctx.event(
+        "access.denied",
+        AuditResult.DENIED,
+        object_type=str(error.details.get("object_type") or "") or None,
+        object_id=error.details.get("object_id"),
+        details=details,
+    )
+    with platform.session() as session, transaction(session):
+        append_audit(session, event, at=platform.clock.now())

@@ -1,0 +1,76 @@
+"""Helpers shared by tests: staff accounts with roles, logged-in clients, household files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from socialcard.access import services as access
+from socialcard.access.policy import load_policy
+from socialcard.bootstrap import Platform
+from socialcard.db import transaction
+from socialcard.server import create_app
+
+PASSWORD = "Correct-horse-42"
+HOUSEHOLD_HEADER = "公民身份号码,姓名,性别,民族,户籍地区划,现住乡镇,现住址,联系电话,人员状态\n"
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    staff_id: int
+    username: str
+    password: str
+    totp_secret: str | None
+
+    def one_time_code(self, platform: Platform) -> str | None:
+        if self.totp_secret is None:
+            return None
+        return pyotp.TOTP(self.totp_secret).at(platform.clock.now())
+
+
+def make_staff(
+    platform: Platform,
+    username: str,
+    *,
+    roles: tuple[str, ...] = ("clerk",),
+    scope: str = "431100",
+    department: str = "hrss",
+) -> StaffAccount:
+    policy = load_policy()
+    with platform.session() as session, transaction(session):
+        staff = access.create_staff(
+            session, username=username, display_name=f"测试{username}", password=PASSWORD,
+            department_code=department, scope_region_code=scope, created_at=platform.clock.now(),
+        )
+        for role in roles:
+            access.grant_role(
+                session, policy, staff_id=staff.id, role=role, granted_by=None,
+                at=platform.clock.now(),
+            )
+        secret = None
+        if policy.needs_second_factor(frozenset(roles)):
+            secret = access.enrol_totp(session, platform.keys, staff_id=staff.id)
+        return StaffAccount(staff.id, username, PASSWORD, secret)
+
+
+def api_client(platform: Platform, account: StaffAccount | None = None) -> TestClient:
+    """A client of the app; with an account, it carries a bearer token for it."""
+    client = TestClient(create_app(platform))
+    if account is not None:
+        with platform.session() as session, transaction(session):
+            token = access.issue_api_token(
+                session, staff_id=account.staff_id, name="test", at=platform.clock.now()
+            )
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def write_household_file(folder: Path, rows: list[str], *, name: str = "household.csv",
+                         encoding: str = "utf-8") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes((HOUSEHOLD_HEADER + "".join(r + "\n" for r in rows)).encode(encoding))
+    return path
