@@ -1,0 +1,339 @@
+"""The socialcard CLI (Typer + Rich)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from socialcard.access import services as access
+from socialcard.access.audit import Actor, AuditEvent, append_audit, verify_chain, write_checkpoint
+from socialcard.access.models import AuditResult
+from socialcard.access.policy import load_policy
+from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
+from socialcard.config import Settings
+from socialcard.db import transaction
+from socialcard.errors import DomainError
+from socialcard.kernel.clock import local_today
+from socialcard.kernel.resident_id import ResidentId
+
+app = typer.Typer(help="永州市社会保障卡（市民卡）综合应用平台 — operator commands.", no_args_is_help=True)
+demo_app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True)
+import_app = typer.Typer(help="Department data imports.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+persons_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(persons_app, name="persons")
+
+out = Console()
+err = Console(stderr=True)
+
+OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
+
+
+def _platform() -> Platform:
+    return build_platform(Settings())
+
+
+def _ready_platform() -> Platform:
+    platform = _platform()
+    migrate(platform.engine)
+    ensure_reference_data(platform)
+    return platform
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except DomainError as error:
+        err.print(f"error[{error.code}]: {error.message}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@app.command("migrate")
+def migrate_database() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    platform = _ready_platform()
+    out.print(f"database migrated: {platform.engine.url.render_as_string(hide_password=True)}")
+
+
+
+@app.command()
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="Create a demo city first (empty database only)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind (keep 127.0.0.1 behind a proxy)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    residents: int = typer.Option(20000, help="Demo residents (with --demo)."),
+) -> None:
+    """Start the platform (API and web pages); with --demo, on a ready-made demo city."""
+    import uvicorn
+
+    from socialcard.jobs.household_import import list_unfinished_import_ids, start_in_background
+    from socialcard.server import create_app
+
+    platform = _ready_platform()
+    if demo:
+        _build_demo(platform, residents=residents, seed=2026, messy=True, only_if_empty=True)
+    for import_id in list_unfinished_import_ids(platform.sessions):
+        out.print(f"resuming household import #{import_id}")
+        start_in_background(
+            platform.sessions, platform.keys, platform.clock, import_id=import_id,
+            actor=OPERATOR, chunk_size=platform.settings.import_chunk_size,
+        )
+    out.print(f"[bold green]socialcard[/] serving on [link]http://{host}:{port}/[/link]")
+    uvicorn.run(create_app(platform), host=host, port=port, access_log=False, log_level="warning")
+
+
+def _build_demo(
+    platform: Platform, *, residents: int, seed: int, messy: bool, only_if_empty: bool
+) -> None:
+    from socialcard.demo.city import demo_city_exists, generate_demo_city
+
+    if only_if_empty and demo_city_exists(platform):
+        out.print("demo city already present; starting on it")
+        _print_accounts(platform)
+        return
+    with _progress() as progress:
+        task = progress.add_task("generating demo city", total=residents)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=max(total, 1))
+
+        city = generate_demo_city(platform, residents=residents, seed=seed, messy=messy, on_progress=advance)
+    out.print(f"demo household import: {city.outcome.summary}")
+    _print_accounts(platform)
+
+
+def _print_accounts(platform: Platform) -> None:
+    from socialcard.demo.staff import DEMO_PASSWORD, list_demo_accounts
+
+    table = Table(title=f"demo staff accounts (password: {DEMO_PASSWORD})")
+    for column in ("username", "role", "scope", "TOTP secret"):
+        table.add_column(column)
+    for account in list_demo_accounts(platform):
+        table.add_row(account.username, account.role, account.scope_name, account.totp_secret or "")
+    out.print(table)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=out,
+    ) as progress:
+        yield progress
+
+
+@demo_app.command("generate")
+def demo_generate(
+    residents: int = typer.Option(20000, help="Number of residents (5300000 = the full city)."),
+    seed: int = typer.Option(2026, help="Random seed; the same seed gives the same city."),
+    messy: bool = typer.Option(False, help="Mix in bad rows to show the rejection report."),
+) -> None:
+    """Generate the demo city and import it into the configured database."""
+    platform = _ready_platform()
+    with _domain_errors():
+        _build_demo(platform, residents=residents, seed=seed, messy=messy, only_if_empty=False)
+
+
+@import_app.command("household-register")
+def import_household_register(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    encoding: str | None = typer.Option(None, help="utf-8, gbk or gb18030; detected when omitted."),
+    report: Path | None = typer.Option(None, help="Write the rejection report here (.csv or .xlsx)."),
+) -> None:
+    """Import a household-register file (CSV or XLSX); re-running resumes an interrupted import."""
+    from socialcard.jobs.household_import import run_household_import
+    from socialcard.registry.household.importer import create_import, file_digest, find_unfinished_import
+    from socialcard.registry.household.report import render_rejections_csv, render_rejections_xlsx
+    from socialcard.registry.queries import list_rejections
+
+    platform = _ready_platform()
+    with _domain_errors():
+        with platform.session() as session, transaction(session):
+            job = find_unfinished_import(session, file_digest(file))
+            if job is not None:
+                out.print(f"resuming import #{job.id} after row {job.rows_done}")
+            else:
+                folder = platform.settings.data_dir / "imports"
+                folder.mkdir(parents=True, exist_ok=True)
+                stored = folder / f"cli-{file.name}"
+                if stored.resolve() != file.resolve():
+                    shutil.copyfile(file, stored)
+                job = create_import(
+                    session, file_name=file.name, stored_path=stored, encoding=encoding,
+                    created_by=None, at=platform.clock.now(),
+                )
+            import_id = job.id
+        with _progress() as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=max(total, 1))
+
+            outcome = run_household_import(
+                platform.sessions, platform.keys, platform.clock, import_id=import_id,
+                actor=OPERATOR, chunk_size=platform.settings.import_chunk_size,
+                on_progress=advance,
+            )
+        if report is not None:
+            with platform.session() as session:
+                rejections = list_rejections(session, import_id)
+            data = (render_rejections_xlsx(rejections) if report.suffix.lower() == ".xlsx"
+                    else render_rejections_csv(rejections))
+            report.write_bytes(data)
+            out.print(f"rejection report: {report}")
+    out.print(f"import #{outcome.import_id} {outcome.status.value}")
+    if outcome.failure_reason:
+        err.print(f"error[import_failed]: {outcome.failure_reason}", markup=False)
+    print(outcome.summary)
+    if outcome.failure_reason:
+        raise typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    display_name: str = typer.Option(..., "--name", help="The person's name."),
+    department: str = typer.Option("hrss", help="Department code, e.g. hrss, healthcare_security."),
+    scope: str = typer.Option("431100", help="431100 for the whole city, or a county code."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Open a staff account (roles are granted separately)."""
+    platform = _ready_platform()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        from socialcard.regions.queries import get_region
+
+        get_region(session, scope)
+        staff = access.create_staff(
+            session, username=username, display_name=display_name, password=password,
+            department_code=department, scope_region_code=scope, created_at=platform.clock.now(),
+        )
+        _audit(session, platform, "staff.create", "staff", staff.id)
+    out.print(f"staff #{staff.id} {username} created")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable an account and end its sessions and tokens."""
+    platform = _ready_platform()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        staff = access.get_staff_by_username(session, username)
+        access.disable_staff(session, staff_id=staff.id, at=platform.clock.now())
+        _audit(session, platform, "staff.disable", "staff", staff.id)
+    out.print(f"{username} disabled")
+
+
+@users_app.command("grant")
+def users_grant(username: str, role: str) -> None:
+    """Grant a role from the policy file; administrators get a TOTP secret printed once."""
+    platform = _ready_platform()
+    policy = load_policy()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        staff = access.get_staff_by_username(session, username)
+        access.grant_role(session, policy, staff_id=staff.id, role=role, granted_by=None, at=platform.clock.now())
+        _audit(session, platform, "staff.grant_role", "staff", staff.id, {"role": role})
+        secret = None
+        if policy.roles[role].is_administrator and staff.totp_secret_cipher is None:
+            secret = access.enrol_totp(session, platform.keys, staff_id=staff.id)
+    out.print(f"{username} now holds {role}")
+    if secret:
+        out.print(f"TOTP secret (add to an authenticator app now, shown once): {secret}")
+        out.print(access.totp_uri(secret, username))
+
+
+@users_app.command("token")
+def users_token(username: str, name: str = typer.Option(..., help="Which system uses it.")) -> None:
+    """Issue an API bearer token for a department system acting as this account."""
+    platform = _ready_platform()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        staff = access.get_staff_by_username(session, username)
+        token = access.issue_api_token(session, staff_id=staff.id, name=name, at=platform.clock.now())
+        _audit(session, platform, "token.issue", "staff", staff.id, {"name": name})
+    out.print("token (shown once):")
+    print(token)
+
+
+def _audit(session: object, platform: Platform, action: str, object_type: str, object_id: int,
+           details: dict[str, object] | None = None) -> None:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    append_audit(
+        session,
+        AuditEvent(actor=OPERATOR, action=action, result=AuditResult.SUCCESS,
+                   object_type=object_type, object_id=str(object_id), origin="cli",
+                   details=dict(details or {})),
+        at=platform.clock.now(),
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: bool = typer.Option(True, help="Also append the head to the external checkpoint file."),
+) -> None:
+    """Verify the audit chain; exit 1 naming the first bad record if anything was tampered with."""
+    platform = _ready_platform()
+    checkpoint_file = platform.settings.resolved_checkpoint_file
+    with platform.session() as session:
+        result = verify_chain(session, checkpoint_file=checkpoint_file)
+    if not result.is_intact:
+        err.print(
+            f"error[audit_chain_broken]: first bad record seq={result.first_bad_seq}: {result.problem}",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    if checkpoint:
+        with platform.session() as session:
+            write_checkpoint(session, checkpoint_file, at=platform.clock.now())
+    out.print(f"audit chain intact: {result.records_checked} records verified")
+
+
+@persons_app.command("show")
+def persons_show(
+    person_id: int | None = typer.Argument(None, help="Internal person id."),
+    resident_id: str | None = typer.Option(None, "--resident-id", help="Find by ID number instead."),
+) -> None:
+    """Show one person, masked (the ID number is never printed in full)."""
+    from socialcard.access.policy import Masking
+    from socialcard.http.persons import present_person
+    from socialcard.registry import queries
+    from socialcard.registry.errors import PersonNotFound
+
+    platform = _ready_platform()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        if resident_id:
+            rid = ResidentId.parse(resident_id, today=local_today(platform.clock))
+            person = queries.find_person_by_resident_id(session, platform.keys, rid)
+            if person is None:
+                raise PersonNotFound()
+        elif person_id is not None:
+            person = queries.get_person(session, person_id)
+        else:
+            raise typer.BadParameter("give a person id or --resident-id")
+        view = present_person(person, Masking.STANDARD)
+        _audit(session, platform, "person.view", "person", person.id)
+    table = Table(show_header=False)
+    for key, value in view.as_dict().items():
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+def main() -> None:
+    app(prog_name="socialcard")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
