@@ -1,0 +1,67 @@
+"""Chinese labels for codes the pages show (roles, audit actions and results, import states,
+person fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from socialcard.access.policy import load_policy
+
+AUDIT_ACTIONS: Final[dict[str, str]] = {
+    "auth.login": "登录",
+    "auth.logout": "退出登录",
+    "access.denied": "拒绝访问",
+    "person.search": "查询人员",
+    "person.view": "查看人员",
+    "person.reveal": "查看完整信息",
+    "import.upload": "上传导入文件",
+    "import.household_register": "户籍数据导入",
+    "import.rejections_export": "下载错误报告",
+    "staff.create": "开设账户",
+    "staff.disable": "停用账户",
+    "staff.grant_role": "授予角色",
+    "audit.view": "查看审计日志",
+    "audit.verify": "校验审计链",
+    "region.population_set": "更正人口数",
+}
+
+AUDIT_RESULTS: Final[dict[str, str]] = {"success": "成功", "failure": "失败", "denied": "拒绝"}
+
+IMPORT_STATUSES: Final[dict[str, str]] = {
+    "pending": "等待中",
+    "running": "导入中",
+    "completed": "已完成",
+    "failed": "失败",
+}
+
+# The person fields a version row may name (registry.services.TRACKED_FIELDS).
+PERSON_FIELDS: Final[dict[str, str]] = {
+    "name": "姓名",
+    "ethnicity": "民族",
+    "household_region_code": "户籍地区划",
+    "household_address": "户籍地址",
+    "residence_county_code": "现住县区",
+    "residence_township": "现住乡镇（街道）",
+    "residence_address": "现住址",
+    "phone_index": "联系电话",
+    "phone_masked": "联系电话",
+    "status": "人员状态",
+    "status_changed_on": "状态变更日期",
+}
+
+OBJECT_TYPES: Final[dict[str, str]] = {
+    "person": "人员",
+    "staff": "工作人员",
+    "household_import": "导入任务",
+    "region": "行政区划",
+}
+
+
+def role_name(code: str) -> str:
+    role = load_policy().roles.get(code)
+    return role.name if role is not None else code
+
+
+def role_names(codes: Iterable[str]) -> list[str]:
+    return [role_name(code) for code in sorted(codes)]

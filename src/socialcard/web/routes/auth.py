@@ -1,0 +1,134 @@
+"""Login (password, plus the TOTP code for administrators) and logout."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from socialcard.access import services as access
+from socialcard.access.audit import append_audit
+from socialcard.access.models import AuditResult
+from socialcard.access.policy import load_policy
+from socialcard.db import transaction
+from socialcard.errors import NotAuthenticated
+from socialcard.http.context import SESSION_COOKIE, Context, DbSession, PlatformDep
+from socialcard.web.forms import safe_local_path, see_other
+from socialcard.web.rendering import render_page
+
+router = APIRouter()
+
+USERNAME_LENGTH_MAX = 64
+
+
+@router.get("/login")
+def login_form(
+    request: Request, ctx: Context, next_path: Annotated[str, Query(alias="next")] = ""
+) -> Response:
+    """The login form; a visitor who is already logged in goes straight on."""
+    target = safe_local_path(next_path)
+    if ctx.principal is not None:
+        return see_other(target)
+    return render_page(request, "login.html", next=target, username="", error=None)
+
+
+@router.post("/login")
+def log_in(
+    request: Request,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    one_time_code: Annotated[str, Form(max_length=20)] = "",
+    next_path: Annotated[str, Form(alias="next", max_length=2000)] = "",
+) -> Response:
+    """Check the credentials; on success open a session (fresh token) and set the cookie.
+
+    A failure is committed together with the raised failure count, so lockout works.
+    """
+    target = safe_local_path(next_path)
+    settings = platform.settings
+    policy = load_policy()
+    now = platform.clock.now()
+    failure: NotAuthenticated | None = None
+    with transaction(session):
+        try:
+            staff = access.authenticate(
+                session,
+                policy,
+                platform.keys,
+                username=username,
+                password=password,
+                one_time_code=one_time_code or None,
+                at=now,
+                failures_before_lockout=settings.login_failures_before_lockout,
+                lockout_minutes=settings.lockout_minutes,
+            )
+        except NotAuthenticated as error:
+            failure = error
+            append_audit(
+                session,
+                ctx.event(
+                    "auth.login",
+                    AuditResult.FAILURE,
+                    details={"code": error.code, "username": username.strip()[:USERNAME_LENGTH_MAX]},
+                ),
+                at=now,
+            )
+        else:
+            if ctx.web_session_id is not None:
+                access.end_session(session, session_id=ctx.web_session_id, at=now)
+            started = access.start_session(
+                session, staff_id=staff.id, origin=ctx.origin, at=now
+            )
+            logged_in = dataclasses.replace(
+                ctx, principal=access.principal_of(session, policy, staff)
+            )
+            append_audit(
+                session,
+                logged_in.event(
+                    "auth.login", AuditResult.SUCCESS, object_type="staff", object_id=staff.id
+                ),
+                at=now,
+            )
+    if failure is not None:
+        return render_page(
+            request,
+            "login.html",
+            status_code=401,
+            next=target,
+            username=username.strip()[:USERNAME_LENGTH_MAX],
+            error=failure.message,
+        )
+    response = see_other(target)
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def log_out(ctx: Context, session: DbSession, platform: PlatformDep) -> Response:
+    """End the session on the server and forget the cookie."""
+    ctx.require_principal()
+    with transaction(session):
+        if ctx.web_session_id is not None:
+            access.end_session(session, session_id=ctx.web_session_id, at=platform.clock.now())
+        append_audit(session, ctx.event("auth.logout", AuditResult.SUCCESS), at=platform.clock.now())
+    response = see_other("/login?notice=logged_out")
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=platform.settings.secure_cookies,
+    )
+    return response
