@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from socialcard import __version__
-from socialcard.api.app import build_api_router, problem_response, validation_problem
+from socialcard.api.app import build_api_routers, problem_response, validation_problem
 from socialcard.bootstrap import Platform
 from socialcard.errors import DomainError, PermissionDenied
 from socialcard.http.context import audit_refusal, is_api_request, request_id_of, route_template
@@ -33,7 +33,8 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
     )
     app.state.platform = platform
-    app.include_router(build_api_router())
+    for router in build_api_routers():
+        app.include_router(router)
     app.include_router(build_web_router())
     mount_static(app)
 

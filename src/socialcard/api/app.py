@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from socialcard.api.routes import audit, imports, persons, regions, staff, system
 from socialcard.errors import DomainError
-from socialcard.http.context import enforce_policy, request_id_of
+from socialcard.http.context import request_id_of
 from socialcard.http.problems import PROBLEM_JSON, problem_body, status_for
 
-API_PREFIX = "/api/v1"
 
-
-def build_api_router() -> APIRouter:
-    root = APIRouter(dependencies=[Depends(enforce_policy)])
-    root.include_router(system.router)
-    v1 = APIRouter(prefix=API_PREFIX)
-    for module in (persons, regions, imports, staff, audit):
-        v1.include_router(module.router)
-    root.include_router(v1)
-    return root
+def build_api_routers() -> list[APIRouter]:
+    """The API's routers, each carrying its full prefix (include them without another)."""
+    return [m.router for m in (system, persons, regions, imports, staff, audit)]
 
 
 def problem_response(request: Request, error: DomainError) -> JSONResponse:

@@ -245,10 +245,11 @@ class _Calendar:
     iso: tuple[str, ...]  # YYYY-MM-DD for the 出生日期 column
     digit_sums: tuple[int, ...]  # weighted digit sum of YYYYMMDD for the check character
     years: tuple[int, ...]
-    generations: tuple[int, ...]  # 0, 1, 2 as in names.GENERATION_STARTS
+    code_classes: tuple[int, ...]  # BORN_BEFORE_CURRENT_CODES, BORN_1996_TO_2020, ...
+    pool_bases: tuple[int, ...]  # 2 * generation (names.GENERATION_STARTS)
     phone_shares: tuple[float, ...]
     deceased_shares: tuple[float, ...]
-    moved_away_shares: tuple[float, ...]
+    event_shares: tuple[float, ...]  # deceased or moved away
 
 
 @cache
@@ -296,11 +297,29 @@ def _calendar(today: date) -> _Calendar:
         iso=tuple(b.isoformat() for b in births),
         digit_sums=tuple(_digit_sum(c, DATE_WEIGHTS) for c in compact),
         years=tuple(b.year for b in births),
-        generations=tuple(sum(b.year >= start for start in GENERATION_STARTS) for b in births),
-        phone_shares=by_age(lambda a: 0.0 if a < 12 else 0.4 if a < 18 else 0.95 if a < 70 else 0.7),
+        code_classes=tuple(_code_class(b.year) for b in births),
+        pool_bases=tuple(2 * sum(b.year >= y for y in GENERATION_STARTS) for b in births),
+        phone_shares=by_age(_phone_share),
         deceased_shares=deceased,
-        moved_away_shares=moved,
+        event_shares=tuple(d + m for d, m in zip(deceased, moved, strict=True)),
     )
+
+
+def _code_class(year: int) -> int:
+    if year < FIRST_YEAR_OF_CURRENT_CODES:
+        return BORN_BEFORE_CURRENT_CODES
+    if year <= QIYANG_2015_CODE_YEARS[1]:
+        return BORN_1996_TO_2020
+    return BORN_SINCE_2021
+
+
+def _phone_share(age: int) -> float:
+    """Most adults give a mobile number; children rarely have one of their own."""
+    if age < 12:
+        return 0.0
+    if age < 18:
+        return 0.4
+    return 0.95 if age < 70 else 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,28 +535,38 @@ def _write_county(
     tally: _Tally,
     defects: _Defects | None,
 ) -> None:
-    """Write one county's residents in blocks. The inner loop does only table look-ups, a dict
-    update for the sequence code and a few random draws per row."""
+    """Write one county's residents in blocks of rows.
+
+    Everything that depends only on the birth date or the address code is looked up in tables
+    made once per county; a row costs a few random draws, one dict update for its sequence code
+    and string joins.
+    """
     random_ = rng.random
     surnames, surname_cumulative = _cumulative(SURNAMES)
     yao_surnames, yao_cumulative = _cumulative(YAO_SURNAMES)
     pools = _given_name_pools()
     pool_sizes = tuple(len(pool) for pool in pools)
     numbers = tuple(f"{n}号" for n in range(1, 200))
-    sequence_texts, sequence_sums = _sequence_tables()
+    tails = _sequence_tails()
+    code_choices = _address_code_choices(plan)
+    id_prefixes = [tuple(code + c for c in calendar.compact) for code in plan.address_codes]
+    id_remainders = [
+        tuple((code_sum + s) % 11 for s in calendar.digit_sums) for code_sum in plan.address_sums
+    ]
     seat_code = CITY_SEAT_FOR_SEAT if plan.code == CITY_SEAT else CITY_SEAT
     seat_places = plans[seat_code].places
-    codes, code_sums = plan.address_codes, plan.address_sums
-    is_qiyang = len(codes) > QIYANG_2015
-    first_2015, last_2015 = QIYANG_2015_CODE_YEARS
-    compact, iso, date_sums = calendar.compact, calendar.iso, calendar.digit_sums
-    years, generations = calendar.years, calendar.generations
-    phone_shares = calendar.phone_shares
-    deceased_shares, moved_shares = calendar.deceased_shares, calendar.moved_away_shares
+    seat_count = len(seat_places)
+    iso, code_classes = calendar.iso, calendar.code_classes
+    pool_bases = calendar.pool_bases
+    phone_shares, event_shares = calendar.phone_shares, calendar.event_shares
+    deceased_shares = calendar.deceased_shares
     prefixes, prefix_count = MOBILE_PREFIXES, len(MOBILE_PREFIXES)
+    sex_words = (FEMALE_WORD, MALE_WORD)
+    # Odd sequences 001-999 are men's (500 of them), even 002-998 women's (499).
+    sequence_bases, sequence_spans = (2, 1), (499, 500)
     household_default = plan.code
     zone_code, zone_share = plan.zone_code or plan.code, plan.zone_share
-    # The number of persons so far per (address code, birth date, sex) in this county.
+    # How many persons so far per (address code, birth date, sex) in this county.
     seen: dict[int, int] = {}
     remaining = count
     while remaining:
@@ -553,74 +582,47 @@ def _write_county(
         later: list[Row] = []
         for i in range(size):
             offset = offsets[i]
-            year = years[offset]
-            is_male = random_() < MALE_SHARE
-            if random_() < OUTSIDE_CODE_SHARE:
-                local = NEIGHBOUR
-            elif year < FIRST_YEAR_OF_CURRENT_CODES:
-                if random_() < HISTORICAL_CODE_SHARE_BEFORE_1996:
-                    local = HISTORICAL
-                else:
-                    local = QIYANG_2015 if is_qiyang else CURRENT
-            elif (
-                is_qiyang
-                and first_2015 <= year <= last_2015
-                and random_() < QIYANG_2015_CODE_SHARE
-            ):
-                local = QIYANG_2015
-            else:
-                local = CURRENT
+            is_male = int(random_() < MALE_SHARE)
+            local = code_choices[code_classes[offset]][int(random_() * CODE_CHOICE_SLOTS)]
             key = (local << 17 | offset) << 1 | is_male
             nth = seen.get(key, 0)
             seen[key] = nth + 1
-            # Odd sequences 001-999 are men's (500 of them), even 002-998 women's (499); the
-            # start differs per key so that numbers do not all begin at 001.
-            if is_male:
-                if nth >= 500:
-                    raise ValueError("more than 500 men born on one day with one address code")
-                sequence = 1 + 2 * ((offset * 7 + local * 131 + nth) % 500)
-            else:
-                if nth >= 499:
-                    raise ValueError("more than 499 women born on one day with one address code")
-                sequence = 2 + 2 * ((offset * 7 + local * 131 + nth) % 499)
-            total = code_sums[local] + date_sums[offset] + sequence_sums[sequence]
-            resident_id = (
-                codes[local] + compact[offset] + sequence_texts[sequence] + CHECK_CHARACTERS[total % 11]
-            )
+            if nth >= sequence_spans[is_male]:
+                raise ValueError("too many residents born on one day with one address code")
+            # The start differs per key so that sequence codes do not all begin at 001.
+            sequence = sequence_bases[is_male] + 2 * ((key * 7 + nth) % sequence_spans[is_male])
             group = ethnic[i]
-            pool = generations[offset] * 2 + is_male
-            given = pools[pool][int(random_() * pool_sizes[pool])]
-            name = (yao_family[i] if group == YAO else family[i]) + given
+            pool = pool_bases[offset] + is_male
             place = places[i]
             number = house_numbers[i]
-            household_code = zone_code if random_() < zone_share else household_default
+            home = place
             if random_() < LIVING_IN_CITY_SEAT_SHARE:
-                home = seat_places[int(random_() * len(seat_places))]
-            else:
-                home = place
+                home = seat_places[int(random_() * seat_count)]
             phone = ""
             if random_() < phone_shares[offset]:
-                phone = "%s%08d" % (  # noqa: UP031 - fastest formatting in this loop
-                    prefixes[int(random_() * prefix_count)],
-                    int(random_() * 100_000_000),
-                )
-            status, changed_on = LIVING, ""
+                phone = prefixes[int(random_() * prefix_count)] + str(
+                    100_000_000 + int(random_() * 100_000_000)
+                )[1:]
+            status = LIVING
+            changed_on = ""
             draw = random_()
-            if draw < deceased_shares[offset] + moved_shares[offset]:
-                status = DECEASED if draw < deceased_shares[offset] else MOVED_AWAY
-                if status == DECEASED:
+            if draw < event_shares[offset]:
+                if draw < deceased_shares[offset]:
+                    status = DECEASED
                     tally.deceased += 1
                 else:
+                    status = MOVED_AWAY
                     tally.moved_away += 1
                 window = min(STATUS_CHANGE_WINDOW_DAYS, offset)
                 changed_on = (today - timedelta(days=int(random_() * window))).isoformat()
-            row = [
-                resident_id,
-                name,
-                MALE_WORD if is_male else FEMALE_WORD,
+            row: Row = [
+                id_prefixes[local][offset] + tails[id_remainders[local][offset]][sequence],
+                (yao_family[i] if group == YAO else family[i])
+                + pools[pool][int(random_() * pool_sizes[pool])],
+                sex_words[is_male],
                 group,
                 iso[offset],
-                household_code,
+                zone_code if random_() < zone_share else household_default,
                 place.household_stem + number,
                 home.county_code,
                 home.township,
@@ -637,6 +639,44 @@ def _write_county(
         writer.writerows(rows)
 
 
+CODE_CHOICE_SLOTS: Final = 2000
+BORN_BEFORE_CURRENT_CODES, BORN_1996_TO_2020, BORN_SINCE_2021 = 0, 1, 2
+
+
+def _address_code_choices(plan: _CountyPlan) -> tuple[tuple[int, ...], ...]:
+    """For each birth-year class, CODE_CHOICE_SLOTS local address-code indexes in the documented
+    proportions: a uniform pick from the slots picks a code."""
+
+    def slots(shares: list[tuple[int, float]]) -> tuple[int, ...]:
+        table: list[int] = []
+        for local, share in shares:
+            table.extend([local] * round(share * CODE_CHOICE_SLOTS))
+        table.extend([shares[0][0]] * (CODE_CHOICE_SLOTS - len(table)))
+        return tuple(table[:CODE_CHOICE_SLOTS])
+
+    inside = 1.0 - OUTSIDE_CODE_SHARE
+    is_qiyang = len(plan.address_codes) > QIYANG_2015
+    old_current = QIYANG_2015 if is_qiyang else CURRENT
+    before = slots(
+        [
+            (HISTORICAL, inside * HISTORICAL_CODE_SHARE_BEFORE_1996),
+            (old_current, inside * (1 - HISTORICAL_CODE_SHARE_BEFORE_1996)),
+            (NEIGHBOUR, OUTSIDE_CODE_SHARE),
+        ]
+    )
+    since_2021 = slots([(CURRENT, inside), (NEIGHBOUR, OUTSIDE_CODE_SHARE)])
+    middle = since_2021
+    if is_qiyang:
+        middle = slots(
+            [
+                (CURRENT, inside * (1 - QIYANG_2015_CODE_SHARE)),
+                (QIYANG_2015, inside * QIYANG_2015_CODE_SHARE),
+                (NEIGHBOUR, OUTSIDE_CODE_SHARE),
+            ]
+        )
+    return before, middle, since_2021
+
+
 @cache
 def _given_name_pools() -> tuple[tuple[str, ...], ...]:
     """Pools indexed by generation * 2 + is_male."""
@@ -649,6 +689,12 @@ def _given_name_pools() -> tuple[tuple[str, ...], ...]:
 
 
 @cache
-def _sequence_tables() -> tuple[tuple[str, ...], tuple[int, ...]]:
-    texts = tuple(f"{n:03d}" for n in range(1000))
-    return texts, tuple(_digit_sum(t, SEQUENCE_WEIGHTS) for t in texts)
+def _sequence_tails() -> tuple[tuple[str, ...], ...]:
+    """The last four characters of an ID number (sequence code and check character), indexed by
+    the remainder mod 11 of the first 14 digits' weighted sum and then by the sequence code."""
+    texts = [f"{n:03d}" for n in range(1000)]
+    sums = [_digit_sum(t, SEQUENCE_WEIGHTS) for t in texts]
+    return tuple(
+        tuple(t + CHECK_CHARACTERS[(remainder + s) % 11] for t, s in zip(texts, sums, strict=True))
+        for remainder in range(11)
+    )

@@ -119,8 +119,17 @@ def is_api_request(request: Request) -> bool:
 
 
 def route_template(request: Request) -> str:
+    """The matched route's path template, e.g. /api/v1/persons/{person_id}.
+
+    Fails closed: if the template does not match the whole request path (a router included
+    under an extra prefix), the raw path is returned, which no policy entry names.
+    """
     route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
+    path = getattr(route, "path", None)
+    regex = getattr(route, "path_regex", None)
+    if path is None or regex is None or regex.match(request.url.path) is None:
+        return request.url.path
+    return str(path)
 
 
 async def enforce_policy(request: Request, platform: PlatformDep) -> RequestContext:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from socialcard.access import audit
 from socialcard.access.models import AuditResult
 from socialcard.api.schemas import AuditOut, VerificationOut
+from socialcard.api.routes import api_router
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = api_router("/audit", "audit")
 
 
 @router.get("", response_model=list[AuditOut])

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from fastapi.responses import Response
 
+from socialcard.api.routes import api_router
 from socialcard.api.schemas import ImportOut
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.imports import begin_import, rejection_report, store_upload
 from socialcard.registry import queries
 from socialcard.registry.models import HouseholdImport
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = api_router("/imports", "imports")
 
 def import_out(job: HouseholdImport) -> ImportOut:
     return ImportOut(

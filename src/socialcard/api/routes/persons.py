@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.api.schemas import PersonOut, PersonPage, PersonSearch
+from socialcard.api.routes import api_router
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.persons import check_person_scope, present_person, scope_of
@@ -14,7 +14,7 @@ from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.registry import queries
 
-router = APIRouter(prefix="/persons", tags=["persons"])
+router = api_router("/persons", "persons")
 
 
 @router.post("/search", response_model=PersonPage)

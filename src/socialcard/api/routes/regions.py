@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.api.schemas import PopulationIn, RegionOut
+from socialcard.api.routes import api_router
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.regions import queries, services
 from socialcard.regions.models import Region
 
-router = APIRouter(prefix="/regions", tags=["regions"])
+router = api_router("/regions", "regions")
 
 
 def _out(region: Region) -> RegionOut:

@@ -3,18 +3,18 @@ administrator grants roles (三员分立)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 
 from socialcard.access import services as access
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult, Staff
 from socialcard.access.policy import load_policy
 from socialcard.api.schemas import MeOut, RoleGrantIn, StaffIn, StaffOut
+from socialcard.api.routes import api_router
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.regions.queries import get_region
 
-router = APIRouter(tags=["staff"])
+router = api_router("", "staff")
 
 
 def _out(session: DbSession, staff: Staff) -> StaffOut:

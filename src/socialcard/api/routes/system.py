@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from socialcard.http.context import Context, PlatformDep
+from socialcard.http.context import Context, PlatformDep, enforce_policy
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], dependencies=[Depends(enforce_policy)])
 
 
 @router.get("/healthz")

@@ -1,0 +1,72 @@
+"""The home page (the doors and working pages a user may open) and the rooms that are not open
+yet: the resident portal, the kiosk, the counter, the department console and the dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from socialcard.http.context import Context, DbSession
+from socialcard.web.forms import FormErrors, permissions_of
+from socialcard.web.navigation import doors_for, functions_for
+from socialcard.web.populations import population_rows
+from socialcard.web.rendering import render_page
+from socialcard.web.routes.persons import search_form_values, searchable_counties
+
+router = APIRouter()
+
+
+def render_home(
+    request: Request, ctx: Context, session: DbSession, *, errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Home. A user who may correct populations but not open /regions (the system
+    administrator) corrects them here."""
+    permissions = permissions_of(ctx)
+    edits_populations = permissions.may(
+        "/regions/{code}/population", "POST"
+    ) and not permissions.may("/regions")
+    return render_page(
+        request,
+        "home.html",
+        status_code=status_code,
+        doors=doors_for(permissions),
+        functions=functions_for(permissions),
+        population_rows=population_rows(session) if edits_populations else [],
+        errors=errors or FormErrors(),
+    )
+
+
+@router.get("/")
+def home(request: Request, ctx: Context, session: DbSession) -> Response:
+    ctx.require_principal()
+    return render_home(request, ctx, session)
+
+
+@router.get("/portal")
+def portal(request: Request, ctx: Context) -> Response:
+    return render_page(request, "rooms/portal.html")
+
+
+@router.get("/kiosk")
+def kiosk(request: Request, ctx: Context) -> Response:
+    return render_page(request, "rooms/kiosk.html")
+
+
+@router.get("/counter")
+def counter(request: Request, ctx: Context, session: DbSession) -> Response:
+    principal = ctx.require_principal()
+    counties = searchable_counties(session, principal)
+    return render_page(request, "rooms/counter.html", **search_form_values(counties))
+
+
+@router.get("/console")
+def console(request: Request, ctx: Context) -> Response:
+    ctx.require_principal()
+    return render_page(request, "rooms/console.html")
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, ctx: Context) -> Response:
+    ctx.require_principal()
+    return render_page(request, "rooms/dashboard.html")
