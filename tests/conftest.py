@@ -48,7 +48,9 @@ def _postgres_admin_url() -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     if request.param == "sqlite":
         folder = tmp_path_factory.mktemp("sqlite-template")
         template = folder / "template.sqlite3"
@@ -113,7 +115,9 @@ def platform(backend: Backend, key_file: Path, tmp_path: Path) -> Iterator[Platf
         database = tmp_path / "test.sqlite3"
         shutil.copyfile(backend.template, database)
         settings = Settings(
-            environment="test", data_dir=tmp_path / "data", database_url=f"sqlite:///{database}",
+            environment="test",
+            data_dir=tmp_path / "data",
+            database_url=f"sqlite:///{database}",
             key_file=key_file,
         )
         built = build_platform(settings, clock=clock)
@@ -121,7 +125,9 @@ def platform(backend: Backend, key_file: Path, tmp_path: Path) -> Iterator[Platf
         assert backend.engine is not None
         _truncate_all(backend.engine)
         settings = Settings(
-            environment="test", data_dir=tmp_path / "data", database_url=backend.url,
+            environment="test",
+            data_dir=tmp_path / "data",
+            database_url=backend.url,
             key_file=key_file,
         )
         built = build_platform(settings, clock=clock)

@@ -42,12 +42,21 @@ def make_staff(
     policy = load_policy()
     with platform.session() as session, transaction(session):
         staff = access.create_staff(
-            session, username=username, display_name=f"测试{username}", password=PASSWORD,
-            department_code=department, scope_region_code=scope, created_at=platform.clock.now(),
+            session,
+            username=username,
+            display_name=f"测试{username}",
+            password=PASSWORD,
+            department_code=department,
+            scope_region_code=scope,
+            created_at=platform.clock.now(),
         )
         for role in roles:
             access.grant_role(
-                session, policy, staff_id=staff.id, role=role, granted_by=None,
+                session,
+                policy,
+                staff_id=staff.id,
+                role=role,
+                granted_by=None,
                 at=platform.clock.now(),
             )
         secret = None
@@ -68,8 +77,9 @@ def api_client(platform: Platform, account: StaffAccount | None = None) -> TestC
     return client
 
 
-def write_household_file(folder: Path, rows: list[str], *, name: str = "household.csv",
-                         encoding: str = "utf-8") -> Path:
+def write_household_file(
+    folder: Path, rows: list[str], *, name: str = "household.csv", encoding: str = "utf-8"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes((HOUSEHOLD_HEADER + "".join(r + "\n" for r in rows)).encode(encoding))

@@ -19,7 +19,12 @@ from socialcard.api.app import build_api_routers, problem_response, validation_p
 from socialcard.bootstrap import Platform
 from socialcard.errors import DomainError, PermissionDenied
 from socialcard.http.context import audit_refusal, is_api_request, request_id_of, route_template
-from socialcard.web.app import build_web_router, mount_static, render_web_error, render_web_validation_error
+from socialcard.web.app import (
+    build_web_router,
+    mount_static,
+    render_web_error,
+    render_web_validation_error,
+)
 
 logger = logging.getLogger("socialcard.access_log")
 
@@ -51,8 +56,12 @@ def create_app(platform: Platform) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # The route template, never the raw path or query: no identifier reaches the log.
         logger.info(
-            "%s %s %s %.1fms rid=%s", request.method, route_template(request),
-            response.status_code, (time.perf_counter() - started) * 1000, request.state.request_id,
+            "%s %s %s %.1fms rid=%s",
+            request.method,
+            route_template(request),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            request.state.request_id,
         )
         return response
 
@@ -73,13 +82,25 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         rid = request_id_of(request)
-        logger.error("unhandled %s on %s rid=%s", type(error).__name__, route_template(request), rid, exc_info=error)
+        logger.error(
+            "unhandled %s on %s rid=%s",
+            type(error).__name__,
+            route_template(request),
+            rid,
+            exc_info=error,
+        )
         if is_api_request(request):
             return JSONResponse(
-                {"type": "about:blank", "title": "内部错误", "status": 500,
-                 "detail": "服务器内部错误，请凭请求编号联系运维。", "code": "internal_error",
-                 "request_id": rid},
-                status_code=500, media_type="application/problem+json",
+                {
+                    "type": "about:blank",
+                    "title": "内部错误",
+                    "status": 500,
+                    "detail": "服务器内部错误，请凭请求编号联系运维。",
+                    "code": "internal_error",
+                    "request_id": rid,
+                },
+                status_code=500,
+                media_type="application/problem+json",
             )
         return PlainTextResponse(f"服务器内部错误。请求编号：{rid}", status_code=500)
 

@@ -27,13 +27,22 @@ LINGLING_ID = rid("431102", "19920704", 222)
 
 def add_person(platform: Platform, number: str, name: str, county: str) -> int:
     record = PersonRecord(
-        resident_id=ResidentId.parse(number, today=local_today(platform.clock)), name=name,
-        ethnicity="汉族", household_region_code=county, household_address=None,
-        residence_county_code=county, residence_township=None, residence_address="某某路8号",
-        phone="13812345678", status=PersonStatus.LIVING, status_changed_on=None,
+        resident_id=ResidentId.parse(number, today=local_today(platform.clock)),
+        name=name,
+        ethnicity="汉族",
+        household_region_code=county,
+        household_address=None,
+        residence_county_code=county,
+        residence_township=None,
+        residence_address="某某路8号",
+        phone="13812345678",
+        status=PersonStatus.LIVING,
+        status_changed_on=None,
     )
     with platform.session() as session, transaction(session):
-        return register_person(session, platform.keys, record, source="counter", at=platform.clock.now()).id
+        return register_person(
+            session, platform.keys, record, source="counter", at=platform.clock.now()
+        ).id
 
 
 def test_a_daoxian_clerk_sees_daoxian_residents_masked_and_not_lingling(platform: Platform) -> None:
@@ -53,7 +62,8 @@ def test_a_daoxian_clerk_sees_daoxian_residents_masked_and_not_lingling(platform
     assert DAOXIAN_ID not in found.text
 
     detail = client.get(f"/api/v1/persons/{daoxian}")
-    assert detail.status_code == 200 and detail.json()["name"] == "周道明"
+    assert detail.status_code == 200
+    assert detail.json()["name"] == "周道明"
 
     denied = client.get(f"/api/v1/persons/{lingling}")
     assert denied.status_code == 403
@@ -66,13 +76,18 @@ def test_a_daoxian_clerk_sees_daoxian_residents_masked_and_not_lingling(platform
     with platform.session() as session:
         records = list_records(session, limit=50)
         views = [r for r in records if r.action == "person.view" and r.object_id == str(daoxian)]
-        denials = [r for r in records if r.action == "access.denied" and r.object_id == str(lingling)]
-        assert len(views) == 1 and views[0].actor_username == "daoxian_clerk"
-        assert len(denials) == 2 and all(r.result.value == "denied" for r in denials)
+        denials = [
+            r for r in records if r.action == "access.denied" and r.object_id == str(lingling)
+        ]
+        assert len(views) == 1
+        assert views[0].actor_username == "daoxian_clerk"
+        assert len(denials) == 2
+        assert all(r.result.value == "denied" for r in denials)
         assert all(r.request_id and r.department_code == "hrss" for r in views + denials)
         assert verify_chain(session).is_intact
         for record in records:
-            assert DAOXIAN_ID not in str(record.details) and LINGLING_ID not in str(record.details)
+            assert DAOXIAN_ID not in str(record.details)
+            assert LINGLING_ID not in str(record.details)
 
 
 def test_a_city_registry_officer_may_reveal_and_the_reveal_is_audited(platform: Platform) -> None:
@@ -81,7 +96,8 @@ def test_a_city_registry_officer_may_reveal_and_the_reveal_is_audited(platform: 
     client = api_client(platform, officer)
     revealed = client.post(f"/api/v1/persons/{person_id}/reveal")
     assert revealed.status_code == 200
-    assert revealed.json()["resident_id"] == DAOXIAN_ID and revealed.json()["is_revealed"]
+    assert revealed.json()["resident_id"] == DAOXIAN_ID
+    assert revealed.json()["is_revealed"]
     clerk = api_client(platform, make_staff(platform, "clerk", roles=("clerk",)))
     assert clerk.post(f"/api/v1/persons/{person_id}/reveal").status_code == 403
     with platform.session() as session:
@@ -93,7 +109,8 @@ def test_department_staff_see_names_masked(platform: Platform) -> None:
     person_id = add_person(platform, DAOXIAN_ID, "周道明", "431124")
     staff = api_client(platform, make_staff(platform, "dept", roles=("department_staff",)))
     body = staff.get(f"/api/v1/persons/{person_id}").json()
-    assert body["name"] == "周**" and body["birth_on"] is None
+    assert body["name"] == "周**"
+    assert body["birth_on"] is None
 
 
 def test_bad_input_is_a_problem_naming_the_field_and_rule(platform: Platform) -> None:
@@ -103,10 +120,12 @@ def test_bad_input_is_a_problem_naming_the_field_and_rule(platform: Platform) ->
     assert response.status_code == 422
     problem = response.json()
     assert problem["code"] == "invalid_resident_id"
-    assert problem["field"] == "resident_id" and problem["rule"] == "check_character"
+    assert problem["field"] == "resident_id"
+    assert problem["rule"] == "check_character"
     assert broken not in response.text
     invalid = client.post("/api/v1/persons/search", json={"limit": 0})
-    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "limit"
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["field"] == "limit"
 
 
 def test_requests_without_a_valid_token_are_refused(platform: Platform) -> None:
@@ -116,13 +135,18 @@ def test_requests_without_a_valid_token_are_refused(platform: Platform) -> None:
     assert client.get("/api/v1/persons/1").status_code == 401
 
 
-def test_import_upload_runs_in_the_background_and_reports(platform: Platform, tmp_path: Path) -> None:
+def test_import_upload_runs_in_the_background_and_reports(
+    platform: Platform, tmp_path: Path
+) -> None:
     officer = api_client(platform, make_staff(platform, "officer", roles=("registry_officer",)))
     wrong = DAOXIAN_ID[:17] + ("0" if DAOXIAN_ID[17] != "0" else "1")
-    path = write_household_file(tmp_path, [
-        f"{DAOXIAN_ID},周道明,男,汉族,431124,,,,正常",
-        f"{wrong},错号码,男,汉族,431124,,,,正常",
-    ])
+    path = write_household_file(
+        tmp_path,
+        [
+            f"{DAOXIAN_ID},周道明,男,汉族,431124,,,,正常",
+            f"{wrong},错号码,男,汉族,431124,,,,正常",
+        ],
+    )
     with path.open("rb") as handle:
         response = officer.post("/api/v1/imports", files={"file": ("户籍.csv", handle, "text/csv")})
     assert response.status_code == 202
@@ -134,7 +158,8 @@ def test_import_upload_runs_in_the_background_and_reports(platform: Platform, tm
         time.sleep(0.05)
     assert status["summary"] == "accepted=1 updated=0 unchanged=0 rejected=1"
     report = officer.get(f"/api/v1/imports/{import_id}/rejections.csv")
-    assert report.status_code == 200 and "bad_check_character" in report.text
+    assert report.status_code == 200
+    assert "bad_check_character" in report.text
     assert wrong not in report.text
     xlsx = officer.get(f"/api/v1/imports/{import_id}/rejections.xlsx")
     assert xlsx.content[:2] == b"PK"
@@ -145,5 +170,6 @@ def test_health_and_readiness(platform: Platform) -> None:
     client = api_client(platform)
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
     assert client.get("/api/v1/openapi.json").json()["info"]["title"].startswith("永州市")

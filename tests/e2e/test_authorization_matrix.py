@@ -17,11 +17,15 @@ from socialcard.db import transaction
 from socialcard.http.context import CSRF_HEADER, SESSION_COOKIE
 from socialcard.http.routes import list_route_templates
 from socialcard.server import create_app
-from tests.support import make_staff
+from tests.support import StaffAccount, make_staff
 
 DUMMY_PARAMETERS = {
-    "person_id": "1", "import_id": "1", "staff_id": "999", "code": "431124",
-    "file_format": "csv", "path": "missing.css",
+    "person_id": "1",
+    "import_id": "1",
+    "staff_id": "999",
+    "code": "431124",
+    "file_format": "csv",
+    "path": "missing.css",
 }
 
 
@@ -42,8 +46,10 @@ def test_every_route_is_in_the_policy_and_every_policy_route_exists(platform: Pl
 
 def test_every_route_for_every_role_matches_the_policy(platform: Platform) -> None:
     policy = load_policy()
-    accounts = {None: None}
-    accounts.update({role: make_staff(platform, f"u_{role}", roles=(role,)) for role in policy.roles})
+    accounts: dict[str | None, StaffAccount | None] = {None: None}
+    accounts.update(
+        {role: make_staff(platform, f"u_{role}", roles=(role,)) for role in policy.roles}
+    )
     client = TestClient(create_app(platform), follow_redirects=False)
     cells = unexpected_allows = unexpected_denies = 0
     failures: list[str] = []
@@ -51,27 +57,37 @@ def test_every_route_for_every_role_matches_the_policy(platform: Platform) -> No
         permission = policy.permission_for(method, path)
         assert permission is not None
         for role, account in accounts.items():
-            roles = frozenset() if role is None else frozenset({role})
+            roles: frozenset[str] = frozenset() if role is None else frozenset({role})
             expected = permission == PUBLIC or (
-                role is not None and (permission == AUTHENTICATED or policy.allows(roles, permission))
+                role is not None
+                and (permission == AUTHENTICATED or policy.allows(roles, permission))
             )
             headers: dict[str, str] = {}
             client.cookies.clear()
             if account is not None:
                 if path.startswith("/api/"):
                     with platform.session() as session, transaction(session):
-                        token = access.issue_api_token(session, staff_id=account.staff_id, name="matrix", at=platform.clock.now())
+                        token = access.issue_api_token(
+                            session,
+                            staff_id=account.staff_id,
+                            name="matrix",
+                            at=platform.clock.now(),
+                        )
                     headers["Authorization"] = f"Bearer {token}"
                 else:
                     with platform.session() as session, transaction(session):
-                        started = access.start_session(session, staff_id=account.staff_id, origin=None, at=platform.clock.now())
+                        started = access.start_session(
+                            session, staff_id=account.staff_id, origin=None, at=platform.clock.now()
+                        )
                     client.cookies.set(SESSION_COOKIE, started.token)
                     headers[CSRF_HEADER] = started.csrf_token
             kwargs: dict[str, object] = {"headers": headers}
             if method in ("POST", "PUT") and path.startswith("/api/"):
                 kwargs["json"] = {}
             response = client.request(method, concrete(path), **kwargs)  # type: ignore[arg-type]
-            to_login = response.status_code in (302, 303) and "/login" in response.headers.get("location", "")
+            to_login = response.status_code in (302, 303) and "/login" in response.headers.get(
+                "location", ""
+            )
             allowed = response.status_code not in (401, 403) and not to_login
             cells += 1
             if allowed and not expected:

@@ -175,12 +175,20 @@ def verify_chain(session: Session, *, checkpoint_file: Path | None = None) -> Ch
     head = session.get(AuditChainHead, 1)
     if head is not None and (head.last_seq != last_seq or head.last_hash != expected_prev):
         return ChainVerification(
-            count, False, last_seq + 1, None, f"链头记录序号 {head.last_seq}，实际末尾为 {last_seq}：尾部被截断"
+            count,
+            False,
+            last_seq + 1,
+            None,
+            f"链头记录序号 {head.last_seq}，实际末尾为 {last_seq}：尾部被截断",
         )
     for seq, digest in sorted(checkpoints.items()):
         if seq > last_seq:
             return ChainVerification(
-                count, False, last_seq + 1, None, f"外部检查点记录到序号 {seq}，日志只到 {last_seq}：尾部被截断"
+                count,
+                False,
+                last_seq + 1,
+                None,
+                f"外部检查点记录到序号 {seq}，日志只到 {last_seq}：尾部被截断",
             )
         if hashes_by_seq.get(seq) != digest:
             return ChainVerification(count, False, seq, None, f"序号 {seq} 与外部检查点不符")

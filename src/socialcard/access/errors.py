@@ -18,7 +18,9 @@ class AccountLocked(NotAuthenticated):
     code = "account_locked"
 
     def __init__(self, minutes: int) -> None:
-        super().__init__(f"登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试。", minutes=minutes)
+        super().__init__(
+            f"登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试。", minutes=minutes
+        )
 
 
 class SessionExpired(NotAuthenticated):
@@ -70,7 +72,9 @@ class RolesIncompatible(PermissionDenied):
 
     def __init__(self, held: str, requested: str) -> None:
         super().__init__(
-            f"角色 {requested} 不能与已有角色 {held} 兼任（三员分立）。", held=held, requested=requested
+            f"角色 {requested} 不能与已有角色 {held} 兼任（三员分立）。",
+            held=held,
+            requested=requested,
         )
 
 

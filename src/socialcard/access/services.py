@@ -105,7 +105,9 @@ def create_staff(
     check_password_strength(password)
     if session.scalars(select(Staff.id).where(Staff.username == username)).first() is not None:
         raise UsernameTaken(username)
-    department = session.scalars(select(Department).where(Department.code == department_code)).first()
+    department = session.scalars(
+        select(Department).where(Department.code == department_code)
+    ).first()
     if department is None:
         raise UnknownDepartment(department_code)
     staff = Staff(

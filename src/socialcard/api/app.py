@@ -32,7 +32,9 @@ def validation_problem(request: Request, error: RequestValidationError) -> JSONR
     """Reshape FastAPI's validation errors into problem+json naming each field and rule."""
     fields = [
         {
-            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")),
+            "field": ".".join(
+                str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
+            ),
             "rule": e.get("type"),
             "message": e.get("msg"),
         }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,9 @@ from socialcard.errors import DomainError
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
 
-app = typer.Typer(help="永州市社会保障卡（市民卡）综合应用平台 — operator commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="永州市社会保障卡（市民卡）综合应用平台 — operator commands.", no_args_is_help=True
+)
 demo_app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True)
 import_app = typer.Typer(help="Department data imports.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
@@ -69,10 +70,11 @@ def migrate_database() -> None:
     out.print(f"database migrated: {platform.engine.url.render_as_string(hide_password=True)}")
 
 
-
 @app.command()
 def serve(
-    demo: bool = typer.Option(False, "--demo", help="Create a demo city first (empty database only)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Create a demo city first (empty database only)."
+    ),
     host: str = typer.Option("127.0.0.1", help="Address to bind (keep 127.0.0.1 behind a proxy)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     residents: int = typer.Option(20000, help="Demo residents (with --demo)."),
@@ -89,8 +91,12 @@ def serve(
     for import_id in list_unfinished_import_ids(platform.sessions):
         out.print(f"resuming household import #{import_id}")
         start_in_background(
-            platform.sessions, platform.keys, platform.clock, import_id=import_id,
-            actor=OPERATOR, chunk_size=platform.settings.import_chunk_size,
+            platform.sessions,
+            platform.keys,
+            platform.clock,
+            import_id=import_id,
+            actor=OPERATOR,
+            chunk_size=platform.settings.import_chunk_size,
         )
     out.print(f"[bold green]socialcard[/] serving on [link]http://{host}:{port}/[/link]")
     uvicorn.run(create_app(platform), host=host, port=port, access_log=False, log_level="warning")
@@ -111,7 +117,9 @@ def _build_demo(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=max(total, 1))
 
-        city = generate_demo_city(platform, residents=residents, seed=seed, messy=messy, on_progress=advance)
+        city = generate_demo_city(
+            platform, residents=residents, seed=seed, messy=messy, on_progress=advance
+        )
     out.print(f"demo household import: {city.outcome.summary}")
     _print_accounts(platform)
 
@@ -130,7 +138,10 @@ def _print_accounts(platform: Platform) -> None:
 @contextmanager
 def _progress() -> Iterator[Progress]:
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=out,
     ) as progress:
         yield progress
@@ -152,11 +163,17 @@ def demo_generate(
 def import_household_register(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     encoding: str | None = typer.Option(None, help="utf-8, gbk or gb18030; detected when omitted."),
-    report: Path | None = typer.Option(None, help="Write the rejection report here (.csv or .xlsx)."),
+    report: Path | None = typer.Option(
+        None, help="Write the rejection report here (.csv or .xlsx)."
+    ),
 ) -> None:
     """Import a household-register file (CSV or XLSX); re-running resumes an interrupted import."""
     from socialcard.jobs.household_import import run_household_import
-    from socialcard.registry.household.importer import create_import, file_digest, find_unfinished_import
+    from socialcard.registry.household.importer import (
+        create_import,
+        file_digest,
+        find_unfinished_import,
+    )
     from socialcard.registry.household.report import render_rejections_csv, render_rejections_xlsx
     from socialcard.registry.queries import list_rejections
 
@@ -173,8 +190,12 @@ def import_household_register(
                 if stored.resolve() != file.resolve():
                     shutil.copyfile(file, stored)
                 job = create_import(
-                    session, file_name=file.name, stored_path=stored, encoding=encoding,
-                    created_by=None, at=platform.clock.now(),
+                    session,
+                    file_name=file.name,
+                    stored_path=stored,
+                    encoding=encoding,
+                    created_by=None,
+                    at=platform.clock.now(),
                 )
             import_id = job.id
         with _progress() as progress:
@@ -184,15 +205,22 @@ def import_household_register(
                 progress.update(task, completed=done, total=max(total, 1))
 
             outcome = run_household_import(
-                platform.sessions, platform.keys, platform.clock, import_id=import_id,
-                actor=OPERATOR, chunk_size=platform.settings.import_chunk_size,
+                platform.sessions,
+                platform.keys,
+                platform.clock,
+                import_id=import_id,
+                actor=OPERATOR,
+                chunk_size=platform.settings.import_chunk_size,
                 on_progress=advance,
             )
         if report is not None:
             with platform.session() as session:
                 rejections = list_rejections(session, import_id)
-            data = (render_rejections_xlsx(rejections) if report.suffix.lower() == ".xlsx"
-                    else render_rejections_csv(rejections))
+            data = (
+                render_rejections_xlsx(rejections)
+                if report.suffix.lower() == ".xlsx"
+                else render_rejections_csv(rejections)
+            )
             report.write_bytes(data)
             out.print(f"rejection report: {report}")
     out.print(f"import #{outcome.import_id} {outcome.status.value}")
@@ -218,8 +246,13 @@ def users_create(
 
         get_region(session, scope)
         staff = access.create_staff(
-            session, username=username, display_name=display_name, password=password,
-            department_code=department, scope_region_code=scope, created_at=platform.clock.now(),
+            session,
+            username=username,
+            display_name=display_name,
+            password=password,
+            department_code=department,
+            scope_region_code=scope,
+            created_at=platform.clock.now(),
         )
         _audit(session, platform, "staff.create", "staff", staff.id)
     out.print(f"staff #{staff.id} {username} created")
@@ -243,7 +276,9 @@ def users_grant(username: str, role: str) -> None:
     policy = load_policy()
     with _domain_errors(), platform.session() as session, transaction(session):
         staff = access.get_staff_by_username(session, username)
-        access.grant_role(session, policy, staff_id=staff.id, role=role, granted_by=None, at=platform.clock.now())
+        access.grant_role(
+            session, policy, staff_id=staff.id, role=role, granted_by=None, at=platform.clock.now()
+        )
         _audit(session, platform, "staff.grant_role", "staff", staff.id, {"role": role})
         secret = None
         if policy.roles[role].is_administrator and staff.totp_secret_cipher is None:
@@ -260,29 +295,45 @@ def users_token(username: str, name: str = typer.Option(..., help="Which system 
     platform = _ready_platform()
     with _domain_errors(), platform.session() as session, transaction(session):
         staff = access.get_staff_by_username(session, username)
-        token = access.issue_api_token(session, staff_id=staff.id, name=name, at=platform.clock.now())
+        token = access.issue_api_token(
+            session, staff_id=staff.id, name=name, at=platform.clock.now()
+        )
         _audit(session, platform, "token.issue", "staff", staff.id, {"name": name})
     out.print("token (shown once):")
     print(token)
 
 
-def _audit(session: object, platform: Platform, action: str, object_type: str, object_id: int,
-           details: dict[str, object] | None = None) -> None:
+def _audit(
+    session: object,
+    platform: Platform,
+    action: str,
+    object_type: str,
+    object_id: int,
+    details: dict[str, object] | None = None,
+) -> None:
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
     append_audit(
         session,
-        AuditEvent(actor=OPERATOR, action=action, result=AuditResult.SUCCESS,
-                   object_type=object_type, object_id=str(object_id), origin="cli",
-                   details=dict(details or {})),
+        AuditEvent(
+            actor=OPERATOR,
+            action=action,
+            result=AuditResult.SUCCESS,
+            object_type=object_type,
+            object_id=str(object_id),
+            origin="cli",
+            details=dict(details or {}),
+        ),
         at=platform.clock.now(),
     )
 
 
 @audit_app.command("verify")
 def audit_verify(
-    checkpoint: bool = typer.Option(True, help="Also append the head to the external checkpoint file."),
+    checkpoint: bool = typer.Option(
+        True, help="Also append the head to the external checkpoint file."
+    ),
 ) -> None:
     """Verify the audit chain; exit 1 naming the first bad record if anything was tampered with."""
     platform = _ready_platform()
@@ -291,7 +342,8 @@ def audit_verify(
         result = verify_chain(session, checkpoint_file=checkpoint_file)
     if not result.is_intact:
         err.print(
-            f"error[audit_chain_broken]: first bad record seq={result.first_bad_seq}: {result.problem}",
+            f"error[audit_chain_broken]: first bad record seq={result.first_bad_seq}: "
+            f"{result.problem}",
             markup=False,
         )
         raise typer.Exit(1)
@@ -304,7 +356,9 @@ def audit_verify(
 @persons_app.command("show")
 def persons_show(
     person_id: int | None = typer.Argument(None, help="Internal person id."),
-    resident_id: str | None = typer.Option(None, "--resident-id", help="Find by ID number instead."),
+    resident_id: str | None = typer.Option(
+        None, "--resident-id", help="Find by ID number instead."
+    ),
 ) -> None:
     """Show one person, masked (the ID number is never printed in full)."""
     from socialcard.access.policy import Masking
@@ -336,4 +390,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

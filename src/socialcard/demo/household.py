@@ -347,6 +347,24 @@ class _CountyPlan:
 CURRENT, HISTORICAL, NEIGHBOUR, QIYANG_2015 = 0, 1, 2, 3
 
 
+HOUSE_NUMBERS_MAX: Final = 199
+
+
+def _addresses(places: tuple[_Place, ...]) -> tuple[tuple[str, str, str, str], ...]:
+    """Every house of the places: household address, county code, township, residence
+    address. Made once per county so that a row picks a house instead of joining strings."""
+    return tuple(
+        (
+            place.household_stem + number,
+            place.county_code,
+            place.township,
+            place.residence_stem + number,
+        )
+        for place in places
+        for number in [f"{n}号" for n in range(1, HOUSE_NUMBERS_MAX + 1)]
+    )
+
+
 def _county_names() -> dict[str, str]:
     return {seed.code: seed.name for seed in REGIONS if seed.kind is RegionKind.COUNTY}
 
@@ -546,7 +564,7 @@ def _write_county(
     yao_surnames, yao_cumulative = _cumulative(YAO_SURNAMES)
     pools = _given_name_pools()
     pool_sizes = tuple(len(pool) for pool in pools)
-    numbers = tuple(f"{n}号" for n in range(1, 200))
+    addresses = _addresses(plan.places)
     tails = _sequence_tails()
     code_choices = _address_code_choices(plan)
     id_prefixes = [tuple(code + c for c in calendar.compact) for code in plan.address_codes]
@@ -554,8 +572,8 @@ def _write_county(
         tuple((code_sum + s) % 11 for s in calendar.digit_sums) for code_sum in plan.address_sums
     ]
     seat_code = CITY_SEAT_FOR_SEAT if plan.code == CITY_SEAT else CITY_SEAT
-    seat_places = plans[seat_code].places
-    seat_count = len(seat_places)
+    seat_addresses = _addresses(plans[seat_code].places)
+    seat_count = len(seat_addresses)
     iso, code_classes = calendar.iso, calendar.code_classes
     pool_bases = calendar.pool_bases
     phone_shares, event_shares = calendar.phone_shares, calendar.event_shares
@@ -576,8 +594,7 @@ def _write_county(
         family = rng.choices(surnames, cum_weights=surname_cumulative, k=size)
         yao_family = rng.choices(yao_surnames, cum_weights=yao_cumulative, k=size)
         ethnic = rng.choices(plan.ethnic_groups, cum_weights=plan.ethnic_cumulative, k=size)
-        places = rng.choices(plan.places, k=size)
-        house_numbers = rng.choices(numbers, k=size)
+        homes = rng.choices(addresses, k=size)
         rows: list[Row] = []
         later: list[Row] = []
         for i in range(size):
@@ -593,11 +610,10 @@ def _write_county(
             sequence = sequence_bases[is_male] + 2 * ((key * 7 + nth) % sequence_spans[is_male])
             group = ethnic[i]
             pool = pool_bases[offset] + is_male
-            place = places[i]
-            number = house_numbers[i]
-            home = place
+            home = homes[i]
+            residence = home
             if random_() < LIVING_IN_CITY_SEAT_SHARE:
-                home = seat_places[int(random_() * seat_count)]
+                residence = seat_addresses[int(random_() * seat_count)]
             phone = ""
             if random_() < phone_shares[offset]:
                 phone = prefixes[int(random_() * prefix_count)] + str(
@@ -623,10 +639,10 @@ def _write_county(
                 group,
                 iso[offset],
                 zone_code if random_() < zone_share else household_default,
-                place.household_stem + number,
-                home.county_code,
-                home.township,
-                home.residence_stem + number,
+                home[0],
+                residence[1],
+                residence[2],
+                residence[3],
                 phone,
                 status,
                 changed_on,

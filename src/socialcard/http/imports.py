@@ -52,24 +52,42 @@ async def store_upload(platform: Platform, upload: UploadFile) -> Path:
 
 
 def begin_import(
-    platform: Platform, session: Session, ctx: RequestContext, *, file_name: str,
-    stored: Path, encoding: str | None,
+    platform: Platform,
+    session: Session,
+    ctx: RequestContext,
+    *,
+    file_name: str,
+    stored: Path,
+    encoding: str | None,
 ) -> HouseholdImport:
     """Create the import, audit it, commit, and start it on a background thread."""
     principal = ctx.require_principal()
     with transaction(session):
         job = create_import(
-            session, file_name=file_name, stored_path=stored, encoding=encoding,
-            created_by=principal.staff_id, at=platform.clock.now(),
+            session,
+            file_name=file_name,
+            stored_path=stored,
+            encoding=encoding,
+            created_by=principal.staff_id,
+            at=platform.clock.now(),
         )
         append_audit(
             session,
-            ctx.event("import.upload", AuditResult.SUCCESS, object_type="household_import",
-                      object_id=job.id, details={"file_format": job.file_format}),
+            ctx.event(
+                "import.upload",
+                AuditResult.SUCCESS,
+                object_type="household_import",
+                object_id=job.id,
+                details={"file_format": job.file_format},
+            ),
             at=platform.clock.now(),
         )
     start_in_background(
-        platform.sessions, platform.keys, platform.clock, import_id=job.id, actor=ctx.actor,
+        platform.sessions,
+        platform.keys,
+        platform.clock,
+        import_id=job.id,
+        actor=ctx.actor,
         chunk_size=platform.settings.import_chunk_size,
     )
     return job
@@ -86,17 +104,23 @@ def rejection_report(
         rejections = queries.list_rejections(session, job.id)
         append_audit(
             session,
-            ctx.event("import.rejections_export", AuditResult.SUCCESS,
-                      object_type="household_import", object_id=job.id,
-                      details={"format": file_format, "lines": len(rejections)}),
+            ctx.event(
+                "import.rejections_export",
+                AuditResult.SUCCESS,
+                object_type="household_import",
+                object_id=job.id,
+                details={"format": file_format, "lines": len(rejections)},
+            ),
             at=platform.clock.now(),
         )
     body = (
-        render_rejections_csv(rejections) if file_format == "csv"
+        render_rejections_csv(rejections)
+        if file_format == "csv"
         else render_rejections_xlsx(rejections)
     )
     file_name = f"import-{import_id}-rejections.{file_format}"
     return Response(
-        body, media_type=REPORT_TYPES[file_format],
+        body,
+        media_type=REPORT_TYPES[file_format],
         headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )

@@ -64,9 +64,7 @@ def _mask_address(text: str | None) -> str | None:
     return text[:6] + "****" if len(text) > 6 else "****"
 
 
-def present_person(
-    person: Person, masking: Masking, *, keys: KeyRing | None = None
-) -> PersonView:
+def present_person(person: Person, masking: Masking, *, keys: KeyRing | None = None) -> PersonView:
     """Mask per role; with `keys` (an audited reveal) show identifiers in full."""
     revealed = keys is not None
     full = masking is Masking.FULL and not revealed
@@ -87,10 +85,14 @@ def present_person(
         origin_code=person.origin_code,
         is_from_yongzhou=person.is_from_yongzhou,
         household_region_code=person.household_region_code,
-        household_address=person.household_address if revealed else _mask_address(person.household_address),
+        household_address=person.household_address
+        if revealed
+        else _mask_address(person.household_address),
         residence_county_code=person.residence_county_code,
         residence_township=person.residence_township,
-        residence_address=person.residence_address if revealed else _mask_address(person.residence_address),
+        residence_address=person.residence_address
+        if revealed
+        else _mask_address(person.residence_address),
         phone=phone,
         status=person.status.value,
         status_label=STATUS_LABELS[person.status.value],

@@ -91,8 +91,8 @@ def run_household_import(
         if job.status is ImportStatus.COMPLETED:
             raise ImportAlreadyCompleted(import_id)
         path = Path(job.stored_path)
-        total = count_rows(path, job.file_format, job.encoding)
-        start_import(session, job, total_rows=total, at=clock.now())
+        total = count_rows(path, job.file_format)
+        start_import(job, total_rows=total, at=clock.now())
         county_of = _county_map(session)
         rows_done = job.rows_done
         file_format, encoding = job.file_format, job.encoding
@@ -110,7 +110,13 @@ def run_household_import(
                 job = session.get(HouseholdImport, import_id)
                 assert job is not None
                 import_chunk(
-                    session, keys, job, chunk, seen, today=today, county_of=county_of,
+                    session,
+                    keys,
+                    job,
+                    chunk,
+                    seen,
+                    today=today,
+                    county_of=county_of,
                     at=clock.now(),
                 )
                 done = job.rows_done

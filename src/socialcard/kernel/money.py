@@ -53,9 +53,7 @@ class Money:
         parts = [self.minor * w // total for w in weights]
         remainder = self.minor - sum(parts)
         # Hand leftover fen to the largest fractional parts first, earliest on ties.
-        order = sorted(
-            range(len(weights)), key=lambda i: (-(self.minor * weights[i] % total), i)
-        )
+        order = sorted(range(len(weights)), key=lambda i: (-(self.minor * weights[i] % total), i))
         for i in order[:remainder]:
             parts[i] += 1
         return [Money(p, self.currency) for p in parts]

@@ -22,18 +22,79 @@ CHECK_CHARACTERS: Final = "10X98765432"
 # GB/T 2260 province-level prefixes. An address code outside Yongzhou is accepted when its
 # province exists; the platform has no reason to hold every county of the country.
 PROVINCE_PREFIXES: Final = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 
 # Yongzhou's county-level codes, current (4311xx, with 祁阳's 2015 code 431121) and from the
 # 零陵地区 before 1995 (4329xx, DOMAIN.md §1.4). Inside these two prefixes only listed codes exist.
 YONGZHOU_CURRENT_CODES: Final = frozenset(
-    "431100 431101 431102 431103 431121 431122 431123 431124 431125 431126 431127 431128 "
-    "431129 431181".split()
+    [
+        "431100",
+        "431101",
+        "431102",
+        "431103",
+        "431121",
+        "431122",
+        "431123",
+        "431124",
+        "431125",
+        "431126",
+        "431127",
+        "431128",
+        "431129",
+        "431181",
+    ]
 )
 YONGZHOU_HISTORICAL_CODES: Final = frozenset(
-    "432900 432901 432902 432922 432923 432924 432925 432926 432927 432928 432929 432930".split()
+    [
+        "432900",
+        "432901",
+        "432902",
+        "432922",
+        "432923",
+        "432924",
+        "432925",
+        "432926",
+        "432927",
+        "432928",
+        "432929",
+        "432930",
+    ]
 )
 YONGZHOU_PREFIXES: Final = ("4311", "4329")
 

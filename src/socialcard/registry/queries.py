@@ -91,7 +91,7 @@ def count_persons_by_county(session: Session) -> dict[str | None, int]:
         .where(Person.status == PersonStatus.LIVING)
         .group_by(Person.residence_county_code)
     )
-    return {code: count for code, count in session.execute(stmt).tuples()}
+    return dict(session.execute(stmt).tuples())
 
 
 def get_import(session: Session, import_id: int) -> HouseholdImport:

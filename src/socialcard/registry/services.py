@@ -169,14 +169,21 @@ def update_person(
 
 
 def register_employer(
-    session: Session, *, credit_code: str, name: str, county_code: str | None,
-    industry: str | None, at: datetime
+    session: Session,
+    *,
+    credit_code: str,
+    name: str,
+    county_code: str | None,
+    industry: str | None,
+    at: datetime,
 ) -> Employer:
     """Add an employer after validating its unified social credit code (GB 32100)."""
     try:
         code = uscc.validate(credit_code)
     except ValidationError:
-        raise InvalidField("credit_code", "gb32100", "统一社会信用代码不合规（GB 32100 校验失败）") from None
+        raise InvalidField(
+            "credit_code", "gb32100", "统一社会信用代码不合规（GB 32100 校验失败）"
+        ) from None
     employer = Employer(
         credit_code=code, name=name, county_code=county_code, industry=industry, created_at=at
     )
@@ -186,8 +193,14 @@ def register_employer(
 
 
 def register_institution(
-    session: Session, *, code: str, name: str, kind: InstitutionKind, level: int | None,
-    county_code: str | None, at: datetime
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: InstitutionKind,
+    level: int | None,
+    county_code: str | None,
+    at: datetime,
 ) -> Institution:
     """Add a partner institution (hospital with level 1-3, pharmacy, bank, training, appraisal)."""
     if kind is InstitutionKind.HOSPITAL and level not in (1, 2, 3):

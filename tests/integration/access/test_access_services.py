@@ -29,8 +29,14 @@ def login(platform: Platform, username: str, password: str, code: str | None = N
     with platform.session() as session:
         try:
             return access.authenticate(
-                session, load_policy(), platform.keys, username=username, password=password,
-                one_time_code=code, at=platform.clock.now(), failures_before_lockout=5,
+                session,
+                load_policy(),
+                platform.keys,
+                username=username,
+                password=password,
+                one_time_code=code,
+                at=platform.clock.now(),
+                failures_before_lockout=5,
                 lockout_minutes=15,
             )
         finally:
@@ -41,7 +47,8 @@ def test_password_is_stored_as_argon2_and_checked(platform: Platform) -> None:
     make_staff(platform, "clerk1")
     with platform.session() as session:
         staff = access.get_staff_by_username(session, "clerk1")
-        assert staff.password_hash.startswith("$argon2") and PASSWORD not in staff.password_hash
+        assert staff.password_hash.startswith("$argon2")
+        assert PASSWORD not in staff.password_hash
     assert login(platform, "clerk1", PASSWORD).username == "clerk1"
     with pytest.raises(LoginFailed):
         login(platform, "clerk1", "wrong-password-1")
@@ -51,10 +58,17 @@ def test_password_is_stored_as_argon2_and_checked(platform: Platform) -> None:
 
 def test_weak_passwords_are_refused_with_the_rule(platform: Platform) -> None:
     with platform.session() as session, pytest.raises(WeakPassword) as caught:
-        access.create_staff(session, username="x", display_name="x", password="short1",
-                            department_code="hrss", scope_region_code="431100",
-                            created_at=platform.clock.now())
-    assert caught.value.field == "password" and caught.value.rule == "min_length_10"
+        access.create_staff(
+            session,
+            username="x",
+            display_name="x",
+            password="short1",
+            department_code="hrss",
+            scope_region_code="431100",
+            created_at=platform.clock.now(),
+        )
+    assert caught.value.field == "password"
+    assert caught.value.rule == "min_length_10"
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(platform: Platform) -> None:
@@ -86,48 +100,90 @@ def test_administrator_roles_cannot_be_combined(platform: Platform) -> None:
     policy = load_policy()
     with platform.session() as session:
         with pytest.raises(RolesIncompatible):
-            access.grant_role(session, policy, staff_id=admin.staff_id, role="audit_admin",
-                              granted_by=None, at=platform.clock.now())
+            access.grant_role(
+                session,
+                policy,
+                staff_id=admin.staff_id,
+                role="audit_admin",
+                granted_by=None,
+                at=platform.clock.now(),
+            )
         with pytest.raises(RolesIncompatible):
-            access.grant_role(session, policy, staff_id=clerk.staff_id, role="system_admin",
-                              granted_by=None, at=platform.clock.now())
+            access.grant_role(
+                session,
+                policy,
+                staff_id=clerk.staff_id,
+                role="system_admin",
+                granted_by=None,
+                at=platform.clock.now(),
+            )
         with pytest.raises(SelfGrantRefused):
-            access.grant_role(session, policy, staff_id=admin.staff_id, role="clerk",
-                              granted_by=admin.staff_id, at=platform.clock.now())
+            access.grant_role(
+                session,
+                policy,
+                staff_id=admin.staff_id,
+                role="clerk",
+                granted_by=admin.staff_id,
+                at=platform.clock.now(),
+            )
         with pytest.raises(UnknownRole):
-            access.grant_role(session, policy, staff_id=clerk.staff_id, role="root",
-                              granted_by=None, at=platform.clock.now())
+            access.grant_role(
+                session,
+                policy,
+                staff_id=clerk.staff_id,
+                role="root",
+                granted_by=None,
+                at=platform.clock.now(),
+            )
 
 
 def test_sessions_expire_when_idle_and_end_on_privilege_change(platform: Platform) -> None:
     clerk = make_staff(platform, "clerk1")
     with platform.session() as session, transaction(session):
-        started = access.start_session(session, staff_id=clerk.staff_id, origin=None, at=platform.clock.now())
+        started = access.start_session(
+            session, staff_id=clerk.staff_id, origin=None, at=platform.clock.now()
+        )
 
     def resume() -> None:
         with platform.session() as session, transaction(session):
-            access.resume_session(session, token=started.token, at=platform.clock.now(),
-                                  idle_minutes=30, absolute_hours=8)
+            access.resume_session(
+                session,
+                token=started.token,
+                at=platform.clock.now(),
+                idle_minutes=30,
+                absolute_hours=8,
+            )
 
     resume()
     with platform.session() as session, transaction(session):
-        access.grant_role(session, load_policy(), staff_id=clerk.staff_id, role="registry_officer",
-                          granted_by=None, at=platform.clock.now())
+        access.grant_role(
+            session,
+            load_policy(),
+            staff_id=clerk.staff_id,
+            role="registry_officer",
+            granted_by=None,
+            at=platform.clock.now(),
+        )
     with pytest.raises(SessionExpired):
         resume()
     with platform.session() as session, transaction(session):
-        again = access.start_session(session, staff_id=clerk.staff_id, origin=None, at=platform.clock.now())
+        again = access.start_session(
+            session, staff_id=clerk.staff_id, origin=None, at=platform.clock.now()
+        )
     assert isinstance(platform.clock, FixedClock)
     platform.clock.advance(timedelta(minutes=31))
     with platform.session() as session, pytest.raises(SessionExpired):
-        access.resume_session(session, token=again.token, at=platform.clock.now(),
-                              idle_minutes=30, absolute_hours=8)
+        access.resume_session(
+            session, token=again.token, at=platform.clock.now(), idle_minutes=30, absolute_hours=8
+        )
 
 
 def test_disabling_an_account_revokes_its_tokens(platform: Platform) -> None:
     clerk = make_staff(platform, "clerk1")
     with platform.session() as session, transaction(session):
-        token = access.issue_api_token(session, staff_id=clerk.staff_id, name="his", at=platform.clock.now())
+        token = access.issue_api_token(
+            session, staff_id=clerk.staff_id, name="his", at=platform.clock.now()
+        )
     with platform.session() as session, transaction(session):
         assert access.resolve_api_token(session, token).id == clerk.staff_id
         access.disable_staff(session, staff_id=clerk.staff_id, at=platform.clock.now())

@@ -52,7 +52,8 @@ def test_rotated_keys_still_read_old_values() -> None:
     old = KeyRing.generate()
     blob = old.encrypt("13812345678")
     rotated = KeyRing(
-        data_keys={**old.data_keys, "k2": b"0123456789abcdef"}, active_key_id="k2",
+        data_keys={**old.data_keys, "k2": b"0123456789abcdef"},
+        active_key_id="k2",
         index_key=old.index_key,
     )
     assert rotated.decrypt(blob) == "13812345678"
@@ -64,7 +65,9 @@ def test_blind_index_is_deterministic_per_key_and_purpose(value: str) -> None:
     keys = KeyRing.generate()
     assert keys.blind_index("resident_id", value) == keys.blind_index("resident_id", value)
     assert keys.blind_index("resident_id", value) != keys.blind_index("phone", value)
-    assert KeyRing.generate().blind_index("resident_id", value) != keys.blind_index("resident_id", value)
+    assert KeyRing.generate().blind_index("resident_id", value) != keys.blind_index(
+        "resident_id", value
+    )
 
 
 def test_key_ring_survives_its_json_form() -> None:

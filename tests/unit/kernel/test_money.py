@@ -38,7 +38,9 @@ def test_format_shows_yuan_with_separators() -> None:
     assert Money(-5).format_yuan() == "-¥0.05"
 
 
-@given(amount=st.integers(0, 10**12), weights=st.lists(st.integers(0, 1000), min_size=1, max_size=20))
+@given(
+    amount=st.integers(0, 10**12), weights=st.lists(st.integers(0, 1000), min_size=1, max_size=20)
+)
 def test_allocation_conserves_every_fen(amount: int, weights: list[int]) -> None:
     if sum(weights) == 0:
         return

@@ -18,7 +18,7 @@ from socialcard.kernel.resident_id import (
 )
 
 TODAY = date(2026, 11, 29)
-ADDRESS_CODES = sorted(YONGZHOU_CURRENT_CODES | YONGZHOU_HISTORICAL_CODES) + ["110105", "440524"]
+ADDRESS_CODES = [*sorted(YONGZHOU_CURRENT_CODES | YONGZHOU_HISTORICAL_CODES), "110105", "440524"]
 
 
 def make_id(address: str, birth: date, sequence: int) -> str:
@@ -26,7 +26,9 @@ def make_id(address: str, birth: date, sequence: int) -> str:
     return first17 + check_character(first17)
 
 
-@pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014", "34052419800101001X"])
+@pytest.mark.parametrize(
+    "number", ["11010519491231002X", "440524188001010014", "34052419800101001X"]
+)
 def test_standard_examples_have_the_right_check_character(number: str) -> None:
     assert check_character(number[:17]) == number[17]
 
@@ -106,8 +108,13 @@ def test_every_generated_number_round_trips(address: str, birth: date, sequence:
     assert ResidentId.parse(number.lower(), today=TODAY) == rid
 
 
-@given(address=st.sampled_from(ADDRESS_CODES), birth=births, sequence=st.integers(0, 999),
-       position=st.integers(0, 16), replacement=st.integers(0, 9))
+@given(
+    address=st.sampled_from(ADDRESS_CODES),
+    birth=births,
+    sequence=st.integers(0, 999),
+    position=st.integers(0, 16),
+    replacement=st.integers(0, 9),
+)
 def test_any_single_digit_change_is_caught(
     address: str, birth: date, sequence: int, position: int, replacement: int
 ) -> None:
@@ -119,8 +126,12 @@ def test_any_single_digit_change_is_caught(
         ResidentId.parse(changed, today=TODAY)
 
 
-@given(birth=st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)),
-       sequence=st.integers(0, 999))
-def test_fifteen_digit_upgrade_matches_the_eighteen_digit_number(birth: date, sequence: int) -> None:
+@given(
+    birth=st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)),
+    sequence=st.integers(0, 999),
+)
+def test_fifteen_digit_upgrade_matches_the_eighteen_digit_number(
+    birth: date, sequence: int
+) -> None:
     old = f"432923{birth:%y%m%d}{sequence:03d}"
     assert ResidentId.parse(old, today=TODAY).value == make_id("432923", birth, sequence)

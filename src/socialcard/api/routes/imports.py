@@ -16,6 +16,7 @@ from socialcard.registry.models import HouseholdImport
 
 router = api_router("/imports", "imports")
 
+
 def import_out(job: HouseholdImport) -> ImportOut:
     return ImportOut(
         id=job.id,
@@ -39,26 +40,30 @@ async def upload_import(
     ctx: Context,
     session: DbSession,
     platform: PlatformDep,
-    file: UploadFile = File(...),  # noqa: B008 - FastAPI's documented way to declare uploads
+    file: UploadFile = File(...),
     encoding: str | None = Form(default=None),
 ) -> ImportOut:
     """Upload a household-register file (CSV in UTF-8/GBK, or XLSX); the import runs in the
     background and reports progress at GET /imports/{id}."""
     stored = await store_upload(platform, file)
     job = begin_import(
-        platform, session, ctx, file_name=Path(file.filename or "").name, stored=stored,
+        platform,
+        session,
+        ctx,
+        file_name=Path(file.filename or "").name,
+        stored=stored,
         encoding=encoding,
     )
     return import_out(job)
 
 
 @router.get("", response_model=list[ImportOut])
-def list_imports(ctx: Context, session: DbSession) -> list[ImportOut]:
+def list_imports(session: DbSession) -> list[ImportOut]:
     return [import_out(j) for j in queries.list_imports(session)]
 
 
 @router.get("/{import_id}", response_model=ImportOut)
-def get_import(import_id: int, ctx: Context, session: DbSession) -> ImportOut:
+def get_import(import_id: int, session: DbSession) -> ImportOut:
     return import_out(queries.get_import(session, import_id))
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
-from socialcard.api.schemas import PersonOut, PersonPage, PersonSearch
 from socialcard.api.routes import api_router
+from socialcard.api.schemas import PersonOut, PersonPage, PersonSearch
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.persons import check_person_scope, present_person, scope_of
@@ -18,7 +17,9 @@ router = api_router("/persons", "persons")
 
 
 @router.post("/search", response_model=PersonPage)
-def search_persons(body: PersonSearch, ctx: Context, session: DbSession, platform: PlatformDep) -> PersonPage:
+def search_persons(
+    body: PersonSearch, ctx: Context, session: DbSession, platform: PlatformDep
+) -> PersonPage:
     """Find persons by ID number, by name (+ birth date) or by county, inside the caller's scope.
 
     The ID number travels in the body, never in the URL, so it stays out of access logs.
@@ -58,7 +59,9 @@ def search_persons(body: PersonSearch, ctx: Context, session: DbSession, platfor
 
 
 @router.get("/{person_id}", response_model=PersonOut)
-def get_person(person_id: int, ctx: Context, session: DbSession, platform: PlatformDep) -> PersonOut:
+def get_person(
+    person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
+) -> PersonOut:
     """One person, masked for the caller's role."""
     principal = ctx.require_principal()
     with transaction(session):
@@ -66,14 +69,18 @@ def get_person(person_id: int, ctx: Context, session: DbSession, platform: Platf
         check_person_scope(principal, person)
         append_audit(
             session,
-            ctx.event("person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id),
+            ctx.event(
+                "person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id
+            ),
             at=platform.clock.now(),
         )
     return PersonOut(**present_person(person, principal.masking).as_dict())
 
 
 @router.post("/{person_id}/reveal", response_model=PersonOut)
-def reveal_person(person_id: int, ctx: Context, session: DbSession, platform: PlatformDep) -> PersonOut:
+def reveal_person(
+    person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
+) -> PersonOut:
     """The person with ID number and phone in full; the reveal is audited."""
     principal = ctx.require_principal()
     with transaction(session):
@@ -81,7 +88,9 @@ def reveal_person(person_id: int, ctx: Context, session: DbSession, platform: Pl
         check_person_scope(principal, person)
         append_audit(
             session,
-            ctx.event("person.reveal", AuditResult.SUCCESS, object_type="person", object_id=person.id),
+            ctx.event(
+                "person.reveal", AuditResult.SUCCESS, object_type="person", object_id=person.id
+            ),
             at=platform.clock.now(),
         )
     return PersonOut(**present_person(person, principal.masking, keys=platform.keys).as_dict())

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
-from socialcard.api.schemas import PopulationIn, RegionOut
 from socialcard.api.routes import api_router
+from socialcard.api.schemas import PopulationIn, RegionOut
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.regions import queries, services
@@ -28,7 +27,7 @@ def _out(region: Region) -> RegionOut:
 
 
 @router.get("", response_model=list[RegionOut])
-def list_regions(ctx: Context, session: DbSession) -> list[RegionOut]:
+def list_regions(session: DbSession) -> list[RegionOut]:
     return [_out(r) for r in queries.list_regions(session)]
 
 
@@ -39,13 +38,21 @@ def set_population(
     """Record an official population figure for a city or county."""
     with transaction(session):
         region = services.set_population(
-            session, code=code, population=body.population, source=body.source,
+            session,
+            code=code,
+            population=body.population,
+            source=body.source,
             updated_at=platform.clock.now(),
         )
         append_audit(
             session,
-            ctx.event("region.population_set", AuditResult.SUCCESS, object_type="region",
-                      object_id=code, details={"population": body.population}),
+            ctx.event(
+                "region.population_set",
+                AuditResult.SUCCESS,
+                object_type="region",
+                object_id=code,
+                details={"population": body.population},
+            ),
             at=platform.clock.now(),
         )
     return _out(region)

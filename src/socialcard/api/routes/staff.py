@@ -3,13 +3,12 @@ administrator grants roles (三员分立)."""
 
 from __future__ import annotations
 
-
 from socialcard.access import services as access
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult, Staff
 from socialcard.access.policy import load_policy
-from socialcard.api.schemas import MeOut, RoleGrantIn, StaffIn, StaffOut
 from socialcard.api.routes import api_router
+from socialcard.api.schemas import MeOut, RoleGrantIn, StaffIn, StaffOut
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.regions.queries import get_region
@@ -33,25 +32,35 @@ def _out(session: DbSession, staff: Staff) -> StaffOut:
 def me(ctx: Context) -> MeOut:
     p = ctx.require_principal()
     return MeOut(
-        staff_id=p.staff_id, username=p.username, display_name=p.display_name,
-        roles=sorted(p.roles), department_code=p.department_code,
-        scope_region_code=p.scope_region_code, masking=p.masking.value,
+        staff_id=p.staff_id,
+        username=p.username,
+        display_name=p.display_name,
+        roles=sorted(p.roles),
+        department_code=p.department_code,
+        scope_region_code=p.scope_region_code,
+        masking=p.masking.value,
     )
 
 
 @router.get("/staff", response_model=list[StaffOut])
-def list_staff(ctx: Context, session: DbSession) -> list[StaffOut]:
+def list_staff(session: DbSession) -> list[StaffOut]:
     return [_out(session, s) for s in access.list_staff(session)]
 
 
 @router.post("/staff", response_model=StaffOut, status_code=201)
-def create_staff(body: StaffIn, ctx: Context, session: DbSession, platform: PlatformDep) -> StaffOut:
+def create_staff(
+    body: StaffIn, ctx: Context, session: DbSession, platform: PlatformDep
+) -> StaffOut:
     with transaction(session):
         get_region(session, body.scope_region_code)
         staff = access.create_staff(
-            session, username=body.username, display_name=body.display_name,
-            password=body.password, department_code=body.department_code,
-            scope_region_code=body.scope_region_code, created_at=platform.clock.now(),
+            session,
+            username=body.username,
+            display_name=body.display_name,
+            password=body.password,
+            department_code=body.department_code,
+            scope_region_code=body.scope_region_code,
+            created_at=platform.clock.now(),
         )
         append_audit(
             session,
@@ -63,12 +72,16 @@ def create_staff(body: StaffIn, ctx: Context, session: DbSession, platform: Plat
 
 
 @router.post("/staff/{staff_id}/disable", response_model=StaffOut)
-def disable_staff(staff_id: int, ctx: Context, session: DbSession, platform: PlatformDep) -> StaffOut:
+def disable_staff(
+    staff_id: int, ctx: Context, session: DbSession, platform: PlatformDep
+) -> StaffOut:
     with transaction(session):
         staff = access.disable_staff(session, staff_id=staff_id, at=platform.clock.now())
         append_audit(
             session,
-            ctx.event("staff.disable", AuditResult.SUCCESS, object_type="staff", object_id=staff.id),
+            ctx.event(
+                "staff.disable", AuditResult.SUCCESS, object_type="staff", object_id=staff.id
+            ),
             at=platform.clock.now(),
         )
         out = _out(session, staff)
@@ -82,13 +95,22 @@ def grant_role(
     principal = ctx.require_principal()
     with transaction(session):
         access.grant_role(
-            session, load_policy(), staff_id=staff_id, role=body.role,
-            granted_by=principal.staff_id, at=platform.clock.now(),
+            session,
+            load_policy(),
+            staff_id=staff_id,
+            role=body.role,
+            granted_by=principal.staff_id,
+            at=platform.clock.now(),
         )
         append_audit(
             session,
-            ctx.event("staff.grant_role", AuditResult.SUCCESS, object_type="staff",
-                      object_id=staff_id, details={"role": body.role}),
+            ctx.event(
+                "staff.grant_role",
+                AuditResult.SUCCESS,
+                object_type="staff",
+                object_id=staff_id,
+                details={"role": body.role},
+            ),
             at=platform.clock.now(),
         )
         out = _out(session, access.get_staff(session, staff_id))

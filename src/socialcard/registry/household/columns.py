@@ -10,12 +10,25 @@ import unicodedata
 from typing import Final
 
 FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
-    "resident_id": ("公民身份号码", "身份证号码", "身份证号", "社会保障号码", "证件号码", "身份号码"),
+    "resident_id": (
+        "公民身份号码",
+        "身份证号码",
+        "身份证号",
+        "社会保障号码",
+        "证件号码",
+        "身份号码",
+    ),
     "name": ("姓名",),
     "sex": ("性别",),
     "ethnicity": ("民族",),
     "birth_on": ("出生日期",),
-    "household_region_code": ("户籍地区划", "户籍地区划代码", "户籍区划代码", "户籍地行政区划代码", "户籍地区划码"),
+    "household_region_code": (
+        "户籍地区划",
+        "户籍地区划代码",
+        "户籍区划代码",
+        "户籍地行政区划代码",
+        "户籍地区划码",
+    ),
     "household_address": ("户籍地址", "户籍地详址", "户籍住址"),
     "residence_county_code": ("现住地区划", "现住地区划代码", "居住地区划代码", "居住地区划"),
     "residence_township": ("现住乡镇", "现住乡镇（街道）", "乡镇（街道）", "乡镇街道", "所属乡镇"),
@@ -28,7 +41,9 @@ FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
 REQUIRED_FIELDS: Final = ("resident_id", "name", "household_region_code")
 
 # Field names in Chinese, for error reports a clerk reads.
-FIELD_LABELS: Final[dict[str, str]] = {field: aliases[0] for field, aliases in FIELD_ALIASES.items()}
+FIELD_LABELS: Final[dict[str, str]] = {
+    field: aliases[0] for field, aliases in FIELD_ALIASES.items()
+}
 FIELD_LABELS["row"] = "整行"
 
 # The header the demo writes and the documentation shows: the first alias of every field.
@@ -51,8 +66,8 @@ def map_header(header: list[str]) -> tuple[dict[int, str], list[str]]:
     mapping: dict[int, str] = {}
     for position, raw in enumerate(header):
         name = _normalise_header(raw or "")
-        field = lookup.get(name) or lookup.get(_NOTE.sub("", name))
-        if field is not None and field not in mapping.values():
-            mapping[position] = field
+        matched = lookup.get(name) or lookup.get(_NOTE.sub("", name))
+        if matched is not None and matched not in mapping.values():
+            mapping[position] = matched
     missing = [f for f in REQUIRED_FIELDS if f not in mapping.values()]
     return mapping, missing

@@ -89,7 +89,9 @@ def find_unfinished_import(session: Session, digest: str) -> HouseholdImport | N
         select(HouseholdImport)
         .where(
             HouseholdImport.file_digest == digest,
-            HouseholdImport.status.in_([ImportStatus.PENDING, ImportStatus.RUNNING, ImportStatus.FAILED]),
+            HouseholdImport.status.in_(
+                [ImportStatus.PENDING, ImportStatus.RUNNING, ImportStatus.FAILED]
+            ),
         )
         .order_by(HouseholdImport.id.desc())
     )
@@ -196,8 +198,12 @@ def import_chunk(
     for start in range(0, len(indexes), 2000):
         batch = indexes[start : start + 2000]
         stmt = select(
-            Person.id, Person.resident_id_index, Person.content_hash, Person.version,
-            Person.phone_masked, *[getattr(Person, f) for f in TRACKED_FIELDS],
+            Person.id,
+            Person.resident_id_index,
+            Person.content_hash,
+            Person.version,
+            Person.phone_masked,
+            *[getattr(Person, f) for f in TRACKED_FIELDS],
         ).where(Person.resident_id_index.in_(batch))
         for found in session.execute(stmt).mappings():
             existing[found["resident_id_index"]] = dict(found)
@@ -283,7 +289,7 @@ def import_chunk(
     return counts
 
 
-def start_import(session: Session, job: HouseholdImport, *, total_rows: int, at: datetime) -> None:
+def start_import(job: HouseholdImport, *, total_rows: int, at: datetime) -> None:
     """Mark the import running (first start or resume after a crash or failure)."""
     if job.status is not ImportStatus.RUNNING:
         job.move_to(ImportStatus.RUNNING)

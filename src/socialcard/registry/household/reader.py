@@ -136,7 +136,7 @@ def iter_rows(path: Path, file_format: str, encoding: str | None) -> Iterator[Ra
     return iter_csv(path, encoding or detect_encoding(path))
 
 
-def count_rows(path: Path, file_format: str, encoding: str | None) -> int:
+def count_rows(path: Path, file_format: str) -> int:
     """Count data rows cheaply (for the progress bar); CSV counts lines, XLSX reads the sheet."""
     if file_format == "xlsx":
         return sum(1 for _ in iter_xlsx(path))

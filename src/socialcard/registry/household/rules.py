@@ -219,10 +219,16 @@ def check_row(
     except ValueError:
         problems.append(RowProblem("status_changed_on", "bad_date"))
 
-    texts = {f: _clean(values.get(f)) or None for f in
-             ("ethnicity", "household_address", "residence_township", "residence_address")}
-    limits = {"ethnicity": 20, "household_address": 200, "residence_township": 60,
-              "residence_address": 200}
+    texts = {
+        f: _clean(values.get(f)) or None
+        for f in ("ethnicity", "household_address", "residence_township", "residence_address")
+    }
+    limits = {
+        "ethnicity": 20,
+        "household_address": 200,
+        "residence_township": 60,
+        "residence_address": 200,
+    }
     for field, limit in limits.items():
         value = texts[field]
         if value is not None and len(value) > limit:
@@ -230,7 +236,8 @@ def check_row(
 
     if problems:
         return problems
-    assert resident_id is not None and status is not None
+    assert resident_id is not None
+    assert status is not None
     return PersonRecord(
         resident_id=resident_id,
         name=name,
