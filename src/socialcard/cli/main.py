@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,14 +39,36 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(persons_app, name="persons")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 out = Console()
 err = Console(stderr=True)
 
 OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
 
 
+_opened: list[Platform] = []
+
+
 def _platform() -> Platform:
-    return build_platform(Settings())
+    platform = build_platform(Settings())
+    _opened.append(platform)
+    return platform
+
+
+def closing_platforms(command: Callable[P, R]) -> Callable[P, R]:
+    """Dispose the connection pools a command opened when it ends, however it ends."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        finally:
+            while _opened:
+                _opened.pop().engine.dispose()
+
+    return run
 
 
 def _ready_platform() -> Platform:
@@ -64,6 +88,7 @@ def _domain_errors() -> Iterator[None]:
 
 
 @app.command("migrate")
+@closing_platforms
 def migrate_database() -> None:
     """Create or upgrade the database schema to the newest migration."""
     platform = _ready_platform()
@@ -71,6 +96,7 @@ def migrate_database() -> None:
 
 
 @app.command()
+@closing_platforms
 def serve(
     demo: bool = typer.Option(
         False, "--demo", help="Create a demo city first (empty database only)."
@@ -148,6 +174,7 @@ def _progress() -> Iterator[Progress]:
 
 
 @demo_app.command("generate")
+@closing_platforms
 def demo_generate(
     residents: int = typer.Option(20000, help="Number of residents (5300000 = the full city)."),
     seed: int = typer.Option(2026, help="Random seed; the same seed gives the same city."),
@@ -160,6 +187,7 @@ def demo_generate(
 
 
 @import_app.command("household-register")
+@closing_platforms
 def import_household_register(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     encoding: str | None = typer.Option(None, help="utf-8, gbk or gb18030; detected when omitted."),
@@ -232,6 +260,7 @@ def import_household_register(
 
 
 @users_app.command("create")
+@closing_platforms
 def users_create(
     username: str,
     display_name: str = typer.Option(..., "--name", help="The person's name."),
@@ -259,6 +288,7 @@ def users_create(
 
 
 @users_app.command("disable")
+@closing_platforms
 def users_disable(username: str) -> None:
     """Disable an account and end its sessions and tokens."""
     platform = _ready_platform()
@@ -270,6 +300,7 @@ def users_disable(username: str) -> None:
 
 
 @users_app.command("grant")
+@closing_platforms
 def users_grant(username: str, role: str) -> None:
     """Grant a role from the policy file; administrators get a TOTP secret printed once."""
     platform = _ready_platform()
@@ -290,6 +321,7 @@ def users_grant(username: str, role: str) -> None:
 
 
 @users_app.command("token")
+@closing_platforms
 def users_token(username: str, name: str = typer.Option(..., help="Which system uses it.")) -> None:
     """Issue an API bearer token for a department system acting as this account."""
     platform = _ready_platform()
@@ -330,6 +362,7 @@ def _audit(
 
 
 @audit_app.command("verify")
+@closing_platforms
 def audit_verify(
     checkpoint: bool = typer.Option(
         True, help="Also append the head to the external checkpoint file."
@@ -354,6 +387,7 @@ def audit_verify(
 
 
 @persons_app.command("show")
+@closing_platforms
 def persons_show(
     person_id: int | None = typer.Argument(None, help="Internal person id."),
     resident_id: str | None = typer.Option(
