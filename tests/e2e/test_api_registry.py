@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from socialcard.access.audit import list_records, verify_chain
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
+from socialcard.errors import InvalidField
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId, check_character
 from socialcard.registry.household.rules import PersonRecord
@@ -21,6 +24,7 @@ def rid(address: str, birth: str, sequence: int) -> str:
     return first17 + check_character(first17)
 
 
+CREDIT_CODE = "91431100MA4L0ABC0Y"
 DAOXIAN_ID = rid("431124", "19850312", 121)
 LINGLING_ID = rid("431102", "19920704", 222)
 
@@ -173,3 +177,53 @@ def test_health_and_readiness(platform: Platform) -> None:
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert client.get("/api/v1/openapi.json").json()["info"]["title"].startswith("永州市")
+
+
+def test_reference_data_lists_institutions_by_kind_and_county(platform: Platform) -> None:
+    from socialcard.registry.models import InstitutionKind
+    from socialcard.registry.services import register_employer, register_institution
+
+    with platform.session() as session, transaction(session):
+        register_institution(
+            session,
+            code="H431124001",
+            name="道县人民医院",
+            kind=InstitutionKind.HOSPITAL,
+            level=2,
+            county_code="431124",
+            at=platform.clock.now(),
+        )
+        register_institution(
+            session,
+            code="P431102001",
+            name="零陵区某药店",
+            kind=InstitutionKind.PHARMACY,
+            level=None,
+            county_code="431102",
+            at=platform.clock.now(),
+        )
+        register_employer(
+            session,
+            credit_code=CREDIT_CODE,
+            name="永州市某某制造有限公司",
+            county_code="431103",
+            industry="制造业",
+            at=platform.clock.now(),
+        )
+        with pytest.raises(InvalidField) as caught:
+            register_employer(
+                session,
+                credit_code=CREDIT_CODE[:-1] + "0",
+                name="坏代码",
+                county_code=None,
+                industry=None,
+                at=platform.clock.now(),
+            )
+        assert caught.value.field == "credit_code"
+    client = api_client(platform, make_staff(platform, "clerk"))
+    hospitals = client.get("/api/v1/institutions", params={"kind": "hospital"}).json()
+    assert [(h["name"], h["level"]) for h in hospitals] == [("道县人民医院", 2)]
+    assert len(client.get("/api/v1/institutions", params={"county_code": "431102"}).json()) == 1
+    assert client.get("/api/v1/institutions", params={"kind": "spaceport"}).status_code == 422
+    employers = client.get("/api/v1/employers").json()
+    assert [e["credit_code"] for e in employers] == [CREDIT_CODE]

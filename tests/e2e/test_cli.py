@@ -42,8 +42,16 @@ def test_migrate_reports_the_database(cli_env: dict[str, str]) -> None:
 
 def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None:
     code, out, _ = invoke(
-        cli_env, "users", "create", "daoxian_clerk", "--name", "道县经办", "--scope", "431124",
-        "--password", "Counter-2026-ok",
+        cli_env,
+        "users",
+        "create",
+        "daoxian_clerk",
+        "--name",
+        "道县经办",
+        "--scope",
+        "431124",
+        "--password",
+        "Counter-2026-ok",
     )
     assert code == 0, out
     code, out, _ = invoke(cli_env, "users", "grant", "daoxian_clerk", "clerk")
@@ -51,7 +59,14 @@ def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None
     code, _, err = invoke(cli_env, "users", "grant", "daoxian_clerk", "audit_admin")
     assert code == 1 and "error[roles_incompatible]" in err
     code, _, err = invoke(
-        cli_env, "users", "create", "weak", "--name", "弱", "--password", "short",
+        cli_env,
+        "users",
+        "create",
+        "weak",
+        "--name",
+        "弱",
+        "--password",
+        "short",
     )
     assert code == 1 and "error[weak_password]" in err
     code, out, _ = invoke(cli_env, "users", "disable", "daoxian_clerk")
@@ -63,11 +78,15 @@ def test_household_import_prints_the_summary_and_resumes(
 ) -> None:
     wrong = rid("431124", "19800101", 11)
     wrong = wrong[:17] + ("0" if wrong[17] != "0" else "1")
-    rows = [f"{rid('431124', '19800101', n)},居民{chr(0x4E00 + n)},{'男' if n % 2 else '女'},汉族,431124,,,,正常"
-            for n in range(1, 8)] + [f"{wrong},错号,男,汉族,431124,,,,正常"]
+    rows = [
+        f"{rid('431124', '19800101', n)},居民{chr(0x4E00 + n)},{'男' if n % 2 else '女'},汉族,431124,,,,正常"
+        for n in range(1, 8)
+    ] + [f"{wrong},错号,男,汉族,431124,,,,正常"]
     path = write_household_file(tmp_path, rows)
     report = tmp_path / "errors.csv"
-    code, out, _ = invoke(cli_env, "import", "household-register", str(path), "--report", str(report))
+    code, out, _ = invoke(
+        cli_env, "import", "household-register", str(path), "--report", str(report)
+    )
     assert code == 0, out
     assert "accepted=7 updated=0 unchanged=0 rejected=1" in out
     assert "bad_check_character" in report.read_text(encoding="utf-8-sig")
@@ -82,10 +101,23 @@ def test_household_import_prints_the_summary_and_resumes(
     from socialcard.registry.household.importer import create_import
 
     with platform.session() as session, transaction(session):
-        job = create_import(session, file_name="v2.csv", stored_path=changed, encoding=None,
-                            created_by=None, at=platform.clock.now())
-    run_household_import(platform.sessions, platform.keys, platform.clock, import_id=job.id,
-                         actor=ANONYMOUS, chunk_size=2, stop_after_chunks=1)
+        job = create_import(
+            session,
+            file_name="v2.csv",
+            stored_path=changed,
+            encoding=None,
+            created_by=None,
+            at=platform.clock.now(),
+        )
+    run_household_import(
+        platform.sessions,
+        platform.keys,
+        platform.clock,
+        import_id=job.id,
+        actor=ANONYMOUS,
+        chunk_size=2,
+        stop_after_chunks=1,
+    )
     code, out, _ = invoke(cli_env, "import", "household-register", str(changed))
     assert code == 0
     assert f"resuming import #{job.id} after row 2" in out
@@ -101,10 +133,14 @@ def test_audit_verify_passes_then_names_the_tampered_record(
     assert code == 0 and "audit chain intact: 2 records" in out
     with platform.engine.begin() as connection:
         if platform.engine.dialect.name == "postgresql":
-            connection.execute(text("ALTER TABLE audit_records DISABLE TRIGGER audit_records_append_only"))
+            connection.execute(
+                text("ALTER TABLE audit_records DISABLE TRIGGER audit_records_append_only")
+            )
         else:
             connection.execute(text("DROP TRIGGER audit_records_no_update"))
-        connection.execute(text("UPDATE audit_records SET actor_username = 'someone' WHERE seq = 1"))
+        connection.execute(
+            text("UPDATE audit_records SET actor_username = 'someone' WHERE seq = 1")
+        )
     code, _, err = invoke(cli_env, "audit", "verify")
     assert code == 1 and "first bad record seq=1" in err
 

@@ -37,14 +37,19 @@ def test_canaries_stay_out_of_every_output(
     officer = make_staff(platform, "officer", roles=("registry_officer",))
     auditor = make_staff(platform, "auditor", roles=("audit_admin",))
     client = api_client(platform, officer)
-    path = write_household_file(tmp_path, [
-        f"{CANARY_IDS[0]},金丝雀,男,汉族,431124,,,{CANARY_PHONES[0]},正常",
-        f"{CANARY_IDS[1]},金丝鸟,女,汉族,431124,,,{CANARY_PHONES[1]},正常",
-        f"{BROKEN_CANARY},坏号码,男,汉族,431124,,,{CANARY_PHONES[0]},正常",
-    ])
+    path = write_household_file(
+        tmp_path,
+        [
+            f"{CANARY_IDS[0]},金丝雀,男,汉族,431124,,,{CANARY_PHONES[0]},正常",
+            f"{CANARY_IDS[1]},金丝鸟,女,汉族,431124,,,{CANARY_PHONES[1]},正常",
+            f"{BROKEN_CANARY},坏号码,男,汉族,431124,,,{CANARY_PHONES[0]},正常",
+        ],
+    )
     bodies: list[str] = []
     with path.open("rb") as handle:
-        uploaded = client.post("/api/v1/imports", files={"file": ("canary.csv", handle, "text/csv")})
+        uploaded = client.post(
+            "/api/v1/imports", files={"file": ("canary.csv", handle, "text/csv")}
+        )
     import_id = uploaded.json()["id"]
     for _ in range(100):
         status = client.get(f"/api/v1/imports/{import_id}")

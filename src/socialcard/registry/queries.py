@@ -13,8 +13,11 @@ from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.registry.errors import ImportNotFound, PersonNotFound
 from socialcard.registry.models import (
+    Employer,
     HouseholdImport,
     ImportRejection,
+    Institution,
+    InstitutionKind,
     Person,
     PersonStatus,
     PersonVersion,
@@ -112,4 +115,23 @@ def list_rejections(session: Session, import_id: int) -> Sequence[ImportRejectio
         .where(ImportRejection.import_id == import_id)
         .order_by(ImportRejection.row_number, ImportRejection.id)
     )
+    return list(session.scalars(stmt))
+
+
+def list_institutions(
+    session: Session, *, kind: InstitutionKind | None = None, county_code: str | None = None
+) -> list[Institution]:
+    """Partner institutions (hospitals, pharmacies, banks …), by kind and county."""
+    stmt = select(Institution).order_by(Institution.county_code, Institution.kind, Institution.code)
+    if kind is not None:
+        stmt = stmt.where(Institution.kind == kind)
+    if county_code is not None:
+        stmt = stmt.where(Institution.county_code == county_code)
+    return list(session.scalars(stmt))
+
+
+def list_employers(session: Session, *, county_code: str | None = None) -> list[Employer]:
+    stmt = select(Employer).order_by(Employer.id)
+    if county_code is not None:
+        stmt = stmt.where(Employer.county_code == county_code)
     return list(session.scalars(stmt))
