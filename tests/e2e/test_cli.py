@@ -37,7 +37,8 @@ def invoke(env: dict[str, str], *args: str, input_text: str | None = None) -> tu
 
 def test_migrate_reports_the_database(cli_env: dict[str, str]) -> None:
     code, out, _ = invoke(cli_env, "migrate")
-    assert code == 0 and "database migrated" in out
+    assert code == 0
+    assert "database migrated" in out
 
 
 def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None:
@@ -55,9 +56,11 @@ def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None
     )
     assert code == 0, out
     code, out, _ = invoke(cli_env, "users", "grant", "daoxian_clerk", "clerk")
-    assert code == 0 and "now holds clerk" in out
+    assert code == 0
+    assert "now holds clerk" in out
     code, _, err = invoke(cli_env, "users", "grant", "daoxian_clerk", "audit_admin")
-    assert code == 1 and "error[roles_incompatible]" in err
+    assert code == 1
+    assert "error[roles_incompatible]" in err
     code, _, err = invoke(
         cli_env,
         "users",
@@ -68,9 +71,11 @@ def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None
         "--password",
         "short",
     )
-    assert code == 1 and "error[weak_password]" in err
+    assert code == 1
+    assert "error[weak_password]" in err
     code, out, _ = invoke(cli_env, "users", "disable", "daoxian_clerk")
-    assert code == 0 and "disabled" in out
+    assert code == 0
+    assert "disabled" in out
 
 
 def test_household_import_prints_the_summary_and_resumes(
@@ -79,7 +84,8 @@ def test_household_import_prints_the_summary_and_resumes(
     wrong = rid("431124", "19800101", 11)
     wrong = wrong[:17] + ("0" if wrong[17] != "0" else "1")
     rows = [
-        f"{rid('431124', '19800101', n)},居民{chr(0x4E00 + n)},{'男' if n % 2 else '女'},汉族,431124,,,,正常"
+        f"{rid('431124', '19800101', n)},居民{chr(0x4E00 + n)},{'男' if n % 2 else '女'},"
+        "汉族,431124,,,,正常"
         for n in range(1, 8)
     ] + [f"{wrong},错号,男,汉族,431124,,,,正常"]
     path = write_household_file(tmp_path, rows)
@@ -130,7 +136,8 @@ def test_audit_verify_passes_then_names_the_tampered_record(
     invoke(cli_env, "users", "create", "a1", "--name", "甲", "--password", "Counter-2026-ok")
     invoke(cli_env, "users", "create", "a2", "--name", "乙", "--password", "Counter-2026-ok")
     code, out, _ = invoke(cli_env, "audit", "verify")
-    assert code == 0 and "audit chain intact: 2 records" in out
+    assert code == 0
+    assert "audit chain intact: 2 records" in out
     with platform.engine.begin() as connection:
         if platform.engine.dialect.name == "postgresql":
             connection.execute(
@@ -142,7 +149,8 @@ def test_audit_verify_passes_then_names_the_tampered_record(
             text("UPDATE audit_records SET actor_username = 'someone' WHERE seq = 1")
         )
     code, _, err = invoke(cli_env, "audit", "verify")
-    assert code == 1 and "first bad record seq=1" in err
+    assert code == 1
+    assert "first bad record seq=1" in err
 
 
 def test_persons_show_masks_the_number(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -151,7 +159,9 @@ def test_persons_show_masks_the_number(cli_env: dict[str, str], tmp_path: Path) 
     invoke(cli_env, "import", "household-register", str(path))
     code, out, _ = invoke(cli_env, "persons", "show", "--resident-id", number)
     assert code == 0
-    assert f"431124********{number[-4:]}" in out and number not in out
+    assert f"431124********{number[-4:]}" in out
+    assert number not in out
     assert "138****5678" in out
     code, _, err = invoke(cli_env, "persons", "show", "999999")
-    assert code == 1 and "error[person_not_found]" in err
+    assert code == 1
+    assert "error[person_not_found]" in err

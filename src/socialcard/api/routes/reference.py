@@ -36,7 +36,7 @@ def list_institutions(
     kind: InstitutionKind | None = Query(default=None),
     county_code: str | None = Query(default=None, pattern=r"^\d{6}$"),
 ) -> list[InstitutionOut]:
-    """Designated hospitals (with level), pharmacies, partner banks, training and appraisal bodies."""
+    """Hospitals (with level), pharmacies, partner banks, training and appraisal bodies."""
     return [
         InstitutionOut(
             id=i.id,
