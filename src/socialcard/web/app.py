@@ -65,9 +65,10 @@ def render_web_error(request: Request, error: DomainError) -> Response:
 
 def render_web_validation_error(request: Request, error: RequestValidationError) -> Response:
     """Malformed input as a page naming the fields (never echoing what was sent)."""
+    locations = ("body", "query", "path")
     fields = sorted(
         {
-            ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path"))
+            ".".join(str(part) for part in item.get("loc", ()) if part not in locations)
             for item in error.errors()
         }
         - {""}

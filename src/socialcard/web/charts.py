@@ -44,16 +44,22 @@ class BarChart:
     ticks: tuple[Tick, ...]
 
 
-def nice_step(maximum: float, *, target_ticks: int = 5) -> float:
-    """A round tick step (1, 2, 2.5 or 5 times a power of ten) giving about target_ticks ticks."""
+def nice_step(maximum: float, *, ticks_min: int = 4, ticks_max: int = 10) -> float:
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten) whose axis ends as close above
+    `maximum` as it can with between ticks_min and ticks_max intervals."""
     if maximum <= 0:
         return 1.0
-    raw = maximum / target_ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if factor * magnitude >= raw:
-            return factor * magnitude
-    return 10 * magnitude
+    exponent = math.floor(math.log10(maximum))
+    candidates = [
+        factor * 10.0**power
+        for power in range(exponent - 2, exponent + 1)
+        for factor in (1, 2, 2.5, 5)
+    ]
+    fitting = [step for step in candidates if ticks_min <= math.ceil(maximum / step) <= ticks_max]
+    if not fitting:
+        return 10.0**exponent
+    # The tightest axis wins; among equally tight ones, the fewer ticks.
+    return min(fitting, key=lambda step: (step * math.ceil(maximum / step), -step))
 
 
 def wan_label(value: float) -> str:
@@ -66,8 +72,8 @@ def wan_label(value: float) -> str:
 def horizontal_bar_chart(
     items: Sequence[BarItem],
     *,
-    width: int = 760,
-    label_width: int = 128,
+    width: int = 1000,
+    label_width: int = 150,
     value_width: int = 84,
     bar_height: int = 22,
     gap: int = 10,

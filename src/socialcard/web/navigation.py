@@ -40,7 +40,7 @@ class Link:
 
 # The doors of the platform, one per audience (DESIGN §6).
 DOORS: Final = (
-    Link("/portal", "居民服务门户", "面向市民的网站与移动端：社保卡申领进度、电子社保卡、应用目录。"),
+    Link("/portal", "居民服务门户", "面向市民的网站与手机端：申领进度、电子社保卡、应用目录。"),
     Link("/kiosk", "自助服务一体机", "人社自助服务一体机：插卡输密码，查询与打印个人信息。"),
     Link("/counter", "窗口业务", "服务大厅窗口：人员查询，社保卡申领、挂失、补换等业务。"),
     Link("/console", "部门工作台", "各责任单位：办件队列、待遇发放名单、审批。"),

@@ -79,7 +79,7 @@ def render_page(
     principal = ctx.principal if ctx is not None else None
     permissions = Permissions(principal.roles if principal is not None else None)
     notice_key = request.query_params.get("notice", "")
-    page = {
+    page: dict[str, object] = {
         "principal": principal,
         "principal_roles": role_names(principal.roles) if principal is not None else [],
         "csrf_token": (ctx.csrf_token if ctx is not None else None) or "",

@@ -67,12 +67,13 @@ def _row(record: AuditRecord, departments: dict[str, str]) -> AuditRow:
 
 
 @router.get("/audit")
-def audit_page(request: Request, ctx: Context, session: DbSession, platform: PlatformDep) -> Response:
+def audit_page(
+    request: Request, ctx: Context, session: DbSession, platform: PlatformDep
+) -> Response:
     """The newest records and whether the whole chain is intact."""
     ctx.require_principal()
-    verification = audit.verify_chain(
-        session, checkpoint_file=platform.settings.resolved_checkpoint_file
-    )
+    checkpoint_file = platform.settings.resolved_checkpoint_file
+    verification = audit.verify_chain(session, checkpoint_file=checkpoint_file)
     with transaction(session):
         records = audit.list_records(session, limit=RECORDS_SHOWN)
         departments = {d.code: d.name for d in access.list_departments(session)}
@@ -96,4 +97,5 @@ def audit_page(request: Request, ctx: Context, session: DbSession, platform: Pla
         verification=verification,
         rows=rows,
         records_shown=RECORDS_SHOWN,
+        has_checkpoints=checkpoint_file.exists(),
     )

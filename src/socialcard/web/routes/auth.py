@@ -50,6 +50,16 @@ def log_in(
     A failure is committed together with the raised failure count, so lockout works.
     """
     target = safe_local_path(next_path)
+    if not username.strip() or not password:
+        # Nothing to check: not an attempt, so no failure is counted or audited.
+        return render_page(
+            request,
+            "login.html",
+            status_code=422,
+            next=target,
+            username=_shown_username(username),
+            error="请输入用户名和密码。",
+        )
     settings = platform.settings
     policy = load_policy()
     now = platform.clock.now()
@@ -74,16 +84,14 @@ def log_in(
                 ctx.event(
                     "auth.login",
                     AuditResult.FAILURE,
-                    details={"code": error.code, "username": username.strip()[:USERNAME_LENGTH_MAX]},
+                    details={"code": error.code, "username": _shown_username(username)},
                 ),
                 at=now,
             )
         else:
             if ctx.web_session_id is not None:
                 access.end_session(session, session_id=ctx.web_session_id, at=now)
-            started = access.start_session(
-                session, staff_id=staff.id, origin=ctx.origin, at=now
-            )
+            started = access.start_session(session, staff_id=staff.id, origin=ctx.origin, at=now)
             logged_in = dataclasses.replace(
                 ctx, principal=access.principal_of(session, policy, staff)
             )
@@ -100,7 +108,7 @@ def log_in(
             "login.html",
             status_code=401,
             next=target,
-            username=username.strip()[:USERNAME_LENGTH_MAX],
+            username=_shown_username(username),
             error=failure.message,
         )
     response = see_other(target)
@@ -122,7 +130,9 @@ def log_out(ctx: Context, session: DbSession, platform: PlatformDep) -> Response
     with transaction(session):
         if ctx.web_session_id is not None:
             access.end_session(session, session_id=ctx.web_session_id, at=platform.clock.now())
-        append_audit(session, ctx.event("auth.logout", AuditResult.SUCCESS), at=platform.clock.now())
+        append_audit(
+            session, ctx.event("auth.logout", AuditResult.SUCCESS), at=platform.clock.now()
+        )
     response = see_other("/login?notice=logged_out")
     response.delete_cookie(
         SESSION_COOKIE,
@@ -132,3 +142,7 @@ def log_out(ctx: Context, session: DbSession, platform: PlatformDep) -> Response
         secure=platform.settings.secure_cookies,
     )
     return response
+
+
+def _shown_username(username: str) -> str:
+    return username.strip()[:USERNAME_LENGTH_MAX]

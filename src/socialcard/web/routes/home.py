@@ -5,24 +5,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from socialcard.http.context import Context, DbSession
+from socialcard.http.context import Context, DbSession, RequestContext
+from socialcard.regions import queries as regions
 from socialcard.web.forms import FormErrors, permissions_of
 from socialcard.web.navigation import doors_for, functions_for
 from socialcard.web.populations import population_rows
 from socialcard.web.rendering import render_page
-from socialcard.web.routes.persons import search_form_values, searchable_counties
+from socialcard.web.routes.persons import SearchForm, searchable_counties
 
 router = APIRouter()
 
 
 def render_home(
-    request: Request, ctx: Context, session: DbSession, *, errors: FormErrors | None = None,
+    request: Request,
+    ctx: RequestContext,
+    session: Session,
+    *,
+    errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
     """Home. A user who may correct populations but not open /regions (the system
     administrator) corrects them here."""
+    principal = ctx.require_principal()
     permissions = permissions_of(ctx)
+    scope = regions.find_region(session, principal.scope_region_code)
     edits_populations = permissions.may(
         "/regions/{code}/population", "POST"
     ) and not permissions.may("/regions")
@@ -34,30 +42,30 @@ def render_home(
         functions=functions_for(permissions),
         population_rows=population_rows(session) if edits_populations else [],
         errors=errors or FormErrors(),
+        scope_name=scope.name if scope is not None else principal.scope_region_code,
     )
 
 
 @router.get("/")
 def home(request: Request, ctx: Context, session: DbSession) -> Response:
-    ctx.require_principal()
     return render_home(request, ctx, session)
 
 
 @router.get("/portal")
-def portal(request: Request, ctx: Context) -> Response:
+def portal(request: Request) -> Response:
     return render_page(request, "rooms/portal.html")
 
 
 @router.get("/kiosk")
-def kiosk(request: Request, ctx: Context) -> Response:
+def kiosk(request: Request) -> Response:
     return render_page(request, "rooms/kiosk.html")
 
 
 @router.get("/counter")
 def counter(request: Request, ctx: Context, session: DbSession) -> Response:
     principal = ctx.require_principal()
-    counties = searchable_counties(session, principal)
-    return render_page(request, "rooms/counter.html", **search_form_values(counties))
+    form = SearchForm(searchable_counties(session, principal))
+    return render_page(request, "rooms/counter.html", search_form=form)
 
 
 @router.get("/console")

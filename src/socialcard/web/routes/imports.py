@@ -88,8 +88,13 @@ async def upload_import(
         stored = await store_upload(platform, file)
         # begin_import digests the whole file: keep that off the event loop.
         job = await run_in_threadpool(
-            begin_import, platform, session, ctx, file_name=Path(file.filename or "").name,
-            stored=stored, encoding=encoding or None,
+            begin_import,
+            platform,
+            session,
+            ctx,
+            file_name=Path(file.filename or "").name,
+            stored=stored,
+            encoding=encoding or None,
         )
     except DomainError as error:
         errors = FormErrors.of(error)

@@ -3,7 +3,7 @@ reveal. The ID number travels only in POST bodies and is never echoed back into 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -84,24 +84,20 @@ def searchable_counties(session: Session, principal: Principal) -> list[Region]:
     ]
 
 
-def search_form_values(
-    counties: list[Region],
-    *,
-    criteria: SearchCriteria | None = None,
-    errors: FormErrors | None = None,
-) -> dict[str, object]:
-    return {
-        "counties": counties,
-        "criteria": criteria or SearchCriteria(),
-        "errors": errors or FormErrors(),
-    }
+@dataclass(frozen=True, slots=True)
+class SearchForm:
+    """The search form as the page shows it."""
+
+    counties: list[Region]
+    criteria: SearchCriteria = field(default_factory=SearchCriteria)
+    errors: FormErrors = field(default_factory=FormErrors)
 
 
 @router.get("/persons")
 def search_page(request: Request, ctx: Context, session: DbSession) -> Response:
     principal = ctx.require_principal()
-    counties = searchable_counties(session, principal)
-    return render_page(request, "persons/search.html", **search_form_values(counties))
+    form = SearchForm(searchable_counties(session, principal))
+    return render_page(request, "persons/search.html", search_form=form)
 
 
 @router.post("/persons/search")
@@ -125,7 +121,6 @@ def search_persons(
         by_resident_id=bool(resident_id.strip()),
     )
     counties = searchable_counties(session, principal)
-    form = search_form_values(counties, criteria=criteria)
     try:
         parsed_id = (
             ResidentId.parse(resident_id, today=local_today(platform.clock))
@@ -138,8 +133,8 @@ def search_persons(
         if parsed_id is None and not criteria.name and not criteria.county_code:
             raise RuleViolation("请输入公民身份号码，或姓名（可加出生日期），或选择县区。")
     except RuleViolation as error:
-        form["errors"] = FormErrors.of(error)
-        return render_page(request, "persons/search.html", status_code=422, **form)
+        form = SearchForm(counties, criteria, FormErrors.of(error))
+        return render_page(request, "persons/search.html", status_code=422, search_form=form)
 
     with transaction(session):
         if parsed_id is not None:
@@ -184,7 +179,7 @@ def search_persons(
         total=total,
         offset=0 if parsed_id is not None else offset,
         page_size=PAGE_SIZE,
-        **form,
+        search_form=SearchForm(counties, criteria),
     )
 
 
@@ -208,7 +203,9 @@ def person_page(
         check_person_scope(principal, person)
         append_audit(
             session,
-            ctx.event("person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id),
+            ctx.event(
+                "person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id
+            ),
             at=platform.clock.now(),
         )
     return _render_person(request, session, principal, person, keys=None)
@@ -266,13 +263,13 @@ def _version_row(
     """A history row. Earlier values are shown under the same masking as the current ones:
     names masked for full masking, addresses only after a reveal, phones always masked."""
     changes: list[Change] = []
-    for field in version.changed_fields:
-        key = "phone_masked" if field == "phone_index" else field
+    for name in version.changed_fields:
+        key = "phone_masked" if name == "phone_index" else name
         value: Any = version.previous.get(key)
         changes.append(
             Change(
-                PERSON_FIELDS.get(field, field),
-                _previous_text(field, value, names, masking=masking, is_revealed=is_revealed),
+                PERSON_FIELDS.get(name, name),
+                _previous_text(name, value, names, masking=masking, is_revealed=is_revealed),
             )
         )
     return VersionRow(
@@ -285,17 +282,17 @@ def _version_row(
 
 
 def _previous_text(
-    field: str, value: Any, names: dict[str, str], *, masking: Masking, is_revealed: bool
+    name: str, value: Any, names: dict[str, str], *, masking: Masking, is_revealed: bool
 ) -> str:
     if value is None or value == "":
         return "（空）"
     text = str(value)
-    if field in ADDRESS_FIELDS and not is_revealed:
+    if name in ADDRESS_FIELDS and not is_revealed:
         return "（已隐去，查看完整信息后显示）"
-    if field == "name" and masking is Masking.FULL and not is_revealed:
+    if name == "name" and masking is Masking.FULL and not is_revealed:
         return mask_name(text)
-    if field in REGION_FIELDS:
-        return f"{names.get(text, '')}（{text}）" if text in names else text
-    if field == "status":
+    if name in REGION_FIELDS:
+        return f"{names[text]}（{text}）" if text in names else text
+    if name == "status":
         return STATUS_LABELS.get(text, text)
     return text

@@ -23,6 +23,7 @@ from socialcard.web.routes.home import render_home
 
 router = APIRouter()
 
+
 def _render_regions(
     request: Request, session: Session, *, errors: FormErrors | None = None, status_code: int = 200
 ) -> Response:
@@ -69,13 +70,21 @@ def set_population(
         figure = _parse_population(population)
         with transaction(session):
             services.set_population(
-                session, code=code, population=figure, source=source,
+                session,
+                code=code,
+                population=figure,
+                source=source,
                 updated_at=platform.clock.now(),
             )
             append_audit(
                 session,
-                ctx.event("region.population_set", AuditResult.SUCCESS, object_type="region",
-                          object_id=code, details={"population": figure}),
+                ctx.event(
+                    "region.population_set",
+                    AuditResult.SUCCESS,
+                    object_type="region",
+                    object_id=code,
+                    details={"population": figure},
+                ),
                 at=platform.clock.now(),
             )
     except RuleViolation as error:

@@ -118,14 +118,19 @@ def create_staff(
             raise InvalidField("scope_region_code", "known_scope", "请选择全市或一个县区作为辖区。")
         with transaction(session):
             staff = access.create_staff(
-                session, username=username, display_name=display_name, password=password,
-                department_code=department_code, scope_region_code=scope_region_code,
+                session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                department_code=department_code,
+                scope_region_code=scope_region_code,
                 created_at=platform.clock.now(),
             )
             append_audit(
                 session,
-                ctx.event("staff.create", AuditResult.SUCCESS, object_type="staff",
-                          object_id=staff.id),
+                ctx.event(
+                    "staff.create", AuditResult.SUCCESS, object_type="staff", object_id=staff.id
+                ),
                 at=platform.clock.now(),
             )
     except DomainError as error:
@@ -148,8 +153,9 @@ def disable_staff(
         staff = access.disable_staff(session, staff_id=staff_id, at=platform.clock.now())
         append_audit(
             session,
-            ctx.event("staff.disable", AuditResult.SUCCESS, object_type="staff",
-                      object_id=staff.id),
+            ctx.event(
+                "staff.disable", AuditResult.SUCCESS, object_type="staff", object_id=staff.id
+            ),
             at=platform.clock.now(),
         )
     return see_other("/admin/staff?notice=staff_disabled")
@@ -193,13 +199,22 @@ def grant_role(
     try:
         with transaction(session):
             access.grant_role(
-                session, load_policy(), staff_id=staff_id, role=role,
-                granted_by=principal.staff_id, at=platform.clock.now(),
+                session,
+                load_policy(),
+                staff_id=staff_id,
+                role=role,
+                granted_by=principal.staff_id,
+                at=platform.clock.now(),
             )
             append_audit(
                 session,
-                ctx.event("staff.grant_role", AuditResult.SUCCESS, object_type="staff",
-                          object_id=staff_id, details={"role": role}),
+                ctx.event(
+                    "staff.grant_role",
+                    AuditResult.SUCCESS,
+                    object_type="staff",
+                    object_id=staff_id,
+                    details={"role": role},
+                ),
                 at=platform.clock.now(),
             )
     except (InvalidField, PermissionDenied) as error:
