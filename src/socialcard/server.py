@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcard import __version__
 from socialcard.api.app import build_api_routers, problem_response, validation_problem
 from socialcard.bootstrap import Platform
-from socialcard.errors import DomainError, PermissionDenied
+from socialcard.errors import DomainError, NotFound, PermissionDenied
 from socialcard.http.context import audit_refusal, is_api_request, request_id_of, route_template
 from socialcard.web.app import (
     build_web_router,
@@ -72,6 +74,14 @@ def create_app(platform: Platform) -> FastAPI:
         if is_api_request(request):
             return problem_response(request, error)
         return render_web_error(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404 and not is_api_request(request):
+            return render_web_error(request, NotFound("页面不存在。"))
+        if error.status_code == 404:
+            return problem_response(request, NotFound("No such resource."))
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -227,3 +227,16 @@ def test_reference_data_lists_institutions_by_kind_and_county(platform: Platform
     assert client.get("/api/v1/institutions", params={"kind": "spaceport"}).status_code == 422
     employers = client.get("/api/v1/employers").json()
     assert [e["credit_code"] for e in employers] == [CREDIT_CODE]
+
+
+def test_unknown_paths_are_404_problems_for_the_api_and_pages_for_people(
+    platform: Platform,
+) -> None:
+    client = api_client(platform)
+    api = client.get("/api/v1/nothing-here")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["code"] == "not_found"
+    page = client.get("/nothing-here")
+    assert page.status_code == 404
+    assert "页面不存在" in page.text

@@ -631,8 +631,8 @@ def test_system_admin_corrects_a_population_with_a_source(
     platform: Platform, client: TestClient
 ) -> None:
     log_in(client, platform, make_staff(platform, "sysadmin", roles=("system_admin",)))
-    home = client.get("/")
-    token = csrf_token_of(home.text)
+    page = client.get("/regions")
+    token = csrf_token_of(page.text)
 
     missing_source = client.post(
         "/regions/431127/population", data={"csrf_token": token, "population": "360000"}
@@ -643,7 +643,7 @@ def test_system_admin_corrects_a_population_with_a_source(
         follow_redirects=False,
     )
 
-    assert "/regions/431127/population" in home.text
+    assert "/regions/431127/population" in page.text
     assert missing_source.status_code == 422
     assert "请注明人口数据来源" in missing_source.text
     assert corrected.status_code == 303

@@ -57,8 +57,8 @@ class PersonView:
         return asdict(self)
 
 
-def _mask_address(text: str | None) -> str | None:
-    # Keep the county and township words a clerk needs; hide the house number.
+def mask_address(text: str | None) -> str | None:
+    """Keep the first words a clerk needs (county, township); hide the rest."""
     if text is None:
         return None
     return text[:6] + "****" if len(text) > 6 else "****"
@@ -87,12 +87,12 @@ def present_person(person: Person, masking: Masking, *, keys: KeyRing | None = N
         household_region_code=person.household_region_code,
         household_address=person.household_address
         if revealed
-        else _mask_address(person.household_address),
+        else mask_address(person.household_address),
         residence_county_code=person.residence_county_code,
         residence_township=person.residence_township,
         residence_address=person.residence_address
         if revealed
-        else _mask_address(person.residence_address),
+        else mask_address(person.residence_address),
         phone=phone,
         status=person.status.value,
         status_label=STATUS_LABELS[person.status.value],

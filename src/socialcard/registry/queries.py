@@ -109,11 +109,15 @@ def list_imports(session: Session, *, limit: int = 50) -> list[HouseholdImport]:
     return list(session.scalars(stmt))
 
 
-def list_rejections(session: Session, import_id: int) -> Sequence[ImportRejection]:
+def list_rejections(
+    session: Session, import_id: int, *, limit: int | None = None
+) -> Sequence[ImportRejection]:
+    """Rejected rows of an import in file order (all of them, or the first `limit`)."""
     stmt = (
         select(ImportRejection)
         .where(ImportRejection.import_id == import_id)
         .order_by(ImportRejection.row_number, ImportRejection.id)
+        .limit(limit)
     )
     return list(session.scalars(stmt))
 

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from socialcard.http.context import Context, DbSession, RequestContext
 from socialcard.regions import queries as regions
-from socialcard.web.forms import FormErrors, permissions_of
+from socialcard.web.forms import permissions_of
 from socialcard.web.navigation import doors_for, functions_for
-from socialcard.web.populations import population_rows
 from socialcard.web.rendering import render_page
 from socialcard.web.routes.persons import SearchForm, searchable_counties
 
@@ -22,26 +21,16 @@ def render_home(
     request: Request,
     ctx: RequestContext,
     session: Session,
-    *,
-    errors: FormErrors | None = None,
-    status_code: int = 200,
 ) -> Response:
-    """Home. A user who may correct populations but not open /regions (the system
-    administrator) corrects them here."""
+    """Home: the doors and functions this user may open."""
     principal = ctx.require_principal()
     permissions = permissions_of(ctx)
     scope = regions.find_region(session, principal.scope_region_code)
-    edits_populations = permissions.may(
-        "/regions/{code}/population", "POST"
-    ) and not permissions.may("/regions")
     return render_page(
         request,
         "home.html",
-        status_code=status_code,
         doors=doors_for(permissions),
         functions=functions_for(permissions),
-        population_rows=population_rows(session) if edits_populations else [],
-        errors=errors or FormErrors(),
         scope_name=scope.name if scope is not None else principal.scope_region_code,
     )
 

@@ -110,7 +110,7 @@ def import_page(import_id: int, request: Request, ctx: Context, session: DbSessi
     ctx.require_principal()
     job = queries.get_import(session, import_id)
     rejections = (
-        list(queries.list_rejections(session, job.id)[:REJECTIONS_SHOWN_MAX])
+        list(queries.list_rejections(session, job.id, limit=REJECTIONS_SHOWN_MAX))
         if job.status in FINISHED
         else []
     )

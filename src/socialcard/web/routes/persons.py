@@ -22,6 +22,7 @@ from socialcard.http.persons import (
     STATUS_LABELS,
     PersonView,
     check_person_scope,
+    mask_address,
     present_person,
     scope_of,
 )
@@ -288,7 +289,7 @@ def _previous_text(
         return "（空）"
     text = str(value)
     if name in ADDRESS_FIELDS and not is_revealed:
-        return "（已隐去，查看完整信息后显示）"
+        return mask_address(text) or ""
     if name == "name" and masking is Masking.FULL and not is_revealed:
         return mask_name(text)
     if name in REGION_FIELDS:

@@ -16,10 +16,9 @@ from socialcard.errors import InvalidField, RuleViolation
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.regions import services
 from socialcard.web.charts import BarItem, horizontal_bar_chart
-from socialcard.web.forms import FormErrors, permissions_of, see_other
+from socialcard.web.forms import FormErrors, see_other
 from socialcard.web.populations import is_estimate, population_rows
 from socialcard.web.rendering import render_page
-from socialcard.web.routes.home import render_home
 
 router = APIRouter()
 
@@ -65,7 +64,6 @@ def set_population(
 ) -> Response:
     """Record an official population figure for the city or a county, with its source."""
     ctx.require_principal()
-    may_view_regions = permissions_of(ctx).may("/regions")
     try:
         figure = _parse_population(population)
         with transaction(session):
@@ -91,12 +89,8 @@ def set_population(
         errors = FormErrors.of(
             error, aliases={"population": f"{code}.population", "source": f"{code}.source"}
         )
-        if may_view_regions:
-            return _render_regions(request, session, errors=errors, status_code=422)
-        return render_home(request, ctx, session, errors=errors, status_code=422)
-    if may_view_regions:
-        return see_other("/regions?notice=population_set")
-    return see_other("/?notice=population_set#populations")
+        return _render_regions(request, session, errors=errors, status_code=422)
+    return see_other("/regions?notice=population_set")
 
 
 def _parse_population(text: str) -> int:
