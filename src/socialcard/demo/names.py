@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 # (surname, weight in basis points). 欧阳 stands for the rare two-character surnames.
+# fmt: off
 SURNAMES: Final[tuple[tuple[str, int], ...]] = (
     ("王", 725), ("李", 719), ("张", 690), ("刘", 538), ("陈", 461), ("杨", 322), ("黄", 245),
     ("赵", 219), ("吴", 200), ("周", 195), ("徐", 145), ("孙", 138), ("马", 129), ("朱", 128),
@@ -34,6 +35,7 @@ YAO_SURNAMES: Final[tuple[tuple[str, int], ...]] = (
     ("盘", 20), ("赵", 18), ("李", 12), ("邓", 10), ("黄", 8), ("奉", 8), ("唐", 6),
     ("蒋", 5), ("郑", 4), ("任", 3), ("周", 3), ("陈", 3),
 )
+# fmt: on
 
 # Given-name characters by sex and generation (born before 1970, 1970-1999, 2000 and later).
 MALE_GIVEN: Final[tuple[str, str, str]] = (
@@ -74,15 +76,27 @@ YAO_SHARE_BY_COUNTY: Final[dict[str, float]] = {
 YAO_SHARE_ELSEWHERE: Final = 0.005
 
 # Stems of road names in towns (街道) and of village names in townships (镇).
-ROAD_STEMS: Final = "潇湘 湘江 人民 建设 解放 新华 朝阳 河东 河西 中山 五一 文化 滨江 环城 南津 西山 学院 凤凰".split()
+# fmt: off
+ROAD_STEMS: Final = (
+    "潇湘", "湘江", "人民", "建设", "解放", "新华", "朝阳", "河东", "河西",
+    "中山", "五一", "文化", "滨江", "环城", "南津", "西山", "学院", "凤凰",
+)
 ROAD_SUFFIXES: Final = ("路", "大道", "街")
-VILLAGE_STEMS: Final = "石塘 杨家 李家 白竹 上岭 下洞 新屋 黄泥 枫木 竹山 龙塘 大坪 田心 塘边 岭头 高山 水口 桐木 樟树 柏家".split()
+VILLAGE_STEMS: Final = (
+    "石塘", "杨家", "李家", "白竹", "上岭", "下洞", "新屋", "黄泥", "枫木",
+    "竹山", "龙塘", "大坪", "田心", "塘边", "岭头", "高山", "水口", "桐木",
+    "樟树", "柏家",
+)
 
 # Mobile number prefixes of the three operators.
 MOBILE_PREFIXES: Final = (
-    "130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 159 "
-    "166 173 176 177 180 181 182 183 184 185 186 187 188 189 191 198 199".split()
+    "130", "131", "132", "133", "134", "135", "136", "137",
+    "138", "139", "150", "151", "152", "153", "155", "156",
+    "157", "158", "159", "166", "173", "176", "177", "180",
+    "181", "182", "183", "184", "185", "186", "187", "188",
+    "189", "191", "198", "199",
 )
+# fmt: on
 
 
 def given_name_pool(characters: str, single_share: float) -> tuple[str, ...]:

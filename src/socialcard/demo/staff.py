@@ -1,0 +1,142 @@
+"""Demo staff accounts: one per kind of user, all with the same documented demo password.
+
+The three administrators (三员: system, security, audit) each hold only their own role and get a
+TOTP secret, which the demo shows so that someone can log in. The security administrator grants
+the business roles, as in production. Running again adds nothing and keeps existing TOTP secrets.
+The demo password is public: never run the demo against a database that holds real people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialcard.access.models import Staff
+from socialcard.access.policy import Policy, load_policy
+from socialcard.access.services import create_staff, enrol_totp, grant_role, list_roles_of
+from socialcard.bootstrap import Platform
+from socialcard.kernel.crypto import KeyRing
+from socialcard.regions.data import CITY_CODE, REGIONS
+
+# At least 10 characters with letters and digits, as the password rules require.
+DEMO_PASSWORD: Final = "Demo2026yz"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccountPlan:
+    """A demo login to open: who, with which role, in which department and scope."""
+
+    username: str
+    display_name: str
+    role: str
+    department_code: str
+    scope_region_code: str
+
+
+# The security administrator comes first: it grants every other business role.
+DEMO_ACCOUNTS: Final = (
+    DemoAccountPlan("security_admin", "陈静", "security_admin", "data_center", CITY_CODE),
+    DemoAccountPlan("system_admin", "王志强", "system_admin", "data_center", CITY_CODE),
+    DemoAccountPlan("audit_admin", "刘芳", "audit_admin", "data_center", CITY_CODE),
+    DemoAccountPlan("registry_officer", "蒋文华", "registry_officer", "data_center", CITY_CODE),
+    DemoAccountPlan("daoxian_clerk", "何丽娟", "clerk", "hrss", "431124"),
+    DemoAccountPlan("lingling_clerk", "唐海燕", "clerk", "hrss", "431102"),
+    DemoAccountPlan(
+        "department_staff", "周明", "department_staff", "healthcare_security", CITY_CODE
+    ),
+    DemoAccountPlan("leading_group", "李建军", "leading_group", "leading_group", CITY_CODE),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    """A demo login: what the demo prints so that people can try each role."""
+
+    staff_id: int
+    username: str
+    display_name: str
+    role: str
+    department_code: str
+    scope_region_code: str
+    scope_name: str  # 永州市 or the county's name
+    password: str
+    totp_secret: str | None  # administrators only; feed it to an authenticator app
+
+
+def _region_name(code: str) -> str:
+    return next((seed.name for seed in REGIONS if seed.code == code), code)
+
+
+def _account(plan: DemoAccountPlan, staff: Staff, totp_secret: str | None) -> DemoAccount:
+    return DemoAccount(
+        staff_id=staff.id,
+        username=plan.username,
+        display_name=staff.display_name,
+        role=plan.role,
+        department_code=plan.department_code,
+        scope_region_code=staff.scope_region_code,
+        scope_name=_region_name(staff.scope_region_code),
+        password=DEMO_PASSWORD,
+        totp_secret=totp_secret,
+    )
+
+
+def create_demo_staff(
+    session: Session, policy: Policy, keys: KeyRing, *, at: datetime
+) -> list[DemoAccount]:
+    """Open the demo accounts that are missing, grant their roles and return all of them."""
+    accounts: list[DemoAccount] = []
+    granted_by: int | None = None
+    for plan in DEMO_ACCOUNTS:
+        staff = session.scalars(select(Staff).where(Staff.username == plan.username)).first()
+        if staff is None:
+            staff = create_staff(
+                session,
+                username=plan.username,
+                display_name=plan.display_name,
+                password=DEMO_PASSWORD,
+                department_code=plan.department_code,
+                scope_region_code=plan.scope_region_code,
+                created_at=at,
+            )
+        # The first administrator role is granted by nobody (installation); the security
+        # administrator grants every later one.
+        grant_role(
+            session,
+            policy,
+            staff_id=staff.id,
+            role=plan.role,
+            granted_by=granted_by,
+            at=at,
+        )
+        if plan.role == "security_admin":
+            granted_by = staff.id
+        totp_secret: str | None = None
+        if policy.roles[plan.role].is_administrator:
+            if staff.totp_secret_cipher is None:
+                totp_secret = enrol_totp(session, keys, staff_id=staff.id)
+            else:
+                totp_secret = keys.decrypt(staff.totp_secret_cipher)
+        accounts.append(_account(plan, staff, totp_secret))
+    session.flush()
+    return accounts
+
+
+def list_demo_accounts(platform: Platform) -> list[DemoAccount]:
+    """The demo accounts present in the database, with the administrators' TOTP secrets."""
+    policy = load_policy()
+    accounts: list[DemoAccount] = []
+    with platform.session() as session:
+        for plan in DEMO_ACCOUNTS:
+            staff = session.scalars(select(Staff).where(Staff.username == plan.username)).first()
+            if staff is None or plan.role not in list_roles_of(session, staff.id):
+                continue
+            totp_secret: str | None = None
+            if policy.roles[plan.role].is_administrator and staff.totp_secret_cipher is not None:
+                totp_secret = platform.keys.decrypt(staff.totp_secret_cipher)
+            accounts.append(_account(plan, staff, totp_secret))
+    return accounts
