@@ -7,15 +7,19 @@ PostgreSQL via psycopg 3 is production. Entry points own transactions: services 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -86,6 +90,53 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def bulk_insert(
+    session: Session, table: Table | FromClause, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows in the session's transaction, set-based: COPY on PostgreSQL, one
+    multi-row INSERT per batch elsewhere. Rows are plain column-value mappings."""
+    if not rows:
+        return
+    if not isinstance(table, Table):
+        raise TypeError("bulk_insert needs a Table")
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, rows)
+        return
+    # render_nulls keeps one statement for rows whose missing values differ.
+    connection.execute(insert(table).execution_options(render_nulls=True), list(rows))
+
+
+def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    # Only enums (stored by value) and JSON need converting; psycopg dumps the other types.
+    columns = [c for c in table.columns if c.name in rows[0] or not c.primary_key]
+    names = [c.name for c in columns]
+    defaults = {
+        c.name: c.default.arg  # type: ignore[attr-defined]
+        for c in columns
+        if c.default is not None and c.default.is_scalar
+    }
+    converted = [
+        i for i, c in enumerate(columns) if isinstance(c.type, SAEnum | JSON) or c.name in defaults
+    ]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            values = [row.get(name) for name in names]
+            for i in converted:
+                value = values[i]
+                if value is None:
+                    value = defaults.get(names[i])
+                if isinstance(value, Enum):
+                    value = value.value
+                elif isinstance(value, dict | list):
+                    value = json.dumps(value, ensure_ascii=False)
+                values[i] = value
+            copy.write_row(values)
 
 
 @contextmanager

@@ -154,8 +154,10 @@ def _print_accounts(platform: Platform) -> None:
     from socialcard.demo.staff import DEMO_PASSWORD, list_demo_accounts
 
     table = Table(title=f"demo staff accounts (password: {DEMO_PASSWORD})")
-    for column in ("username", "role", "scope", "TOTP secret"):
+    for column in ("username", "role", "scope"):
         table.add_column(column)
+    # Secrets are long: fold rather than cut them, whatever the terminal's width.
+    table.add_column("TOTP secret (administrators)", overflow="fold")
     for account in list_demo_accounts(platform):
         table.add_row(account.username, account.role, account.scope_name, account.totp_secret or "")
     out.print(table)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import hmac as std_hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,6 +43,14 @@ class DecryptionFailed(Exception):
     """A ciphertext could not be decrypted: wrong or retired key, or tampered data."""
 
 
+def _hmac_sm3_state(key: bytes) -> Any:
+    """A keyed HMAC-SM3 state to copy per message (hashlib when OpenSSL offers SM3)."""
+    try:
+        return std_hmac.new(key, digestmod="sm3")
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class KeyRing:
     """The data keys (by id, the newest encrypts) and the blind-index key."""
@@ -49,6 +58,12 @@ class KeyRing:
     data_keys: dict[str, bytes]
     active_key_id: str
     index_key: bytes
+    # Prepared cipher and MAC objects: building them costs more than using them, and a
+    # city-sized import encrypts millions of values.
+    _algorithms: dict[str, algorithms.SM4] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _index_state: Any = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if self.active_key_id not in self.data_keys:
@@ -56,6 +71,9 @@ class KeyRing:
         for key in [*self.data_keys.values(), self.index_key]:
             if len(key) < 16:
                 raise ValueError("keys must be at least 16 bytes")
+        for key_id, key in self.data_keys.items():
+            self._algorithms[key_id] = algorithms.SM4(key)
+        object.__setattr__(self, "_index_state", _hmac_sm3_state(self.index_key))
 
     @classmethod
     def generate(cls) -> KeyRing:
@@ -81,23 +99,28 @@ class KeyRing:
 
     def blind_index(self, purpose: str, value: str) -> str:
         """Keyed HMAC-SM3 of a normalised value, hex; equal values give equal indexes."""
-        return hmac_sm3(self.index_key, f"{purpose}\x1f{value}".encode()).hex()
+        message = f"{purpose}\x1f{value}".encode()
+        if self._index_state is None:
+            return hmac_sm3(self.index_key, message).hex()
+        state = self._index_state.copy()
+        state.update(message)
+        return str(state.hexdigest())
 
     def encrypt(self, plaintext: str) -> bytes:
         """SM4-GCM with a fresh nonce: key id, nonce, ciphertext and tag in one blob."""
         key_id = self.active_key_id
         nonce = os.urandom(NONCE_BYTES)
-        encryptor = Cipher(algorithms.SM4(self.data_keys[key_id]), modes.GCM(nonce)).encryptor()
+        encryptor = Cipher(self._algorithms[key_id], modes.GCM(nonce)).encryptor()
         body = encryptor.update(plaintext.encode()) + encryptor.finalize()
         return key_id.encode() + b":" + nonce + body + encryptor.tag
 
     def decrypt(self, blob: bytes) -> str:
         key_id_raw, sep, rest = bytes(blob).partition(b":")
-        key = self.data_keys.get(key_id_raw.decode(errors="replace"))
-        if not sep or key is None or len(rest) < NONCE_BYTES + TAG_BYTES:
+        algorithm = self._algorithms.get(key_id_raw.decode(errors="replace"))
+        if not sep or algorithm is None or len(rest) < NONCE_BYTES + TAG_BYTES:
             raise DecryptionFailed("unknown key id or malformed ciphertext")
         nonce, body, tag = rest[:NONCE_BYTES], rest[NONCE_BYTES:-TAG_BYTES], rest[-TAG_BYTES:]
-        decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+        decryptor = Cipher(algorithm, modes.GCM(nonce, tag)).decryptor()
         try:
             return (decryptor.update(body) + decryptor.finalize()).decode()
         except InvalidTag:

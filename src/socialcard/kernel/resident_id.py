@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from operator import mul
 from typing import Final
 
 from socialcard.errors import InvalidField
@@ -119,7 +120,7 @@ class InvalidResidentId(InvalidField):
 
 def check_character(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character for 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), WEIGHTS))
     return CHECK_CHARACTERS[total % 11]
 
 
@@ -131,6 +132,8 @@ def is_known_address_code(code: str) -> bool:
 
 
 def _normalise_text(raw: str) -> str:
+    if raw.isascii():
+        return raw.strip().replace(" ", "").upper()
     # NFKC turns full-width digits and letters into ASCII; people paste numbers from Word.
     return unicodedata.normalize("NFKC", raw).strip().replace(" ", "").upper()
 

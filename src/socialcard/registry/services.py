@@ -56,13 +56,14 @@ def phone_index(keys: KeyRing, phone: str) -> str:
 
 
 def person_values(
-    keys: KeyRing, record: PersonRecord, *, source: str, at: datetime
+    keys: KeyRing, record: PersonRecord, *, source: str, at: datetime, index: str | None = None
 ) -> dict[str, Any]:
-    """Column values for a new person row built from a validated record."""
+    """Column values for a new person row built from a validated record (pass the blind index
+    when the caller already computed it)."""
     rid = record.resident_id
     return {
         "resident_id_cipher": keys.encrypt(rid.value),
-        "resident_id_index": resident_id_index(keys, rid),
+        "resident_id_index": index or resident_id_index(keys, rid),
         "resident_id_masked": mask_resident_id(rid.value),
         "name": record.name,
         "sex": rid.sex,

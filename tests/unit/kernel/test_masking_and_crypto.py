@@ -73,3 +73,11 @@ def test_blind_index_is_deterministic_per_key_and_purpose(value: str) -> None:
 def test_key_ring_survives_its_json_form() -> None:
     keys = KeyRing.generate()
     assert KeyRing.from_json_dict(keys.to_json_dict()) == keys
+
+
+def test_blind_index_is_hmac_sm3_of_purpose_and_value() -> None:
+    from socialcard.kernel.crypto import hmac_sm3
+
+    keys = KeyRing.generate()
+    expected = hmac_sm3(keys.index_key, b"resident_id\x1f43112419900517123X").hex()
+    assert keys.blind_index("resident_id", "43112419900517123X") == expected

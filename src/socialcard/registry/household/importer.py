@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from socialcard.db import bulk_insert
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.masking import mask_name, mask_phone, mask_resident_id
 from socialcard.registry.household.reader import RawRow, detect_format, normalise_encoding
@@ -225,7 +226,7 @@ def import_chunk(
         seen.add(index)
         known = existing.get(index)
         if known is None:
-            values = person_values(keys, record, source=SOURCE, at=at)
+            values = person_values(keys, record, source=SOURCE, at=at, index=index)
             values.update(last_import_id=job.id, last_import_row=row.row_number)
             inserts.append(values)
             current_hash[index] = content_hash
@@ -272,14 +273,11 @@ def import_chunk(
         current_hash[index] = content_hash
         counts.updated += 1
 
-    if inserts:
-        session.execute(insert(Person), inserts)
+    bulk_insert(session, Person.__table__, inserts)
     if updates:
         session.execute(update(Person), updates)
-    if versions:
-        session.execute(insert(PersonVersion), versions)
-    if rejections:
-        session.execute(insert(ImportRejection), rejections)
+    bulk_insert(session, PersonVersion.__table__, versions)
+    bulk_insert(session, ImportRejection.__table__, rejections)
 
     job.rows_done += len(rows)
     job.accepted += counts.accepted

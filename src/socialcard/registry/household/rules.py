@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
@@ -99,9 +99,13 @@ class PersonRecord:
     phone: str | None
     status: PersonStatus
     status_changed_on: date | None
+    # Computed once at construction; an import compares it for every row.
+    content_hash: str = field(init=False, compare=False)
 
-    @property
-    def content_hash(self) -> str:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "content_hash", self._compute_content_hash())
+
+    def _compute_content_hash(self) -> str:
         parts = [
             self.resident_id.value,
             self.name,
@@ -229,10 +233,10 @@ def check_row(
         "residence_township": 60,
         "residence_address": 200,
     }
-    for field, limit in limits.items():
-        value = texts[field]
+    for name, limit in limits.items():
+        value = texts[name]
         if value is not None and len(value) > limit:
-            problems.append(RowProblem(field, "too_long"))
+            problems.append(RowProblem(name, "too_long"))
 
     if problems:
         return problems
