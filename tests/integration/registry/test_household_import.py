@@ -181,11 +181,12 @@ def test_a_changed_row_updates_the_person_and_keeps_history(
 def test_a_dead_person_cannot_come_back_to_life(platform: Platform, tmp_path: Path) -> None:
     died = GOOD[1].replace(",正常", ",死亡")
     import_file(platform, write_household_file(tmp_path / "a", [died]))
-    outcome = import_file(platform, write_household_file(tmp_path / "b", [GOOD[1]]))
-    assert outcome.summary == "accepted=0 updated=0 unchanged=0 rejected=1"
+    outcome = import_file(platform, write_household_file(tmp_path / "b", [GOOD[1], GOOD[1]]))
+    assert outcome.summary == "accepted=0 updated=0 unchanged=0 rejected=2"
     with platform.session() as session:
         assert [r.code for r in queries.list_rejections(session, outcome.import_id)] == [
-            "status_not_allowed"
+            "status_not_allowed",
+            "status_not_allowed",
         ]
 
 

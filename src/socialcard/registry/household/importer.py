@@ -217,14 +217,17 @@ def import_chunk(
 
     for row, record, index in valid:
         content_hash = record.content_hash
+        known = existing.get(index)
         if index in seen:
             if current_hash.get(index) == content_hash:
                 counts.unchanged += 1
+            elif _status_refused(known, record):
+                # A repeat of a row already refused for its status gets the same reason.
+                reject(row, [RowProblem("status", "status_not_allowed")])
             else:
                 reject(row, [RowProblem("resident_id", "conflicting_duplicate")])
             continue
         seen.add(index)
-        known = existing.get(index)
         if known is None:
             values = person_values(keys, record, source=SOURCE, at=at, index=index)
             values.update(last_import_id=job.id, last_import_row=row.row_number)
@@ -237,7 +240,7 @@ def import_chunk(
             continue
         new_values = changeable_values(keys, record)
         changed = [f for f in TRACKED_FIELDS if known[f] != new_values[f]]
-        if "status" in changed and record.status not in PERSON_TRANSITIONS[known["status"]]:
+        if _status_refused(known, record):
             reject(row, [RowProblem("status", "status_not_allowed")])
             continue
         if not changed:
@@ -285,6 +288,14 @@ def import_chunk(
     job.unchanged += counts.unchanged
     job.rejected += counts.rejected
     return counts
+
+
+def _status_refused(known: dict[str, Any] | None, record: PersonRecord) -> bool:
+    """Whether the row asks for a status change the registry does not allow (e.g. back to
+    living after a recorded death)."""
+    if known is None or known["status"] is record.status:
+        return False
+    return record.status not in PERSON_TRANSITIONS[known["status"]]
 
 
 def start_import(job: HouseholdImport, *, total_rows: int, at: datetime) -> None:
