@@ -116,6 +116,11 @@ def test_messy_file_gives_the_right_split_with_reasons(platform: Platform, tmp_p
             session, platform.keys, ResidentId.parse(GOOD[0].split(",")[0])
         )
         assert person is not None
+        assert (person.name, person.ethnicity, person.residence_township) == (
+            "张三",
+            "汉族",
+            "濂溪街道",
+        )
         assert person.residence_county_code == "431124"
         assert person.resident_id_masked == "431124********" + GOOD[0][14:18]
         old_code_person = queries.find_person_by_resident_id(

@@ -48,6 +48,7 @@ def test_a_clean_row_becomes_a_normalised_record() -> None:
         county_of=COUNTY_OF,
     )
     assert isinstance(record, PersonRecord)
+    assert record.name == "张三"
     assert record.phone == "13812345678"
     assert record.ethnicity == "汉族"
     assert record.residence_county_code == "431124"

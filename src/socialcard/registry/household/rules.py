@@ -233,10 +233,10 @@ def check_row(
         "residence_township": 60,
         "residence_address": 200,
     }
-    for name, limit in limits.items():
-        value = texts[name]
+    for column, limit in limits.items():
+        value = texts[column]
         if value is not None and len(value) > limit:
-            problems.append(RowProblem(name, "too_long"))
+            problems.append(RowProblem(column, "too_long"))
 
     if problems:
         return problems
