@@ -6,11 +6,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
+from sqlalchemy.orm import Session
+
+from socialcard.access.audit import append_audit
 from socialcard.access.errors import OutOfScope
+from socialcard.access.models import AuditResult
 from socialcard.access.policy import Masking
 from socialcard.access.services import Principal
+from socialcard.http.context import RequestContext
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.masking import mask_name
+from socialcard.kernel.resident_id import ResidentId
+from socialcard.registry import queries
 from socialcard.registry.models import Person
 
 STATUS_LABELS = {"living": "正常", "deceased": "死亡", "moved_away": "迁出"}
@@ -101,3 +108,65 @@ def present_person(person: Person, masking: Masking, *, keys: KeyRing | None = N
         version=person.version,
         updated_at=person.updated_at,
     )
+
+
+def find_persons(
+    session: Session,
+    keys: KeyRing,
+    ctx: RequestContext,
+    *,
+    resident_id: ResidentId | None,
+    name: str | None,
+    birth_on: date | None,
+    county_code: str | None,
+    limit: int,
+    offset: int,
+    at: datetime,
+) -> tuple[list[Person], int]:
+    """Search by ID number (exact) or by attributes inside the caller's scope, and audit the
+    search. A number that belongs to another county is refused (and audited as a denial)."""
+    principal = ctx.require_principal()
+    if resident_id is not None:
+        person = queries.find_person_by_resident_id(session, keys, resident_id)
+        people = [] if person is None else [person]
+        for found in people:
+            check_person_scope(principal, found)
+        total = len(people)
+    else:
+        people, total = queries.search_persons(
+            session,
+            county_scope=scope_of(principal),
+            name=name,
+            birth_on=birth_on,
+            county_code=county_code,
+            limit=limit,
+            offset=offset,
+        )
+    single = people[0].id if len(people) == 1 else None
+    append_audit(
+        session,
+        ctx.event(
+            "person.search",
+            AuditResult.SUCCESS,
+            object_type="person" if single is not None else None,
+            object_id=single,
+            details={"by": "resident_id" if resident_id else "attributes", "found": total},
+        ),
+        at=at,
+    )
+    return people, total
+
+
+def open_person(
+    session: Session, ctx: RequestContext, *, person_id: int, reveal: bool, at: datetime
+) -> Person:
+    """Load one person for the caller: scope check, then the audited view (or reveal)."""
+    person = queries.get_person(session, person_id)
+    check_person_scope(ctx.require_principal(), person)
+    action = "person.reveal" if reveal else "person.view"
+    append_audit(
+        session,
+        ctx.event(action, AuditResult.SUCCESS, object_type="person", object_id=person.id),
+        at=at,
+    )
+    return person

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
 from socialcard.api.routes import api_router
 from socialcard.api.schemas import PersonOut, PersonPage, PersonSearch
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
-from socialcard.http.persons import check_person_scope, present_person, scope_of
+from socialcard.http.persons import find_persons, open_person, present_person
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
-from socialcard.registry import queries
 
 router = api_router("/persons", "persons")
 
@@ -26,32 +23,21 @@ def search_persons(
     """
     principal = ctx.require_principal()
     with transaction(session):
-        if body.resident_id:
-            resident_id = ResidentId.parse(body.resident_id, today=local_today(platform.clock))
-            person = queries.find_person_by_resident_id(session, platform.keys, resident_id)
-            people = [] if person is None else [person]
-            for found in people:
-                check_person_scope(principal, found)
-            total = len(people)
-        else:
-            people, total = queries.search_persons(
-                session,
-                county_scope=scope_of(principal),
-                name=body.name,
-                birth_on=body.birth_on,
-                county_code=body.county_code,
-                limit=body.limit,
-                offset=body.offset,
-            )
-        append_audit(
+        resident_id = (
+            ResidentId.parse(body.resident_id, today=local_today(platform.clock))
+            if body.resident_id
+            else None
+        )
+        people, total = find_persons(
             session,
-            ctx.event(
-                "person.search",
-                AuditResult.SUCCESS,
-                object_type="person" if len(people) == 1 else None,
-                object_id=people[0].id if len(people) == 1 else None,
-                details={"by": "resident_id" if body.resident_id else "attributes", "found": total},
-            ),
+            platform.keys,
+            ctx,
+            resident_id=resident_id,
+            name=body.name,
+            birth_on=body.birth_on,
+            county_code=body.county_code,
+            limit=body.limit,
+            offset=body.offset,
             at=platform.clock.now(),
         )
     items = [PersonOut(**present_person(p, principal.masking).as_dict()) for p in people]
@@ -63,18 +49,11 @@ def get_person(
     person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> PersonOut:
     """One person, masked for the caller's role."""
-    principal = ctx.require_principal()
     with transaction(session):
-        person = queries.get_person(session, person_id)
-        check_person_scope(principal, person)
-        append_audit(
-            session,
-            ctx.event(
-                "person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id
-            ),
-            at=platform.clock.now(),
+        person = open_person(
+            session, ctx, person_id=person_id, reveal=False, at=platform.clock.now()
         )
-    return PersonOut(**present_person(person, principal.masking).as_dict())
+    return PersonOut(**present_person(person, ctx.require_principal().masking).as_dict())
 
 
 @router.post("/{person_id}/reveal", response_model=PersonOut)
@@ -82,15 +61,9 @@ def reveal_person(
     person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> PersonOut:
     """The person with ID number and phone in full; the reveal is audited."""
-    principal = ctx.require_principal()
     with transaction(session):
-        person = queries.get_person(session, person_id)
-        check_person_scope(principal, person)
-        append_audit(
-            session,
-            ctx.event(
-                "person.reveal", AuditResult.SUCCESS, object_type="person", object_id=person.id
-            ),
-            at=platform.clock.now(),
+        person = open_person(
+            session, ctx, person_id=person_id, reveal=True, at=platform.clock.now()
         )
-    return PersonOut(**present_person(person, principal.masking, keys=platform.keys).as_dict())
+    masking = ctx.require_principal().masking
+    return PersonOut(**present_person(person, masking, keys=platform.keys).as_dict())

@@ -11,8 +11,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
 from socialcard.access.policy import Masking
 from socialcard.access.services import Principal
 from socialcard.db import transaction
@@ -21,10 +19,10 @@ from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.persons import (
     STATUS_LABELS,
     PersonView,
-    check_person_scope,
+    find_persons,
     mask_address,
+    open_person,
     present_person,
-    scope_of,
 )
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.crypto import KeyRing
@@ -138,31 +136,16 @@ def search_persons(
         return render_page(request, "persons/search.html", status_code=422, search_form=form)
 
     with transaction(session):
-        if parsed_id is not None:
-            person = queries.find_person_by_resident_id(session, platform.keys, parsed_id)
-            people = [] if person is None else [person]
-            for found in people:
-                check_person_scope(principal, found)
-            total = len(people)
-        else:
-            people, total = queries.search_persons(
-                session,
-                county_scope=scope_of(principal),
-                name=criteria.name or None,
-                birth_on=parsed_birth,
-                county_code=criteria.county_code or None,
-                limit=PAGE_SIZE,
-                offset=offset,
-            )
-        append_audit(
+        people, total = find_persons(
             session,
-            ctx.event(
-                "person.search",
-                AuditResult.SUCCESS,
-                object_type="person" if len(people) == 1 else None,
-                object_id=people[0].id if len(people) == 1 else None,
-                details={"by": "resident_id" if parsed_id else "attributes", "found": total},
-            ),
+            platform.keys,
+            ctx,
+            resident_id=parsed_id,
+            name=criteria.name or None,
+            birth_on=parsed_birth,
+            county_code=criteria.county_code or None,
+            limit=PAGE_SIZE,
+            offset=offset,
             at=platform.clock.now(),
         )
     names = _region_names(session)
@@ -198,18 +181,11 @@ def person_page(
     person_id: int, request: Request, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> Response:
     """One person, masked for the user's role, with the history of changes."""
-    principal = ctx.require_principal()
     with transaction(session):
-        person = queries.get_person(session, person_id)
-        check_person_scope(principal, person)
-        append_audit(
-            session,
-            ctx.event(
-                "person.view", AuditResult.SUCCESS, object_type="person", object_id=person.id
-            ),
-            at=platform.clock.now(),
+        person = open_person(
+            session, ctx, person_id=person_id, reveal=False, at=platform.clock.now()
         )
-    return _render_person(request, session, principal, person, keys=None)
+    return _render_person(request, session, ctx.require_principal(), person, keys=None)
 
 
 @router.post("/persons/{person_id}/reveal")
@@ -217,18 +193,11 @@ def reveal_person(
     person_id: int, request: Request, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> Response:
     """The person with ID number, phone and addresses in full; the reveal is audited."""
-    principal = ctx.require_principal()
     with transaction(session):
-        person = queries.get_person(session, person_id)
-        check_person_scope(principal, person)
-        append_audit(
-            session,
-            ctx.event(
-                "person.reveal", AuditResult.SUCCESS, object_type="person", object_id=person.id
-            ),
-            at=platform.clock.now(),
+        person = open_person(
+            session, ctx, person_id=person_id, reveal=True, at=platform.clock.now()
         )
-    return _render_person(request, session, principal, person, keys=platform.keys)
+    return _render_person(request, session, ctx.require_principal(), person, keys=platform.keys)
 
 
 def _render_person(
