@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from socialcard.http.persons import PersonView
+
 
 class PersonSearch(BaseModel):
     """Search by ID number (exact, through the blind index), by name (+ birth date), or county."""
@@ -18,33 +20,9 @@ class PersonSearch(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-class PersonOut(BaseModel):
-    id: int
-    resident_id: str
-    is_revealed: bool
-    name: str
-    sex: str
-    birth_on: date | None
-    ethnicity: str | None
-    origin_code: str
-    is_from_yongzhou: bool
-    household_region_code: str | None
-    household_address: str | None
-    residence_county_code: str | None
-    residence_township: str | None
-    residence_address: str | None
-    phone: str | None
-    status: str
-    status_label: str
-    status_changed_on: date | None
-    source: str
-    version: int
-    updated_at: datetime
-
-
 class PersonPage(BaseModel):
     total: int
-    items: list[PersonOut]
+    items: list[PersonView]
 
 
 class RegionOut(BaseModel):

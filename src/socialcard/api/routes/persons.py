@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from socialcard.api.routes import api_router
-from socialcard.api.schemas import PersonOut, PersonPage, PersonSearch
+from socialcard.api.schemas import PersonPage, PersonSearch
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
-from socialcard.http.persons import find_persons, open_person, present_person
+from socialcard.http.persons import PersonView, find_persons, open_person, present_person
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
 
@@ -40,30 +40,29 @@ def search_persons(
             offset=body.offset,
             at=platform.clock.now(),
         )
-    items = [PersonOut(**present_person(p, principal.masking).as_dict()) for p in people]
-    return PersonPage(total=total, items=items)
+    return PersonPage(total=total, items=[present_person(p, principal.masking) for p in people])
 
 
-@router.get("/{person_id}", response_model=PersonOut)
+@router.get("/{person_id}", response_model=PersonView)
 def get_person(
     person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
-) -> PersonOut:
+) -> PersonView:
     """One person, masked for the caller's role."""
     with transaction(session):
         person = open_person(
             session, ctx, person_id=person_id, reveal=False, at=platform.clock.now()
         )
-    return PersonOut(**present_person(person, ctx.require_principal().masking).as_dict())
+    return present_person(person, ctx.require_principal().masking)
 
 
-@router.post("/{person_id}/reveal", response_model=PersonOut)
+@router.post("/{person_id}/reveal", response_model=PersonView)
 def reveal_person(
     person_id: int, ctx: Context, session: DbSession, platform: PlatformDep
-) -> PersonOut:
+) -> PersonView:
     """The person with ID number and phone in full; the reveal is audited."""
     with transaction(session):
         person = open_person(
             session, ctx, person_id=person_id, reveal=True, at=platform.clock.now()
         )
     masking = ctx.require_principal().masking
-    return PersonOut(**present_person(person, masking, keys=platform.keys).as_dict())
+    return present_person(person, masking, keys=platform.keys)
