@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from socialcard.catalog.bindings import Binding, collect_bindings
 from socialcard.config import Settings
 from socialcard.db import Base, make_engine, make_session_factory, transaction
 from socialcard.kernel.clock import Clock, SystemClock
@@ -25,6 +26,7 @@ from socialcard.kernel.crypto import KeyRing
 def load_all_models() -> MetaData:
     """Import every area's models so Base.metadata knows all tables."""
     import socialcard.access.models
+    import socialcard.catalog.models
     import socialcard.regions.models
     import socialcard.registry.models  # noqa: F401
 
@@ -79,13 +81,25 @@ def migrate(engine: Engine) -> None:
 
 
 def ensure_reference_data(platform: Platform) -> None:
-    """Insert shipped reference data that is missing (regions, departments, policy roles)."""
+    """Insert shipped reference data that is missing (regions, departments, the catalogue)."""
     from socialcard.access.services import ensure_departments
+    from socialcard.catalog.services import load_catalog, shipped_catalog
     from socialcard.regions.services import ensure_regions
 
     with platform.session() as session, transaction(session):
         ensure_regions(session)
         ensure_departments(session)
+        load_catalog(session, shipped_catalog(), at=platform.clock.now())
+
+
+def catalog_bindings() -> dict[int, Binding]:
+    """Every business area's catalogue bindings, collected once (DESIGN §1).
+
+    No area of the foundation serves a catalogue item yet; cards, insurance, medical, payments,
+    disbursement, cases and records add their CATALOG_BINDINGS here as they land.
+    """
+    declared: list[Binding] = []
+    return collect_bindings(declared)
 
 
 def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platform:

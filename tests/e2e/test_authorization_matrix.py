@@ -23,6 +23,7 @@ DUMMY_PARAMETERS = {
     "person_id": "1",
     "import_id": "1",
     "staff_id": "999",
+    "item_no": "22",
     "code": "431124",
     "file_format": "csv",
     "path": "missing.css",

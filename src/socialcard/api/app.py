@@ -6,7 +6,16 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from socialcard.api.routes import audit, imports, persons, reference, regions, staff, system
+from socialcard.api.routes import (
+    audit,
+    catalog,
+    imports,
+    persons,
+    reference,
+    regions,
+    staff,
+    system,
+)
 from socialcard.errors import DomainError
 from socialcard.http.context import request_id_of
 from socialcard.http.problems import PROBLEM_JSON, problem_body, status_for
@@ -14,7 +23,7 @@ from socialcard.http.problems import PROBLEM_JSON, problem_body, status_for
 
 def build_api_routers() -> list[APIRouter]:
     """The API's routers, each carrying its full prefix (include them without another)."""
-    return [m.router for m in (system, persons, regions, reference, imports, staff, audit)]
+    return [m.router for m in (system, persons, regions, reference, catalog, imports, staff, audit)]
 
 
 def problem_response(request: Request, error: DomainError) -> JSONResponse:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -33,11 +35,13 @@ import_app = typer.Typer(help="Department data imports.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 persons_app = typer.Typer(help="The resident registry.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The application catalogue (应用目录).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(persons_app, name="persons")
+app.add_typer(catalog_app, name="catalog")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -419,6 +423,108 @@ def persons_show(
     for key, value in view.as_dict().items():
         table.add_row(key, "" if value is None else str(value))
     out.print(table)
+
+
+@catalog_app.command("export")
+@closing_platforms
+def catalog_export(
+    file_format: str = typer.Option("csv", "--format", help="csv, xlsx or json"),
+    output: Path | None = typer.Option(None, help="Write here instead of standard output."),
+) -> None:
+    """Write the catalogue (CSV columns start with item_no,category,usage_kind,name)."""
+    from socialcard.catalog.export import render_csv, render_json, render_xlsx
+    from socialcard.catalog.queries import list_items
+
+    renderers = {"csv": render_csv, "xlsx": render_xlsx, "json": render_json}
+    if file_format not in renderers:
+        raise typer.BadParameter("csv, xlsx or json", param_hint="--format")
+    if file_format == "xlsx" and output is None:
+        raise typer.BadParameter("xlsx needs --output", param_hint="--output")
+    platform = _ready_platform()
+    with platform.session() as session:
+        data = renderers[file_format](list_items(session))
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        out.print(f"catalogue written to {output}")
+
+
+@catalog_app.command("status")
+@closing_platforms
+def catalog_status(
+    as_of: str | None = typer.Option(None, help="YYYY-MM-DD; default today"),
+) -> None:
+    """Item, usage kind, binding (or "not implemented yet"), counties opened, uses so far."""
+    from socialcard.bootstrap import catalog_bindings
+    from socialcard.catalog.models import OpeningStatus
+    from socialcard.catalog.queries import count_uses_by_item, list_items, statuses_on
+    from socialcard.regions.queries import list_counties
+
+    platform = _ready_platform()
+    on = date.fromisoformat(as_of) if as_of else local_today(platform.clock)
+    bindings = catalog_bindings()
+    with platform.session() as session:
+        items = list_items(session)
+        statuses = statuses_on(session, on)
+        uses = count_uses_by_item(session)
+        counties = {c.code for c in list_counties(session)}
+    table = Table(title=f"应用目录 status on {on.isoformat()}")
+    for column in ("item", "usage kind", "name", "binding", "counties opened", "uses"):
+        table.add_column(column)
+    for item in items:
+        opened = sum(
+            1 for code in counties if statuses.get((item.item_no, code)) is OpeningStatus.OPENED
+        )
+        binding = bindings.get(item.item_no)
+        table.add_row(
+            str(item.item_no),
+            item.usage_kind.value,
+            item.name,
+            f"{binding.area}.{binding.use_case}" if binding else "not implemented yet",
+            f"{opened}/{len(counties)}",
+            str(uses.get(item.item_no, 0)),
+        )
+    out.print(table)
+    out.print(f"bound: {len(bindings)}/{len(items)} items")
+
+
+@catalog_app.command("open")
+@closing_platforms
+def catalog_open(
+    item_no: int,
+    region: str = typer.Option(..., help="County code, or 431100 for the city level."),
+    status: str = typer.Option("opened", help="opened, suspended or closed"),
+    on: str = typer.Option(..., help="Effective date YYYY-MM-DD."),
+    reason: str | None = typer.Option(None),
+) -> None:
+    """Open (or suspend, or close) an item in a county from a date on."""
+    from socialcard.catalog.models import OpeningStatus
+    from socialcard.catalog.services import change_opening
+    from socialcard.regions.queries import get_region
+
+    platform = _ready_platform()
+    with _domain_errors(), platform.session() as session, transaction(session):
+        get_region(session, region)
+        opening = change_opening(
+            session,
+            item_no=item_no,
+            region_code=region,
+            status=OpeningStatus(status),
+            effective_on=date.fromisoformat(on),
+            reason=reason,
+            recorded_by=None,
+            at=platform.clock.now(),
+        )
+        _audit(
+            session,
+            platform,
+            "catalog.opening_changed",
+            "catalog_item",
+            item_no,
+            {"region_code": region, "status": status, "effective_on": on},
+        )
+    out.print(f"item {opening.item_no} {opening.status.value} in {region} from {on}")
 
 
 def main() -> None:

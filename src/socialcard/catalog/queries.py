@@ -1,0 +1,94 @@
+"""Catalogue reads: items, the status of items per region on any date, opening history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialcard.catalog.errors import CatalogItemNotFound
+from socialcard.catalog.models import (
+    CardUse,
+    CatalogItem,
+    ItemOpening,
+    OpeningStatus,
+    UseOutcome,
+)
+
+
+def current_version(session: Session) -> str | None:
+    """The newest catalogue version loaded (versions sort by their load time)."""
+    stmt = (
+        select(CatalogItem.catalog_version)
+        .order_by(CatalogItem.loaded_at.desc(), CatalogItem.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def list_items(session: Session, *, version: str | None = None) -> list[CatalogItem]:
+    chosen = version or current_version(session)
+    stmt = (
+        select(CatalogItem)
+        .where(CatalogItem.catalog_version == chosen)
+        .order_by(CatalogItem.item_no)
+    )
+    return list(session.scalars(stmt))
+
+
+def get_item(session: Session, item_no: int, *, version: str | None = None) -> CatalogItem:
+    chosen = version or current_version(session)
+    item = session.scalars(
+        select(CatalogItem).where(
+            CatalogItem.catalog_version == chosen, CatalogItem.item_no == item_no
+        )
+    ).first()
+    if item is None:
+        raise CatalogItemNotFound(item_no)
+    return item
+
+
+def latest_opening(session: Session, *, item_no: int, region_code: str) -> ItemOpening | None:
+    stmt = (
+        select(ItemOpening)
+        .where(ItemOpening.item_no == item_no, ItemOpening.region_code == region_code)
+        .order_by(ItemOpening.effective_on.desc(), ItemOpening.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def statuses_on(session: Session, on: date) -> dict[tuple[int, str], OpeningStatus]:
+    """What was opened, suspended or closed where on a date: (item, region) → status. Pairs with
+    no change effective by then are absent (not opened)."""
+    stmt = (
+        select(ItemOpening)
+        .where(ItemOpening.effective_on <= on)
+        .order_by(ItemOpening.effective_on, ItemOpening.id)
+    )
+    result: dict[tuple[int, str], OpeningStatus] = {}
+    for opening in session.scalars(stmt):
+        result[(opening.item_no, opening.region_code)] = opening.status
+    return result
+
+
+def list_opening_history(
+    session: Session, *, item_no: int | None = None, region_code: str | None = None
+) -> list[ItemOpening]:
+    stmt = select(ItemOpening).order_by(ItemOpening.effective_on, ItemOpening.id)
+    if item_no is not None:
+        stmt = stmt.where(ItemOpening.item_no == item_no)
+    if region_code is not None:
+        stmt = stmt.where(ItemOpening.region_code == region_code)
+    return list(session.scalars(stmt))
+
+
+def count_uses_by_item(session: Session) -> dict[int, int]:
+    """Successful card uses per item, all time."""
+    stmt = (
+        select(CardUse.item_no, func.count())
+        .where(CardUse.outcome == UseOutcome.SUCCESS)
+        .group_by(CardUse.item_no)
+    )
+    return dict(session.execute(stmt).tuples().all())

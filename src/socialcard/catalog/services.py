@@ -1,0 +1,148 @@
+"""Catalogue writes: loading a catalogue version, opening and suspending items, card uses."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialcard.catalog.errors import OpeningNotAllowed, OpeningOutOfOrder
+from socialcard.catalog.models import (
+    OPENING_TRANSITIONS,
+    CardUse,
+    CatalogItem,
+    Channel,
+    ItemOpening,
+    OpeningStatus,
+    UsageKind,
+    UseOutcome,
+)
+from socialcard.catalog.queries import get_item, latest_opening
+from socialcard.errors import InvalidField
+
+
+def shipped_catalog() -> dict[str, Any]:
+    """The catalogue shipped in the package (data/catalog.json)."""
+    text = resources.files("socialcard.catalog").joinpath("data/catalog.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _month_start(text: str | None) -> date | None:
+    if not text:
+        return None
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+def load_catalog(session: Session, data: dict[str, Any], *, at: datetime) -> int:
+    """Load a catalogue version if it is not loaded yet; returns the number of items added.
+
+    Item numbers are never reused: a revised catalogue is a new version.
+    """
+    version = str(data["catalog_version"])
+    loaded = set(
+        session.scalars(select(CatalogItem.item_no).where(CatalogItem.catalog_version == version))
+    )
+    added = 0
+    for item in data["items"]:
+        if item["item_no"] in loaded:
+            continue
+        planned = item["planned_completion"]
+        session.add(
+            CatalogItem(
+                catalog_version=version,
+                item_no=int(item["item_no"]),
+                category=item["category"],
+                usage_kind=UsageKind(item["usage_kind"]),
+                name=item["name"],
+                description=item["description"],
+                responsible_units=list(item["responsible_units"]),
+                planned_completion=planned["text"],
+                planned_from_on=_month_start(planned.get("from_month")),
+                planned_to_on=_month_start(planned.get("to_month")),
+                by_ministry_progress=bool(planned.get("by_ministry_progress")),
+                notes=item.get("notes"),
+                loaded_at=at,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def change_opening(
+    session: Session,
+    *,
+    item_no: int,
+    region_code: str,
+    status: OpeningStatus,
+    effective_on: date,
+    reason: str | None,
+    recorded_by: int | None,
+    at: datetime,
+) -> ItemOpening:
+    """Open, suspend or close an item in a county (or for the city) from a date on.
+
+    Raises:
+        CatalogItemNotFound: no such item.
+        OpeningNotAllowed: the change does not follow from the current status.
+        OpeningOutOfOrder: an earlier-dated change than the latest one recorded.
+    """
+    get_item(session, item_no)
+    latest = latest_opening(session, item_no=item_no, region_code=region_code)
+    current = latest.status if latest is not None else None
+    if status not in OPENING_TRANSITIONS[current]:
+        raise OpeningNotAllowed(
+            item_no, region_code, current.value if current else "未开通", status.value
+        )
+    if latest is not None and effective_on < latest.effective_on:
+        raise OpeningOutOfOrder(item_no, region_code, latest.effective_on.isoformat())
+    if reason is not None and len(reason) > 200:
+        raise InvalidField("reason", "max_length_200", "原因不能超过 200 字。")
+    opening = ItemOpening(
+        item_no=item_no,
+        region_code=region_code,
+        status=status,
+        effective_on=effective_on,
+        reason=reason,
+        recorded_by=recorded_by,
+        recorded_at=at,
+    )
+    session.add(opening)
+    session.flush()
+    return opening
+
+
+def record_card_use(
+    session: Session,
+    *,
+    item_no: int,
+    person_id: int,
+    channel: Channel,
+    county_code: str | None,
+    used_at: datetime,
+    outcome: UseOutcome = UseOutcome.SUCCESS,
+    card_id: int | None = None,
+    terminal_code: str | None = None,
+    refusal_code: str | None = None,
+) -> CardUse:
+    """Append one card use, in the caller's transaction (the same one as the business effect)."""
+    use = CardUse(
+        item_no=item_no,
+        person_id=person_id,
+        card_id=card_id,
+        channel=channel,
+        terminal_code=terminal_code,
+        county_code=county_code,
+        used_at=used_at,
+        outcome=outcome,
+        refusal_code=refusal_code,
+        details={},
+    )
+    session.add(use)
+    return use

@@ -1,0 +1,145 @@
+"""Catalogue openings: effective-dated history, what was open on a date, refused changes, and
+card uses recorded per item."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from socialcard.bootstrap import Platform
+from socialcard.catalog import queries, services
+from socialcard.catalog.errors import CatalogItemNotFound, OpeningNotAllowed, OpeningOutOfOrder
+from socialcard.catalog.models import Channel, OpeningStatus
+from socialcard.db import transaction
+from socialcard.kernel.resident_id import ResidentId, check_character
+from socialcard.registry.household.rules import PersonRecord
+from socialcard.registry.models import PersonStatus
+from socialcard.registry.services import register_person
+
+
+def change(platform: Platform, item_no: int, region: str, status: OpeningStatus, on: date) -> None:
+    with platform.session() as session, transaction(session):
+        services.change_opening(
+            session,
+            item_no=item_no,
+            region_code=region,
+            status=status,
+            effective_on=on,
+            reason=None,
+            recorded_by=None,
+            at=platform.clock.now(),
+        )
+
+
+def test_the_shipped_catalogue_is_loaded_once(platform: Platform) -> None:
+    with platform.session() as session:
+        items = queries.list_items(session)
+        assert [i.item_no for i in items] == list(range(1, 112))
+        assert (
+            services.load_catalog(session, services.shipped_catalog(), at=platform.clock.now()) == 0
+        )
+
+
+def test_status_on_a_date_follows_the_history(platform: Platform) -> None:
+    change(platform, 22, "431124", OpeningStatus.OPENED, date(2015, 6, 1))
+    change(platform, 22, "431124", OpeningStatus.SUSPENDED, date(2016, 3, 1))
+    change(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 4, 1))
+    change(platform, 22, "431102", OpeningStatus.OPENED, date(2015, 9, 1))
+    with platform.session() as session:
+        assert queries.statuses_on(session, date(2015, 5, 31)) == {}
+        assert queries.statuses_on(session, date(2015, 7, 1)) == {
+            (22, "431124"): OpeningStatus.OPENED
+        }
+        assert queries.statuses_on(session, date(2016, 3, 15)) == {
+            (22, "431124"): OpeningStatus.SUSPENDED,
+            (22, "431102"): OpeningStatus.OPENED,
+        }
+        assert (
+            queries.statuses_on(session, date(2016, 4, 1))[(22, "431124")] is OpeningStatus.OPENED
+        )
+        assert len(queries.list_opening_history(session, item_no=22)) == 4
+
+
+def test_refused_changes_leave_history_untouched(platform: Platform) -> None:
+    with platform.session() as session:
+        with pytest.raises(OpeningNotAllowed):
+            services.change_opening(
+                session,
+                item_no=22,
+                region_code="431124",
+                status=OpeningStatus.SUSPENDED,
+                effective_on=date(2015, 6, 1),
+                reason=None,
+                recorded_by=None,
+                at=platform.clock.now(),
+            )
+        with pytest.raises(CatalogItemNotFound):
+            services.change_opening(
+                session,
+                item_no=112,
+                region_code="431124",
+                status=OpeningStatus.OPENED,
+                effective_on=date(2015, 6, 1),
+                reason=None,
+                recorded_by=None,
+                at=platform.clock.now(),
+            )
+    change(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 1, 1))
+    with platform.session() as session:
+        with pytest.raises(OpeningNotAllowed):
+            services.change_opening(
+                session,
+                item_no=22,
+                region_code="431124",
+                status=OpeningStatus.OPENED,
+                effective_on=date(2016, 2, 1),
+                reason=None,
+                recorded_by=None,
+                at=platform.clock.now(),
+            )
+        with pytest.raises(OpeningOutOfOrder):
+            services.change_opening(
+                session,
+                item_no=22,
+                region_code="431124",
+                status=OpeningStatus.CLOSED,
+                effective_on=date(2015, 12, 1),
+                reason=None,
+                recorded_by=None,
+                at=platform.clock.now(),
+            )
+    with platform.session() as session:
+        assert len(queries.list_opening_history(session)) == 1
+
+
+def test_card_uses_are_counted_per_item(platform: Platform) -> None:
+    first17 = "43112419900517123"
+    record = PersonRecord(
+        resident_id=ResidentId.parse(first17 + check_character(first17)),
+        name="张三",
+        ethnicity=None,
+        household_region_code="431124",
+        household_address=None,
+        residence_county_code="431124",
+        residence_township=None,
+        residence_address=None,
+        phone=None,
+        status=PersonStatus.LIVING,
+        status_changed_on=None,
+    )
+    with platform.session() as session, transaction(session):
+        person = register_person(
+            session, platform.keys, record, source="test", at=platform.clock.now()
+        )
+        for channel in (Channel.COUNTER, Channel.KIOSK):
+            services.record_card_use(
+                session,
+                item_no=27,
+                person_id=person.id,
+                channel=channel,
+                county_code="431124",
+                used_at=platform.clock.now(),
+            )
+    with platform.session() as session:
+        assert queries.count_uses_by_item(session) == {27: 2}

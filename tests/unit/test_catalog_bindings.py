@@ -1,0 +1,20 @@
+"""Catalogue bindings: an item bound twice is refused; the platform's bindings are consistent."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialcard.bootstrap import catalog_bindings
+from socialcard.catalog.bindings import Binding, collect_bindings
+from socialcard.catalog.errors import ItemBoundTwice
+
+
+def test_an_item_bound_twice_is_refused() -> None:
+    with pytest.raises(ItemBoundTwice) as caught:
+        collect_bindings([Binding(22, "insurance", "enrol"), Binding(22, "cases", "submit")])
+    assert caught.value.details == {"item_no": 22, "first": "insurance", "second": "cases"}
+
+
+def test_the_platform_binds_no_item_twice_and_only_real_items() -> None:
+    bindings = catalog_bindings()
+    assert all(1 <= item_no <= 111 for item_no in bindings)
