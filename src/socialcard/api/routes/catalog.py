@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -11,6 +12,7 @@ from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.api.routes import api_router
 from socialcard.catalog import queries, services
+from socialcard.catalog.metrics import Ratio, compute_figures
 from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningStatus
 from socialcard.db import transaction
 from socialcard.http.context import Context, DbSession, PlatformDep
@@ -144,4 +146,115 @@ def change_opening(
         status=opening.status.value,
         effective_on=opening.effective_on,
         reason=opening.reason,
+    )
+
+
+class RatioOut(BaseModel):
+    numerator: int
+    denominator: int
+    percent: str
+
+
+class ItemFiguresOut(BaseModel):
+    item_no: int
+    name: str
+    category: str
+    usage_kind: str
+    is_applicable: bool
+    opened_at_city_level: bool
+    opened_counties: list[str]
+    county_coverage: RatioOut
+    population_coverage: RatioOut
+    users: int
+
+
+class SubcategoryOut(BaseModel):
+    category: str
+    usage_kind: str
+    items: int
+    mean_county_coverage: str
+    mean_population_coverage: str
+    meets_target: bool
+
+
+class FiguresOut(BaseModel):
+    as_of: date
+    period_from: date
+    period_to: date
+    opening_rate_city: RatioOut
+    opening_target: str | None
+    opening_rate_by_county: dict[str, RatioOut]
+    opening_rate_by_category: dict[str, RatioOut]
+    opening_rate_by_usage_kind: dict[str, RatioOut]
+    subcategories: list[SubcategoryOut]
+    not_applicable_items: list[int]
+    items: list[ItemFiguresOut]
+
+
+def _ratio(ratio: Ratio) -> RatioOut:
+    return RatioOut(numerator=ratio.numerator, denominator=ratio.denominator, percent=ratio.percent)
+
+
+def _share(value: Decimal | None) -> str:
+    return "—" if value is None else Ratio(int(value * 10000), 10000).percent
+
+
+@router.get("/metrics", response_model=FiguresOut)
+def get_metrics(
+    session: DbSession,
+    platform: PlatformDep,
+    as_of: date | None = Query(default=None, description="openings on this date; default today"),
+    period_from: date | None = Query(default=None, description="uses from; default 1 Jan"),
+    period_to: date | None = Query(default=None, description="uses to; default as_of"),
+) -> FiguresOut:
+    """Every catalogue figure (definitions: docs/metrics.md), computed from openings and uses."""
+    on = as_of or local_today(platform.clock)
+    figures = compute_figures(
+        queries.gather_metric_inputs(
+            session,
+            as_of=on,
+            period_from=period_from or date(on.year, 1, 1),
+            period_to=period_to or on,
+        )
+    )
+    return FiguresOut(
+        as_of=figures.as_of,
+        period_from=figures.period_from,
+        period_to=figures.period_to,
+        opening_rate_city=_ratio(figures.opening_rate_city),
+        opening_target=_share(figures.opening_target) if figures.opening_target else None,
+        opening_rate_by_county={k: _ratio(v) for k, v in figures.opening_rate_by_county.items()},
+        opening_rate_by_category={
+            k: _ratio(v) for k, v in figures.opening_rate_by_category.items()
+        },
+        opening_rate_by_usage_kind={
+            k.value: _ratio(v) for k, v in figures.opening_rate_by_usage_kind.items()
+        },
+        subcategories=[
+            SubcategoryOut(
+                category=s.category,
+                usage_kind=s.usage_kind.value,
+                items=s.items,
+                mean_county_coverage=_share(s.mean_county_coverage),
+                mean_population_coverage=_share(s.mean_population_coverage),
+                meets_target=s.meets_target,
+            )
+            for s in figures.subcategories
+        ],
+        not_applicable_items=list(figures.not_applicable_items),
+        items=[
+            ItemFiguresOut(
+                item_no=f.item_no,
+                name=f.name,
+                category=f.category,
+                usage_kind=f.usage_kind.value,
+                is_applicable=f.is_applicable,
+                opened_at_city_level=f.opened_at_city_level,
+                opened_counties=list(f.opened_counties),
+                county_coverage=_ratio(f.county_coverage),
+                population_coverage=_ratio(f.population_coverage),
+                users=f.users,
+            )
+            for f in figures.items
+        ],
     )
