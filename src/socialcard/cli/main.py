@@ -151,6 +151,11 @@ def _build_demo(
             platform, residents=residents, seed=seed, messy=messy, on_progress=advance
         )
     out.print(f"demo household import: {city.outcome.summary}")
+    if city.rollout is not None:
+        out.print(
+            f"demo catalogue rollout: {city.rollout.openings} opening changes, "
+            f"{city.rollout.card_uses} card uses"
+        )
     _print_accounts(platform)
 
 

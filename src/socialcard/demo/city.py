@@ -18,6 +18,7 @@ from socialcard.access.models import Staff
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform, ensure_reference_data
 from socialcard.db import transaction
+from socialcard.demo.catalog import DemoRollout, create_demo_rollout, demo_rollout_exists
 from socialcard.demo.household import HouseholdFileStats, ensure_household_csv
 from socialcard.demo.reference import ReferenceDataAdded, create_reference_data
 from socialcard.demo.staff import DEMO_ACCOUNTS, DemoAccount, create_demo_staff
@@ -46,6 +47,7 @@ class DemoCity:
     household_file: Path
     household_stats: HouseholdFileStats
     outcome: ImportOutcome
+    rollout: DemoRollout | None  # None when the rollout existed already
 
 
 def demo_city_exists(platform: Platform) -> bool:
@@ -109,10 +111,23 @@ def generate_demo_city(
         chunk_size=platform.settings.import_chunk_size,
         on_progress=on_progress,
     )
+    with platform.session() as session, transaction(session):
+        rollout = (
+            None
+            if demo_rollout_exists(session)
+            else create_demo_rollout(
+                session,
+                seed=seed,
+                today=local_today(platform.clock),
+                at=platform.clock.now(),
+                uses=residents * 2,
+            )
+        )
     return DemoCity(
         accounts=accounts,
         reference_added=reference_added,
         household_file=path,
         household_stats=stats,
         outcome=outcome,
+        rollout=rollout,
     )

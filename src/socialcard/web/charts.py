@@ -116,3 +116,204 @@ def horizontal_bar_chart(
         bars=tuple(bars),
         ticks=ticks,
     )
+
+
+# --- Percentages against a target (the leading group's dashboard) ---------------------------
+
+RAG_AMBER_BAND = 10  # percentage points below the target still shown amber
+
+
+def rag_status(percent: float | None, target: float | None) -> str:
+    """Red/amber/green of a percentage against a target in percent: green at or above it, amber
+    within RAG_AMBER_BAND points below, red otherwise; "none" without a figure or a target."""
+    if percent is None or target is None:
+        return "none"
+    if percent >= target:
+        return "green"
+    if percent >= target - RAG_AMBER_BAND:
+        return "amber"
+    return "red"
+
+
+@dataclass(frozen=True, slots=True)
+class PercentItem:
+    label: str
+    percent: float | None  # 0–100; None: no base to compute it on
+    value_text: str
+    href: str | None = None
+    detail: str = ""  # the numerator and denominator, for the tooltip
+
+
+@dataclass(frozen=True, slots=True)
+class PercentBar:
+    label: str
+    value_text: str
+    detail: str
+    href: str | None
+    y: int
+    width: float
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PercentBarChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_width: int
+    plot_top: int
+    plot_bottom: int
+    bar_height: int
+    bars: tuple[PercentBar, ...]
+    ticks: tuple[Tick, ...]
+    target_x: float | None
+    target_text: str
+
+
+def _percent_x(plot_left: int, plot_width: int, percent: float) -> float:
+    return round(plot_left + plot_width * min(max(percent, 0.0), 100.0) / 100, 1)
+
+
+def percent_bar_chart(
+    items: Sequence[PercentItem],
+    *,
+    target: float | None,
+    width: int = 1000,
+    label_width: int = 150,
+    value_width: int = 70,
+    bar_height: int = 20,
+    gap: int = 9,
+    axis_height: int = 26,
+) -> PercentBarChart:
+    """One horizontal bar per item on a fixed 0–100 % axis, coloured against the target, with
+    the target as a vertical line."""
+    plot_left = label_width
+    plot_width = width - label_width - value_width
+    plot_top = 18  # room for the target's label above the bars
+    bars = tuple(
+        PercentBar(
+            label=item.label,
+            value_text=item.value_text,
+            detail=item.detail,
+            href=item.href,
+            y=plot_top + index * (bar_height + gap),
+            width=_percent_x(0, plot_width, item.percent or 0.0),
+            status=rag_status(item.percent, target),
+        )
+        for index, item in enumerate(items)
+    )
+    plot_bottom = plot_top + len(items) * (bar_height + gap) - gap + 4
+    ticks = tuple(
+        Tick(x=_percent_x(plot_left, plot_width, float(p)), label=f"{p}%")
+        for p in range(0, 101, 20)
+    )
+    return PercentBarChart(
+        width=width,
+        height=plot_bottom + axis_height,
+        plot_left=plot_left,
+        plot_width=plot_width,
+        plot_top=plot_top,
+        plot_bottom=plot_bottom,
+        bar_height=bar_height,
+        bars=bars,
+        ticks=ticks,
+        target_x=None if target is None else _percent_x(plot_left, plot_width, target),
+        target_text="" if target is None else f"目标 {target:g}%",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LinePoint:
+    label: str  # e.g. "2016Q3"
+    percent: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlottedPoint:
+    x: float
+    y: float
+    label: str
+    value_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStep:
+    x1: float
+    x2: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+    polyline: str  # the "points" attribute of the SVG polyline
+    points: tuple[PlottedPoint, ...]
+    y_ticks: tuple[Tick, ...]  # here `x` holds the tick's y coordinate
+    x_labels: tuple[Tick, ...]
+    targets: tuple[TargetStep, ...]
+
+
+def line_chart(
+    points: Sequence[LinePoint],
+    *,
+    targets: Sequence[tuple[int, float]] = (),
+    width: int = 560,
+    height: int = 220,
+    margin_left: int = 44,
+    margin_right: int = 14,
+    margin_top: int = 12,
+    margin_bottom: int = 26,
+    label_every: int = 4,
+) -> LineChart:
+    """A 0–100 % line over evenly spaced points. `targets` are (index of the first point the
+    target applies to, target percent): drawn as dashed steps. Every `label_every`-th point is
+    labelled on the x axis, and the last one always."""
+    plot_left, plot_right = margin_left, width - margin_right
+    plot_top, plot_bottom = margin_top, height - margin_bottom
+    span = max(len(points) - 1, 1)
+
+    def x_of(index: int) -> float:
+        if len(points) == 1:
+            return float(plot_right)
+        return round(plot_left + (plot_right - plot_left) * index / span, 1)
+
+    def y_of(percent: float) -> float:
+        clamped = min(max(percent, 0.0), 100.0)
+        return round(plot_bottom - (plot_bottom - plot_top) * clamped / 100, 1)
+
+    plotted = tuple(
+        PlottedPoint(x_of(i), y_of(p.percent), p.label, f"{p.percent:.1f}%")
+        for i, p in enumerate(points)
+        if p.percent is not None
+    )
+    labelled = [i for i in range(len(points)) if i % label_every == 0]
+    if points and len(points) - 1 not in labelled:
+        if labelled and len(points) - 1 - labelled[-1] < label_every / 2:
+            labelled.pop()
+        labelled.append(len(points) - 1)
+    steps: list[TargetStep] = []
+    for n, (start, percent) in enumerate(targets):
+        if start >= len(points):
+            continue
+        end = targets[n + 1][0] if n + 1 < len(targets) else len(points) - 1
+        end = min(end, len(points) - 1)
+        steps.append(TargetStep(x_of(start), x_of(end), y_of(percent), f"目标 {percent:g}%"))
+    return LineChart(
+        width=width,
+        height=height,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        plot_top=plot_top,
+        plot_bottom=plot_bottom,
+        polyline=" ".join(f"{p.x},{p.y}" for p in plotted),
+        points=plotted,
+        y_ticks=tuple(Tick(x=y_of(float(v)), label=f"{v}%") for v in range(0, 101, 25)),
+        x_labels=tuple(Tick(x=x_of(i), label=points[i].label) for i in labelled),
+        targets=tuple(steps),
+    )
