@@ -227,3 +227,52 @@ def compute_figures(inputs: MetricInputs, rules: MetricRules | None = None) -> C
         not_applicable_items=tuple(sorted(rules.not_applicable)),
         opening_target=opening_target_on(inputs.as_of),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPlan:
+    item_no: int
+    responsible_units: tuple[str, ...]
+    planned_completion: str
+    due_on: date | None  # the last day of the planned completion month (range: its end)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitItem:
+    figures: ItemFigures
+    plan: ItemPlan
+    is_overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnitResponsibility:
+    """责任单位: the items a unit answers for, and those past their planned date unfinished."""
+
+    unit: str
+    items: tuple[UnitItem, ...]
+
+    @property
+    def overdue(self) -> tuple[UnitItem, ...]:
+        return tuple(i for i in self.items if i.is_overdue)
+
+
+def responsibilities(
+    figures: CatalogueFigures, plans: Sequence[ItemPlan]
+) -> list[UnitResponsibility]:
+    """Group items by responsible unit. An applicable item is overdue when its planned
+    completion has passed on the figures' date and it is not yet opened in every county
+    (the plan names and blames those who miss, §5.7)."""
+    by_item = {f.item_no: f for f in figures.items}
+    units: dict[str, list[UnitItem]] = {}
+    for plan in plans:
+        item = by_item[plan.item_no]
+        complete = item.county_coverage.numerator >= item.county_coverage.denominator
+        overdue = (
+            item.is_applicable
+            and plan.due_on is not None
+            and plan.due_on < figures.as_of
+            and not complete
+        )
+        for unit in plan.responsible_units or ("（未指定责任单位）",):
+            units.setdefault(unit, []).append(UnitItem(item, plan, overdue))
+    return [UnitResponsibility(unit, tuple(items)) for unit, items in units.items()]

@@ -8,7 +8,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from socialcard.catalog.errors import CatalogItemNotFound
-from socialcard.catalog.metrics import CountyFacts, ItemFacts, MetricInputs
+from socialcard.catalog.metrics import CountyFacts, ItemFacts, ItemPlan, MetricInputs
 from socialcard.catalog.models import (
     CardUse,
     CatalogItem,
@@ -127,3 +127,17 @@ def gather_metric_inputs(
         statuses=statuses_on(session, as_of),
         users_by_item=count_users_by_item(session, period_from=period_from, period_to=period_to),
     )
+
+
+def list_item_plans(session: Session) -> list[ItemPlan]:
+    """Responsible units and planned completion of every item of the current version."""
+    plans: list[ItemPlan] = []
+    for item in list_items(session):
+        due = None
+        if item.planned_to_on is not None:
+            following = (item.planned_to_on.replace(day=28) + timedelta(days=4)).replace(day=1)
+            due = following - timedelta(days=1)
+        plans.append(
+            ItemPlan(item.item_no, tuple(item.responsible_units), item.planned_completion, due)
+        )
+    return plans

@@ -103,3 +103,21 @@ def test_the_plans_targets_apply_from_their_deadlines() -> None:
     assert opening_target_on(date(2017, 9, 30)) == Decimal("0.80")
     assert Ratio(2, 3).percent == "66.7%"
     assert Ratio(1, 0).percent == "—"
+
+
+def test_overdue_items_are_listed_under_each_responsible_unit() -> None:
+    from socialcard.catalog.metrics import ItemPlan, responsibilities
+
+    figures = compute_figures(
+        inputs({(1, "431100"): OpeningStatus.OPENED, (3, "431124"): OpeningStatus.OPENED})
+    )
+    plans = [
+        ItemPlan(1, ("市人社局", "市就业局"), "2015年9月", date(2015, 9, 30)),
+        ItemPlan(2, ("市就业局",), "2015年9月", date(2015, 9, 30)),
+        ItemPlan(3, ("市人社局",), "2016年12月", date(2016, 12, 31)),
+        ItemPlan(88, (), "", None),
+    ]
+    units = {u.unit: u for u in responsibilities(figures, plans)}
+    assert [i.plan.item_no for i in units["市就业局"].overdue] == [2]
+    assert units["市人社局"].overdue == ()
+    assert [i.plan.item_no for i in units["（未指定责任单位）"].items] == [88]
