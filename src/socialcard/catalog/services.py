@@ -21,8 +21,9 @@ from socialcard.catalog.models import (
     UsageKind,
     UseOutcome,
 )
+from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import get_item, latest_opening
-from socialcard.errors import InvalidField
+from socialcard.errors import DomainError, InvalidField
 
 
 def shipped_catalog() -> dict[str, Any]:
@@ -146,3 +147,37 @@ def record_card_use(
     )
     session.add(use)
     return use
+
+
+def apply_opening_sheet(
+    session: Session, changes: list[OpeningChange], *, recorded_by: int | None, at: datetime
+) -> list[ItemOpening]:
+    """Apply parsed sheet rows in order, in the caller's transaction; any refused row refuses the
+    whole sheet with every problem named by its row (the caller rolls back)."""
+    from socialcard.regions.queries import find_region
+
+    applied: list[ItemOpening] = []
+    problems: list[SheetProblem] = []
+    for change in sorted(changes, key=lambda c: (c.effective_on, c.row_number)):
+        if find_region(session, change.region_code) is None:
+            problems.append(SheetProblem(change.row_number, "region_code", "没有该行政区划"))
+            continue
+        try:
+            with session.begin_nested():
+                applied.append(
+                    change_opening(
+                        session,
+                        item_no=change.item_no,
+                        region_code=change.region_code,
+                        status=change.status,
+                        effective_on=change.effective_on,
+                        reason=change.reason,
+                        recorded_by=recorded_by,
+                        at=at,
+                    )
+                )
+        except DomainError as error:
+            problems.append(SheetProblem(change.row_number, "row", error.message))
+    if problems:
+        raise OpeningSheetRejected(sorted(problems, key=lambda p: p.row_number))
+    return applied

@@ -532,6 +532,35 @@ def catalog_open(
     out.print(f"item {opening.item_no} {opening.status.value} in {region} from {on}")
 
 
+@catalog_app.command("open-sheet")
+@closing_platforms
+def catalog_open_sheet(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Apply a bulk-opening spreadsheet (事项编号, 区划代码, 状态, 生效日期, 原因), all or none."""
+    from socialcard.catalog.opening_sheet import OpeningSheetRejected, read_opening_sheet
+    from socialcard.catalog.services import apply_opening_sheet
+
+    platform = _ready_platform()
+    try:
+        with platform.session() as session, transaction(session):
+            applied = apply_opening_sheet(
+                session, read_opening_sheet(file), recorded_by=None, at=platform.clock.now()
+            )
+            _audit(
+                session,
+                platform,
+                "catalog.opening_sheet_applied",
+                "catalog",
+                0,
+                {"rows": len(applied), "file": file.name},
+            )
+    except OpeningSheetRejected as error:
+        for problem in error.problems:
+            err.print(f"row {problem.row_number} {problem.field}: {problem.message}", markup=False)
+        err.print(f"error[{error.code}]: {error.message}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"{len(applied)} opening changes applied from {file.name}")
+
+
 def main() -> None:
     app(prog_name="socialcard")
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
-from fastapi import Query
+from fastapi import File, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.api.routes import api_router
 from socialcard.catalog import queries, services
-from socialcard.catalog.metrics import Ratio, compute_figures
+from socialcard.catalog.metrics import Ratio, compute_figures, responsibilities
 from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningStatus
+from socialcard.catalog.opening_sheet import read_opening_sheet
 from socialcard.db import transaction
+from socialcard.errors import InvalidField
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.kernel.clock import local_today
 from socialcard.regions.queries import get_region
 
 router = api_router("/catalog", "catalog")
+
+SHEET_BYTES_MAX = 5 << 20
 
 
 class CatalogItemOut(BaseModel):
@@ -258,3 +264,93 @@ def get_metrics(
             for f in figures.items
         ],
     )
+
+
+class UnitItemOut(BaseModel):
+    item_no: int
+    name: str
+    planned_completion: str
+    due_on: date | None
+    county_coverage: RatioOut
+    is_overdue: bool
+
+
+class ResponsibilityOut(BaseModel):
+    unit: str
+    items: list[UnitItemOut]
+    overdue: int
+
+
+@router.get("/responsibilities", response_model=list[ResponsibilityOut])
+def list_responsibilities(
+    session: DbSession,
+    platform: PlatformDep,
+    as_of: date | None = Query(default=None, description="default: today"),
+) -> list[ResponsibilityOut]:
+    """Each responsible unit's items, their planned completion and which are overdue."""
+    on = as_of or local_today(platform.clock)
+    figures = compute_figures(
+        queries.gather_metric_inputs(session, as_of=on, period_from=on, period_to=on)
+    )
+    return [
+        ResponsibilityOut(
+            unit=unit.unit,
+            overdue=len(unit.overdue),
+            items=[
+                UnitItemOut(
+                    item_no=i.figures.item_no,
+                    name=i.figures.name,
+                    planned_completion=i.plan.planned_completion,
+                    due_on=i.plan.due_on,
+                    county_coverage=_ratio(i.figures.county_coverage),
+                    is_overdue=i.is_overdue,
+                )
+                for i in unit.items
+            ],
+        )
+        for unit in responsibilities(figures, queries.list_item_plans(session))
+    ]
+
+
+@router.post("/openings/sheet", response_model=list[OpeningOut], status_code=201)
+async def apply_opening_sheet(
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    file: UploadFile = File(...),
+) -> list[OpeningOut]:
+    """Apply a bulk-opening spreadsheet (CSV or XLSX): every row, or none with every problem."""
+    principal = ctx.require_principal()
+    suffix = Path(file.filename or "sheet.csv").suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidField("file", "csv_or_xlsx", "只支持 .csv 和 .xlsx 文件。")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sheet{suffix}"
+        path.write_bytes(await file.read(SHEET_BYTES_MAX + 1))
+        if path.stat().st_size > SHEET_BYTES_MAX:
+            raise InvalidField("file", "size_max_5mib", "文件超过 5 MiB。")
+        changes = read_opening_sheet(path)
+    with transaction(session):
+        applied = services.apply_opening_sheet(
+            session, changes, recorded_by=principal.staff_id, at=platform.clock.now()
+        )
+        append_audit(
+            session,
+            ctx.event(
+                "catalog.opening_sheet_applied",
+                AuditResult.SUCCESS,
+                object_type="catalog",
+                details={"rows": len(applied)},
+            ),
+            at=platform.clock.now(),
+        )
+    return [
+        OpeningOut(
+            item_no=o.item_no,
+            region_code=o.region_code,
+            status=o.status.value,
+            effective_on=o.effective_on,
+            reason=o.reason,
+        )
+        for o in applied
+    ]
