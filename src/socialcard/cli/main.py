@@ -21,6 +21,7 @@ from socialcard.access.audit import Actor, AuditEvent, append_audit, verify_chai
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
+from socialcard.cli.reports import reports_app
 from socialcard.config import Settings
 from socialcard.db import transaction
 from socialcard.errors import DomainError
@@ -42,6 +43,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(persons_app, name="persons")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(reports_app, name="report")
 
 P = ParamSpec("P")
 R = TypeVar("R")
