@@ -17,7 +17,17 @@ from socialcard.http.context import SESSION_COOKIE, enforce_policy
 from socialcard.http.problems import status_for
 from socialcard.web.forms import safe_local_path, see_other
 from socialcard.web.rendering import render_page
-from socialcard.web.routes import audit, auth, home, imports, persons, regions, staff
+from socialcard.web.routes import (
+    audit,
+    auth,
+    catalog,
+    dashboard,
+    home,
+    imports,
+    persons,
+    regions,
+    staff,
+)
 
 STATIC_DIRECTORY: Final = Path(__file__).with_name("static")
 
@@ -25,7 +35,7 @@ STATIC_DIRECTORY: Final = Path(__file__).with_name("static")
 def build_web_router() -> APIRouter:
     """Every page behind the single policy enforcement point."""
     router = APIRouter(dependencies=[Depends(enforce_policy)], include_in_schema=False)
-    for module in (auth, home, persons, imports, staff, audit, regions):
+    for module in (auth, home, persons, imports, staff, audit, regions, catalog, dashboard):
         router.include_router(module.router)
     return router
 

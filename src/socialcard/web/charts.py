@@ -142,6 +142,7 @@ class PercentItem:
     value_text: str
     href: str | None = None
     detail: str = ""  # the numerator and denominator, for the tooltip
+    key: str = ""  # a stable name for the bar (a region code, an item number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,7 @@ class PercentBar:
     value_text: str
     detail: str
     href: str | None
+    key: str
     y: int
     width: float
     status: str
@@ -189,13 +191,14 @@ def percent_bar_chart(
     the target as a vertical line."""
     plot_left = label_width
     plot_width = width - label_width - value_width
-    plot_top = 18  # room for the target's label above the bars
+    plot_top = 4 if target is None else 18  # room for the target's label above the bars
     bars = tuple(
         PercentBar(
             label=item.label,
             value_text=item.value_text,
             detail=item.detail,
             href=item.href,
+            key=item.key,
             y=plot_top + index * (bar_height + gap),
             width=_percent_x(0, plot_width, item.percent or 0.0),
             status=rag_status(item.percent, target),
@@ -224,8 +227,9 @@ def percent_bar_chart(
 
 @dataclass(frozen=True, slots=True)
 class LinePoint:
-    label: str  # e.g. "2016Q3"
+    label: str  # for the tooltip, e.g. "2016年第3季度末"
     percent: float | None
+    axis_label: str = ""  # under the axis when labelled, e.g. "2016"
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +297,12 @@ def line_chart(
         if p.percent is not None
     )
     labelled = [i for i in range(len(points)) if i % label_every == 0]
-    if points and len(points) - 1 not in labelled:
-        if labelled and len(points) - 1 - labelled[-1] < label_every / 2:
+    last = len(points) - 1
+    text_of = [p.axis_label or p.label for p in points]
+    if points and last not in labelled and text_of[last] != text_of[labelled[-1]]:
+        if last - labelled[-1] < label_every / 2:
             labelled.pop()
-        labelled.append(len(points) - 1)
+        labelled.append(last)
     steps: list[TargetStep] = []
     for n, (start, percent) in enumerate(targets):
         if start >= len(points):
@@ -314,6 +320,8 @@ def line_chart(
         polyline=" ".join(f"{p.x},{p.y}" for p in plotted),
         points=plotted,
         y_ticks=tuple(Tick(x=y_of(float(v)), label=f"{v}%") for v in range(0, 101, 25)),
-        x_labels=tuple(Tick(x=x_of(i), label=points[i].label) for i in labelled),
+        x_labels=tuple(
+            Tick(x=x_of(i), label=points[i].axis_label or points[i].label) for i in labelled
+        ),
         targets=tuple(steps),
     )

@@ -24,6 +24,9 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "audit.view": "查看审计日志",
     "audit.verify": "校验审计链",
     "region.population_set": "更正人口数",
+    "catalog.opening_changed": "变更事项开通状态",
+    "catalog.opening_sheet_applied": "批量开通",
+    "token.issue": "签发接口令牌",
 }
 
 AUDIT_RESULTS: Final[dict[str, str]] = {"success": "成功", "failure": "失败", "denied": "拒绝"}
@@ -55,6 +58,8 @@ OBJECT_TYPES: Final[dict[str, str]] = {
     "staff": "工作人员",
     "household_import": "导入任务",
     "region": "行政区划",
+    "catalog_item": "应用目录事项",
+    "catalog": "应用目录",
 }
 
 

@@ -47,10 +47,13 @@ DOORS: Final = (
     Link("/dashboard", "领导小组驾驶舱", "推进情况：应用目录开通、持卡率、激活率，分县区展示。"),
 )
 
+DASHBOARD: Final = DOORS[-1]
+
 # The working pages, in the order of the navigation bar.
 FUNCTIONS: Final = (
     Link("/persons", "人员查询", "按公民身份号码、姓名与出生日期或县区查询人员信息。"),
     Link("/imports", "户籍数据导入", "导入公安户籍数据文件，查看进度并下载错误报告。"),
+    Link("/catalog", "应用目录", "社会保障卡应用目录 111 项：分类、责任单位与各县区开通情况。"),
     Link("/regions", "行政区划与人口", "各县区常住人口，覆盖率指标的分母。"),
     Link("/admin/staff", "人员与权限管理", "开设、停用工作人员账户。"),
     Link("/admin/roles", "角色授权", "为工作人员授予角色（三员分立）。"),
@@ -63,6 +66,9 @@ def navigation_for(permissions: Permissions, *, current_path: str) -> list[Link]
     if permissions.roles is None:
         return []
     links = [Link("/", "首页", is_current=current_path == "/")]
+    if permissions.may(DASHBOARD.path):
+        is_current = current_path == DASHBOARD.path or current_path.startswith("/dashboard/")
+        links.append(Link(DASHBOARD.path, "驾驶舱", DASHBOARD.description, is_current))
     for link in FUNCTIONS:
         if permissions.may(link.path):
             is_current = current_path == link.path or current_path.startswith(link.path + "/")

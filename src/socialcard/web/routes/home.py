@@ -1,5 +1,5 @@
 """The home page (the doors and working pages a user may open) and the rooms that are not open
-yet: the resident portal, the kiosk, the counter, the department console and the dashboard."""
+yet: the resident portal, the kiosk, the counter and the department console."""
 
 from __future__ import annotations
 
@@ -61,9 +61,3 @@ def counter(request: Request, ctx: Context, session: DbSession) -> Response:
 def console(request: Request, ctx: Context) -> Response:
     ctx.require_principal()
     return render_page(request, "rooms/console.html")
-
-
-@router.get("/dashboard")
-def dashboard(request: Request, ctx: Context) -> Response:
-    ctx.require_principal()
-    return render_page(request, "rooms/dashboard.html")
