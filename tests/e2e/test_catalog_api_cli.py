@@ -69,8 +69,11 @@ def test_cli_exports_the_catalogue_and_reports_status(platform: Platform, tmp_pa
         ).exit_code
         == 0
     )
-    sheet = load_workbook(target, read_only=True).worksheets[0]
-    assert sum(1 for _ in sheet.iter_rows()) == 112
+    workbook = load_workbook(target, read_only=True)
+    try:
+        assert sum(1 for _ in workbook.worksheets[0].iter_rows()) == 112
+    finally:
+        workbook.close()
     as_json = json.loads(
         runner.invoke(app, ["catalog", "export", "--format", "json"], env=env).stdout
     )
