@@ -27,6 +27,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "catalog.opening_changed": "变更事项开通状态",
     "catalog.opening_sheet_applied": "批量开通",
     "token.issue": "签发接口令牌",
+    "report.evaluation_export": "下载评估报告",
 }
 
 AUDIT_RESULTS: Final[dict[str, str]] = {"success": "成功", "failure": "失败", "denied": "拒绝"}

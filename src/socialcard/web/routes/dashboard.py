@@ -14,6 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from socialcard.access.audit import append_audit
+from socialcard.access.models import AuditResult
 from socialcard.catalog import queries
 from socialcard.catalog.metrics import (
     COVERAGE_TARGET,
@@ -22,13 +24,20 @@ from socialcard.catalog.metrics import (
     Ratio,
     compute_figures,
     opening_target_on,
+    responsibilities,
 )
 from socialcard.catalog.models import USAGE_KIND_LABELS, ItemOpening, OpeningStatus
+from socialcard.db import transaction
 from socialcard.errors import NotFound
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.kernel.clock import local_today
 from socialcard.regions.data import CITY_CODE
 from socialcard.regions.queries import list_counties, list_regions
+from socialcard.reports.evaluation import (
+    build_evaluation,
+    render_evaluation_pdf,
+    render_evaluation_xlsx,
+)
 from socialcard.web.charts import (
     LineChart,
     LinePoint,
@@ -55,6 +64,8 @@ DEFINITIONS: Final[Mapping[str, str]] = {
     "opening_target": "规划目标（永政办发〔2015〕26号）：2015 年 9 月底开通率 60%，"
     "2017 年 9 月底 80%；2015 年 9 月 30 日前无目标。",
     "not_applicable": "暂不适用事项（默认第 70–73、88 项）单列展示，不计入开通率的分母。",
+    "holding_rate": "持卡率 = 县区常住人口中持有可用社保卡的人数 ÷ 该县区常住人口。",
+    "activation_rate": "银行账户激活率 = 已激活银行账户的社保卡数 ÷ 可用社保卡数。",
     "trend": "各季度末的全市开通率（开通率 = 已开通事项数 ÷ 目录事项数（不含暂不适用事项））。",
 }
 
@@ -454,5 +465,77 @@ def item_page(
         history=history,
         definitions=DEFINITIONS,
         status_labels=OPENING_STATUS_LABELS,
+        date_query="" if on == today else f"?as_of={on.isoformat()}",
+    )
+
+
+REPORT_TYPES: Final = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@router.get("/dashboard/report.{file_format}")
+def evaluation_report(
+    file_format: str,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    as_of: date | None = Query(default=None),
+) -> Response:
+    """The evaluation report (评估报告) on a date, as XLSX or PDF; the export is audited."""
+    if file_format not in REPORT_TYPES:
+        raise NotFound("评估报告只提供 xlsx 或 pdf 格式。")
+    today = local_today(platform.clock)
+    on = _as_of_or_today(as_of, today)
+    report = build_evaluation(
+        session,
+        as_of=on,
+        period_from=date(on.year, 1, 1),
+        period_to=on,
+        generated_at=platform.clock.now(),
+    )
+    body = (
+        render_evaluation_xlsx(report) if file_format == "xlsx" else render_evaluation_pdf(report)
+    )
+    with transaction(session):
+        append_audit(
+            session,
+            ctx.event(
+                "report.evaluation_export",
+                AuditResult.SUCCESS,
+                details={"format": file_format, "as_of": on.isoformat()},
+            ),
+            at=platform.clock.now(),
+        )
+    name = f"evaluation-{on.isoformat()}.{file_format}"
+    return Response(
+        body,
+        media_type=REPORT_TYPES[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/dashboard/units")
+def units_page(
+    request: Request,
+    session: DbSession,
+    platform: PlatformDep,
+    as_of: date | None = Query(default=None),
+) -> Response:
+    """责任单位: each unit's items, their planned completion and status, overdue ones first."""
+    today = local_today(platform.clock)
+    on = _as_of_or_today(as_of, today)
+    _, figures = figures_for(session, on)
+    units = sorted(
+        responsibilities(figures, queries.list_item_plans(session)),
+        key=lambda unit: (-len(unit.overdue), unit.unit),
+    )
+    return render_page(
+        request,
+        "dashboard/units.html",
+        as_of=on,
+        units=units,
+        definitions=DEFINITIONS,
         date_query="" if on == today else f"?as_of={on.isoformat()}",
     )
