@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
@@ -52,6 +52,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_type(members: type[StrEnum], name: str, *, length: int) -> SAEnum:
+    """A lifecycle enum stored as its lowercase value in a VARCHAR with a named CHECK, the same
+    on SQLite and PostgreSQL (STYLE §3: no native enum, no ALTER TYPE migrations)."""
+    return SAEnum(
+        members,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda ms: [m.value for m in ms],
+    )
 
 
 class Base(DeclarativeBase):

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type
 
 
 class Department(Base):
@@ -116,16 +115,7 @@ class AuditRecord(Base):
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(40))
-    result: Mapped[AuditResult] = mapped_column(
-        Enum(
-            AuditResult,
-            name="audit_result",
-            native_enum=False,
-            create_constraint=True,
-            length=12,
-            values_callable=lambda ms: [m.value for m in ms],
-        )
-    )
+    result: Mapped[AuditResult] = mapped_column(enum_type(AuditResult, "audit_result", length=12))
     origin: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)

@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,18 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime
-
-
-def _enum(members: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        members,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda ms: [m.value for m in ms],
-    )
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type
 
 
 class UsageKind(StrEnum):
@@ -62,7 +50,7 @@ class CatalogItem(Base):
     catalog_version: Mapped[str] = mapped_column(String(40))
     item_no: Mapped[int] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(60))
-    usage_kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind"))
+    usage_kind: Mapped[UsageKind] = mapped_column(enum_type(UsageKind, "usage_kind", length=20))
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
     responsible_units: Mapped[list[str]] = mapped_column(JSONType)
@@ -104,7 +92,9 @@ class ItemOpening(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_no: Mapped[int] = mapped_column(Integer)
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
-    status: Mapped[OpeningStatus] = mapped_column(_enum(OpeningStatus, "opening_status"))
+    status: Mapped[OpeningStatus] = mapped_column(
+        enum_type(OpeningStatus, "opening_status", length=20)
+    )
     effective_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(200))
     recorded_by: Mapped[int | None] = mapped_column(Integer)
@@ -144,11 +134,11 @@ class CardUse(Base):
     item_no: Mapped[int] = mapped_column(Integer)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     card_id: Mapped[int | None] = mapped_column(BigInteger)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel", length=20))
     terminal_code: Mapped[str | None] = mapped_column(String(40))
     county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    outcome: Mapped[UseOutcome] = mapped_column(_enum(UseOutcome, "use_outcome"))
+    outcome: Mapped[UseOutcome] = mapped_column(enum_type(UseOutcome, "use_outcome", length=20))
     refusal_code: Mapped[str | None] = mapped_column(String(60))
     details: Mapped[dict[str, object]] = mapped_column(JSONType, default=dict)
 

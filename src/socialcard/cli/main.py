@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -20,11 +17,10 @@ from socialcard.access import services as access
 from socialcard.access.audit import Actor, AuditEvent, append_audit, verify_chain, write_checkpoint
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
-from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
+from socialcard.bootstrap import Platform
+from socialcard.cli.platform import closing_platforms, domain_errors, err, out, ready_platform
 from socialcard.cli.reports import reports_app
-from socialcard.config import Settings
 from socialcard.db import transaction
-from socialcard.errors import DomainError
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
 
@@ -45,59 +41,14 @@ app.add_typer(persons_app, name="persons")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(reports_app, name="report")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-out = Console()
-err = Console(stderr=True)
-
 OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
-
-
-_opened: list[Platform] = []
-
-
-def _platform() -> Platform:
-    platform = build_platform(Settings())
-    _opened.append(platform)
-    return platform
-
-
-def closing_platforms(command: Callable[P, R]) -> Callable[P, R]:
-    """Dispose the connection pools a command opened when it ends, however it ends."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        finally:
-            while _opened:
-                _opened.pop().engine.dispose()
-
-    return run
-
-
-def _ready_platform() -> Platform:
-    platform = _platform()
-    migrate(platform.engine)
-    ensure_reference_data(platform)
-    return platform
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except DomainError as error:
-        err.print(f"error[{error.code}]: {error.message}", markup=False)
-        raise typer.Exit(1) from None
 
 
 @app.command("migrate")
 @closing_platforms
 def migrate_database() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    platform = _ready_platform()
+    platform = ready_platform()
     out.print(f"database migrated: {platform.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -117,7 +68,7 @@ def serve(
     from socialcard.jobs.household_import import list_unfinished_import_ids, start_in_background
     from socialcard.server import create_app
 
-    platform = _ready_platform()
+    platform = ready_platform()
     if demo:
         _build_demo(platform, residents=residents, seed=2026, messy=True, only_if_empty=True)
     for import_id in list_unfinished_import_ids(platform.sessions):
@@ -194,8 +145,8 @@ def demo_generate(
     messy: bool = typer.Option(False, help="Mix in bad rows to show the rejection report."),
 ) -> None:
     """Generate the demo city and import it into the configured database."""
-    platform = _ready_platform()
-    with _domain_errors():
+    platform = ready_platform()
+    with domain_errors():
         _build_demo(platform, residents=residents, seed=seed, messy=messy, only_if_empty=False)
 
 
@@ -218,8 +169,8 @@ def import_household_register(
     from socialcard.registry.household.report import render_rejections_csv, render_rejections_xlsx
     from socialcard.registry.queries import list_rejections
 
-    platform = _ready_platform()
-    with _domain_errors():
+    platform = ready_platform()
+    with domain_errors():
         with platform.session() as session, transaction(session):
             job = find_unfinished_import(session, file_digest(file))
             if job is not None:
@@ -282,8 +233,8 @@ def users_create(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """Open a staff account (roles are granted separately)."""
-    platform = _ready_platform()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    platform = ready_platform()
+    with domain_errors(), platform.session() as session, transaction(session):
         from socialcard.regions.queries import get_region
 
         get_region(session, scope)
@@ -304,8 +255,8 @@ def users_create(
 @closing_platforms
 def users_disable(username: str) -> None:
     """Disable an account and end its sessions and tokens."""
-    platform = _ready_platform()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    platform = ready_platform()
+    with domain_errors(), platform.session() as session, transaction(session):
         staff = access.get_staff_by_username(session, username)
         access.disable_staff(session, staff_id=staff.id, at=platform.clock.now())
         _audit(session, platform, "staff.disable", "staff", staff.id)
@@ -316,9 +267,9 @@ def users_disable(username: str) -> None:
 @closing_platforms
 def users_grant(username: str, role: str) -> None:
     """Grant a role from the policy file; administrators get a TOTP secret printed once."""
-    platform = _ready_platform()
+    platform = ready_platform()
     policy = load_policy()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    with domain_errors(), platform.session() as session, transaction(session):
         staff = access.get_staff_by_username(session, username)
         access.grant_role(
             session, policy, staff_id=staff.id, role=role, granted_by=None, at=platform.clock.now()
@@ -337,8 +288,8 @@ def users_grant(username: str, role: str) -> None:
 @closing_platforms
 def users_token(username: str, name: str = typer.Option(..., help="Which system uses it.")) -> None:
     """Issue an API bearer token for a department system acting as this account."""
-    platform = _ready_platform()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    platform = ready_platform()
+    with domain_errors(), platform.session() as session, transaction(session):
         staff = access.get_staff_by_username(session, username)
         token = access.issue_api_token(
             session, staff_id=staff.id, name=name, at=platform.clock.now()
@@ -382,7 +333,7 @@ def audit_verify(
     ),
 ) -> None:
     """Verify the audit chain; exit 1 naming the first bad record if anything was tampered with."""
-    platform = _ready_platform()
+    platform = ready_platform()
     checkpoint_file = platform.settings.resolved_checkpoint_file
     with platform.session() as session:
         result = verify_chain(session, checkpoint_file=checkpoint_file)
@@ -413,8 +364,8 @@ def persons_show(
     from socialcard.registry import queries
     from socialcard.registry.errors import PersonNotFound
 
-    platform = _ready_platform()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    platform = ready_platform()
+    with domain_errors(), platform.session() as session, transaction(session):
         if resident_id:
             rid = ResidentId.parse(resident_id, today=local_today(platform.clock))
             person = queries.find_person_by_resident_id(session, platform.keys, rid)
@@ -447,7 +398,7 @@ def catalog_export(
         raise typer.BadParameter("csv, xlsx or json", param_hint="--format")
     if file_format == "xlsx" and output is None:
         raise typer.BadParameter("xlsx needs --output", param_hint="--output")
-    platform = _ready_platform()
+    platform = ready_platform()
     with platform.session() as session:
         data = renderers[file_format](list_items(session))
     if output is None:
@@ -468,7 +419,7 @@ def catalog_status(
     from socialcard.catalog.queries import count_uses_by_item, list_items, statuses_on
     from socialcard.regions.queries import list_counties
 
-    platform = _ready_platform()
+    platform = ready_platform()
     on = date.fromisoformat(as_of) if as_of else local_today(platform.clock)
     bindings = catalog_bindings()
     with platform.session() as session:
@@ -510,8 +461,8 @@ def catalog_open(
     from socialcard.catalog.services import change_opening
     from socialcard.regions.queries import get_region
 
-    platform = _ready_platform()
-    with _domain_errors(), platform.session() as session, transaction(session):
+    platform = ready_platform()
+    with domain_errors(), platform.session() as session, transaction(session):
         get_region(session, region)
         opening = change_opening(
             session,
@@ -541,7 +492,7 @@ def catalog_open_sheet(file: Path = typer.Argument(..., exists=True, dir_okay=Fa
     from socialcard.catalog.opening_sheet import OpeningSheetRejected, read_opening_sheet
     from socialcard.catalog.services import apply_opening_sheet
 
-    platform = _ready_platform()
+    platform = ready_platform()
     try:
         with platform.session() as session, transaction(session):
             applied = apply_opening_sheet(

@@ -6,45 +6,14 @@ what was produced where it keeps such records.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import typer
 
-from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
-from socialcard.config import Settings
+from socialcard.cli.platform import closing_platforms, ready_platform
 
 reports_app = typer.Typer(help="Reports for the leading group (领导小组).", no_args_is_help=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# The same small pattern as cli.main (importing it from there would be a cycle: main registers
-# this sub-app): every platform a command opens is disposed of when the command ends.
-_opened: list[Platform] = []
-
-
-def _ready_platform() -> Platform:
-    platform = build_platform(Settings())
-    _opened.append(platform)
-    migrate(platform.engine)
-    ensure_reference_data(platform)
-    return platform
-
-
-def closing_platforms(command: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        finally:
-            while _opened:
-                _opened.pop().engine.dispose()
-
-    return run
 
 
 def _parse_date(value: str | None, option: str) -> date | None:
@@ -83,7 +52,7 @@ def evaluation(
     end = _parse_date(period_to, "--to") or on
     if start > end:
         raise typer.BadParameter("--from is after --to", param_hint="--from")
-    platform = _ready_platform()
+    platform = ready_platform()
     with platform.session() as session:
         report = build_evaluation(
             session,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, UTCDateTime
+from socialcard.db import Base, UTCDateTime, enum_type
 
 
 class RegionKind(StrEnum):
@@ -20,25 +20,12 @@ class RegionKind(StrEnum):
     HISTORICAL = "historical"  # a code no longer current, kept so old data resolves
 
 
-def _values(members: type[StrEnum]) -> list[str]:
-    return [m.value for m in members]
-
-
 class Region(Base):
     __tablename__ = "regions"
 
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[RegionKind] = mapped_column(
-        Enum(
-            RegionKind,
-            name="region_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=_values,
-        )
-    )
+    kind: Mapped[RegionKind] = mapped_column(enum_type(RegionKind, "region_kind", length=20))
     # For a county or zone: the city. For a zone: host_code is the county that hosts it.
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     host_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))

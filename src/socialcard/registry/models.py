@@ -9,7 +9,6 @@ from typing import Any, Final
 from sqlalchemy import (
     BigInteger,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,20 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type
 from socialcard.errors import Conflict
 from socialcard.kernel.resident_id import Sex
-
-
-def _enum(members: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        members,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda ms: [m.value for m in ms],
-    )
 
 
 class PersonStatus(StrEnum):
@@ -72,7 +60,7 @@ class Person(Base):
     resident_id_index: Mapped[str] = mapped_column(String(64), unique=True)
     resident_id_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))
-    sex: Mapped[Sex] = mapped_column(_enum(Sex, "sex"))
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex, "sex", length=24))
     birth_on: Mapped[date] = mapped_column(Date)
     ethnicity: Mapped[str | None] = mapped_column(String(20))
     origin_code: Mapped[str] = mapped_column(String(6))
@@ -87,7 +75,9 @@ class Person(Base):
     phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[PersonStatus] = mapped_column(_enum(PersonStatus, "person_status"))
+    status: Mapped[PersonStatus] = mapped_column(
+        enum_type(PersonStatus, "person_status", length=24)
+    )
     status_changed_on: Mapped[date | None] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(40))
     # SM3 of the normalised fields: an import compares it to tell "unchanged" from "updated".
@@ -157,7 +147,9 @@ class Institution(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(30), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[InstitutionKind] = mapped_column(_enum(InstitutionKind, "institution_kind"))
+    kind: Mapped[InstitutionKind] = mapped_column(
+        enum_type(InstitutionKind, "institution_kind", length=24)
+    )
     level: Mapped[int | None] = mapped_column(Integer)
     county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -203,7 +195,9 @@ class HouseholdImport(Base):
     file_digest: Mapped[str] = mapped_column(String(64))
     file_format: Mapped[str] = mapped_column(String(8))
     encoding: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"))
+    status: Mapped[ImportStatus] = mapped_column(
+        enum_type(ImportStatus, "import_status", length=24)
+    )
     total_rows: Mapped[int | None] = mapped_column(Integer)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
