@@ -19,9 +19,9 @@ from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningSta
 from socialcard.catalog.opening_sheet import read_opening_sheet
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
+from socialcard.http.catalog import change_item_opening
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.kernel.clock import local_today
-from socialcard.regions.queries import get_region
 
 router = api_router("/catalog", "catalog")
 
@@ -118,32 +118,15 @@ def change_opening(
     item_no: int, body: OpeningIn, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> OpeningOut:
     """Open, suspend or close an item in a county or for the city from a date on (audited)."""
-    principal = ctx.require_principal()
     with transaction(session):
-        get_region(session, body.region_code)
-        opening = services.change_opening(
+        opening = change_item_opening(
             session,
+            ctx,
             item_no=item_no,
             region_code=body.region_code,
             status=body.status,
             effective_on=body.effective_on,
             reason=body.reason,
-            recorded_by=principal.staff_id,
-            at=platform.clock.now(),
-        )
-        append_audit(
-            session,
-            ctx.event(
-                "catalog.opening_changed",
-                AuditResult.SUCCESS,
-                object_type="catalog_item",
-                object_id=item_no,
-                details={
-                    "region_code": body.region_code,
-                    "status": body.status.value,
-                    "effective_on": body.effective_on.isoformat(),
-                },
-            ),
             at=platform.clock.now(),
         )
     return OpeningOut(

@@ -11,13 +11,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
-from socialcard.catalog import queries, services
+from socialcard.catalog import queries
 from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningStatus
 from socialcard.db import transaction
 from socialcard.errors import Conflict, InvalidField, NotFound, RuleViolation
+from socialcard.http.catalog import change_item_opening
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.kernel.clock import local_today
 from socialcard.regions.data import CITY_CODE
@@ -127,7 +126,7 @@ def change_opening(
     reason: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Open, suspend or close an item for a county or the city from a date on (audited)."""
-    principal = ctx.require_principal()
+    ctx.require_principal()
     values = {
         "region_code": region_code,
         "status": status,
@@ -137,29 +136,14 @@ def change_opening(
     try:
         code, chosen, on = _parse_change(session, region_code, status, effective_on)
         with transaction(session):
-            services.change_opening(
+            change_item_opening(
                 session,
+                ctx,
                 item_no=item_no,
                 region_code=code,
                 status=chosen,
                 effective_on=on,
                 reason=reason.strip() or None,
-                recorded_by=principal.staff_id,
-                at=platform.clock.now(),
-            )
-            append_audit(
-                session,
-                ctx.event(
-                    "catalog.opening_changed",
-                    AuditResult.SUCCESS,
-                    object_type="catalog_item",
-                    object_id=item_no,
-                    details={
-                        "region_code": code,
-                        "status": chosen.value,
-                        "effective_on": on.isoformat(),
-                    },
-                ),
                 at=platform.clock.now(),
             )
     except (RuleViolation, Conflict, NotFound) as error:
