@@ -12,6 +12,11 @@ from socialcard.access import services as access
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
+from socialcard.kernel.clock import local_today
+from socialcard.kernel.resident_id import ResidentId, check_character
+from socialcard.registry.household.rules import PersonRecord
+from socialcard.registry.models import PersonStatus
+from socialcard.registry.services import register_person
 from socialcard.server import create_app
 
 PASSWORD = "Correct-horse-42"
@@ -84,3 +89,37 @@ def write_household_file(
     path = folder / name
     path.write_bytes((HOUSEHOLD_HEADER + "".join(r + "\n" for r in rows)).encode(encoding))
     return path
+
+
+def resident_id_for(address: str, birth: str, sequence: int) -> str:
+    """A valid 18-character ID number: address code, YYYYMMDD, 3-digit sequence, check char."""
+    first17 = f"{address}{birth}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def add_person(
+    platform: Platform,
+    number: str,
+    *,
+    name: str = "张三",
+    county: str = "431124",
+    phone: str | None = "13812345678",
+) -> int:
+    """Register one living person through the registry service; returns the person id."""
+    record = PersonRecord(
+        resident_id=ResidentId.parse(number, today=local_today(platform.clock)),
+        name=name,
+        ethnicity="汉族",
+        household_region_code=county,
+        household_address=None,
+        residence_county_code=county,
+        residence_township=None,
+        residence_address="某某路8号",
+        phone=phone,
+        status=PersonStatus.LIVING,
+        status_changed_on=None,
+    )
+    with platform.session() as session, transaction(session):
+        return register_person(
+            session, platform.keys, record, source="counter", at=platform.clock.now()
+        ).id

@@ -11,12 +11,8 @@ from socialcard.access.audit import list_records, verify_chain
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
-from socialcard.kernel.clock import local_today
-from socialcard.kernel.resident_id import ResidentId, check_character
-from socialcard.registry.household.rules import PersonRecord
-from socialcard.registry.models import PersonStatus
-from socialcard.registry.services import register_person
-from tests.support import api_client, make_staff, write_household_file
+from socialcard.kernel.resident_id import check_character
+from tests.support import add_person, api_client, make_staff, write_household_file
 
 
 def rid(address: str, birth: str, sequence: int) -> str:
@@ -29,29 +25,9 @@ DAOXIAN_ID = rid("431124", "19850312", 121)
 LINGLING_ID = rid("431102", "19920704", 222)
 
 
-def add_person(platform: Platform, number: str, name: str, county: str) -> int:
-    record = PersonRecord(
-        resident_id=ResidentId.parse(number, today=local_today(platform.clock)),
-        name=name,
-        ethnicity="汉族",
-        household_region_code=county,
-        household_address=None,
-        residence_county_code=county,
-        residence_township=None,
-        residence_address="某某路8号",
-        phone="13812345678",
-        status=PersonStatus.LIVING,
-        status_changed_on=None,
-    )
-    with platform.session() as session, transaction(session):
-        return register_person(
-            session, platform.keys, record, source="counter", at=platform.clock.now()
-        ).id
-
-
 def test_a_daoxian_clerk_sees_daoxian_residents_masked_and_not_lingling(platform: Platform) -> None:
-    daoxian = add_person(platform, DAOXIAN_ID, "周道明", "431124")
-    lingling = add_person(platform, LINGLING_ID, "陈零陵", "431102")
+    daoxian = add_person(platform, DAOXIAN_ID, name="周道明", county="431124")
+    lingling = add_person(platform, LINGLING_ID, name="陈零陵", county="431102")
     clerk = make_staff(platform, "daoxian_clerk", roles=("clerk",), scope="431124")
     client = api_client(platform, clerk)
 
@@ -95,7 +71,7 @@ def test_a_daoxian_clerk_sees_daoxian_residents_masked_and_not_lingling(platform
 
 
 def test_a_city_registry_officer_may_reveal_and_the_reveal_is_audited(platform: Platform) -> None:
-    person_id = add_person(platform, DAOXIAN_ID, "周道明", "431124")
+    person_id = add_person(platform, DAOXIAN_ID, name="周道明", county="431124")
     officer = make_staff(platform, "officer", roles=("registry_officer",))
     client = api_client(platform, officer)
     revealed = client.post(f"/api/v1/persons/{person_id}/reveal")
@@ -110,7 +86,7 @@ def test_a_city_registry_officer_may_reveal_and_the_reveal_is_audited(platform: 
 
 
 def test_department_staff_see_names_masked(platform: Platform) -> None:
-    person_id = add_person(platform, DAOXIAN_ID, "周道明", "431124")
+    person_id = add_person(platform, DAOXIAN_ID, name="周道明", county="431124")
     staff = api_client(platform, make_staff(platform, "dept", roles=("department_staff",)))
     body = staff.get(f"/api/v1/persons/{person_id}").json()
     assert body["name"] == "周**"

@@ -11,33 +11,13 @@ from socialcard.catalog import queries, services
 from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import Channel, OpeningStatus
 from socialcard.db import transaction
-from socialcard.kernel.resident_id import ResidentId, check_character
-from socialcard.registry.household.rules import PersonRecord
-from socialcard.registry.models import PersonStatus
-from socialcard.registry.services import register_person
+from tests.support import add_person, resident_id_for
 
 AS_OF = date(2016, 6, 30)
 
 
 def person(platform: Platform, sequence: int) -> int:
-    first17 = f"43112419900517{sequence:03d}"
-    record = PersonRecord(
-        resident_id=ResidentId.parse(first17 + check_character(first17)),
-        name="张三",
-        ethnicity=None,
-        household_region_code="431124",
-        household_address=None,
-        residence_county_code="431124",
-        residence_township=None,
-        residence_address=None,
-        phone=None,
-        status=PersonStatus.LIVING,
-        status_changed_on=None,
-    )
-    with platform.session() as session, transaction(session):
-        return register_person(
-            session, platform.keys, record, source="test", at=platform.clock.now()
-        ).id
+    return add_person(platform, resident_id_for("431124", "19900517", sequence), phone=None)
 
 
 def test_opening_rates_and_users_match_sql(platform: Platform) -> None:

@@ -12,10 +12,7 @@ from socialcard.catalog import queries, services
 from socialcard.catalog.errors import CatalogItemNotFound, OpeningNotAllowed, OpeningOutOfOrder
 from socialcard.catalog.models import Channel, OpeningStatus
 from socialcard.db import transaction
-from socialcard.kernel.resident_id import ResidentId, check_character
-from socialcard.registry.household.rules import PersonRecord
-from socialcard.registry.models import PersonStatus
-from socialcard.registry.services import register_person
+from tests.support import add_person, resident_id_for
 
 
 def change(platform: Platform, item_no: int, region: str, status: OpeningStatus, on: date) -> None:
@@ -114,29 +111,13 @@ def test_refused_changes_leave_history_untouched(platform: Platform) -> None:
 
 
 def test_card_uses_are_counted_per_item(platform: Platform) -> None:
-    first17 = "43112419900517123"
-    record = PersonRecord(
-        resident_id=ResidentId.parse(first17 + check_character(first17)),
-        name="张三",
-        ethnicity=None,
-        household_region_code="431124",
-        household_address=None,
-        residence_county_code="431124",
-        residence_township=None,
-        residence_address=None,
-        phone=None,
-        status=PersonStatus.LIVING,
-        status_changed_on=None,
-    )
+    person_id = add_person(platform, resident_id_for("431124", "19900517", 123))
     with platform.session() as session, transaction(session):
-        person = register_person(
-            session, platform.keys, record, source="test", at=platform.clock.now()
-        )
         for channel in (Channel.COUNTER, Channel.KIOSK):
             services.record_card_use(
                 session,
                 item_no=27,
-                person_id=person.id,
+                person_id=person_id,
                 channel=channel,
                 county_code="431124",
                 used_at=platform.clock.now(),
