@@ -119,3 +119,15 @@ def test_the_units_page_flags_overdue_items(platform: Platform) -> None:
     other.post("/login", data={"username": clerk.username, "password": clerk.password})
     assert other.get("/dashboard/units").status_code == 403
     assert other.get("/dashboard/report.pdf").status_code == 403
+
+
+def test_partner_systems_fetch_the_report_through_the_api(platform: Platform) -> None:
+    leader = api_client(platform, make_staff(platform, "leader", roles=("leading_group",)))
+    pdf = leader.get("/api/v1/catalog/reports/evaluation.pdf", params={"as_of": AS_OF})
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    xlsx = leader.get("/api/v1/catalog/reports/evaluation.xlsx", params={"as_of": AS_OF})
+    assert xlsx.content[:2] == b"PK"
+    assert leader.get("/api/v1/catalog/reports/evaluation.doc").status_code == 422
+    clerk = api_client(platform, make_staff(platform, "clerk"))
+    assert clerk.get("/api/v1/catalog/reports/evaluation.pdf").status_code == 403

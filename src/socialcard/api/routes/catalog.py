@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from fastapi import File, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from socialcard.access.audit import append_audit
@@ -21,6 +22,7 @@ from socialcard.db import transaction
 from socialcard.errors import InvalidField
 from socialcard.http.catalog import change_item_opening
 from socialcard.http.context import Context, DbSession, PlatformDep
+from socialcard.http.reports import evaluation_download
 from socialcard.kernel.clock import local_today
 
 router = api_router("/catalog", "catalog")
@@ -337,3 +339,21 @@ async def apply_opening_sheet(
         )
         for o in applied
     ]
+
+
+@router.get("/reports/evaluation.{file_format}")
+def evaluation_report(
+    file_format: str,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    as_of: date | None = Query(default=None, description="default: today"),
+) -> Response:
+    """The evaluation report (评估报告) as XLSX or PDF; the export is audited."""
+    return evaluation_download(
+        session,
+        ctx,
+        file_format=file_format,
+        as_of=as_of or local_today(platform.clock),
+        at=platform.clock.now(),
+    )

@@ -14,8 +14,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
 from socialcard.catalog import queries
 from socialcard.catalog.metrics import (
     COVERAGE_TARGET,
@@ -27,17 +25,12 @@ from socialcard.catalog.metrics import (
     responsibilities,
 )
 from socialcard.catalog.models import USAGE_KIND_LABELS, ItemOpening, OpeningStatus
-from socialcard.db import transaction
 from socialcard.errors import NotFound
 from socialcard.http.context import Context, DbSession, PlatformDep
+from socialcard.http.reports import REPORT_TYPES, evaluation_download
 from socialcard.kernel.clock import local_today
 from socialcard.regions.data import CITY_CODE
 from socialcard.regions.queries import list_counties, list_regions
-from socialcard.reports.evaluation import (
-    build_evaluation,
-    render_evaluation_pdf,
-    render_evaluation_xlsx,
-)
 from socialcard.web.charts import (
     LineChart,
     LinePoint,
@@ -469,12 +462,6 @@ def item_page(
     )
 
 
-REPORT_TYPES: Final = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
-
-
 @router.get("/dashboard/report.{file_format}")
 def evaluation_report(
     file_format: str,
@@ -486,33 +473,9 @@ def evaluation_report(
     """The evaluation report (评估报告) on a date, as XLSX or PDF; the export is audited."""
     if file_format not in REPORT_TYPES:
         raise NotFound("评估报告只提供 xlsx 或 pdf 格式。")
-    today = local_today(platform.clock)
-    on = _as_of_or_today(as_of, today)
-    report = build_evaluation(
-        session,
-        as_of=on,
-        period_from=date(on.year, 1, 1),
-        period_to=on,
-        generated_at=platform.clock.now(),
-    )
-    body = (
-        render_evaluation_xlsx(report) if file_format == "xlsx" else render_evaluation_pdf(report)
-    )
-    with transaction(session):
-        append_audit(
-            session,
-            ctx.event(
-                "report.evaluation_export",
-                AuditResult.SUCCESS,
-                details={"format": file_format, "as_of": on.isoformat()},
-            ),
-            at=platform.clock.now(),
-        )
-    name = f"evaluation-{on.isoformat()}.{file_format}"
-    return Response(
-        body,
-        media_type=REPORT_TYPES[file_format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    on = _as_of_or_today(as_of, local_today(platform.clock))
+    return evaluation_download(
+        session, ctx, file_format=file_format, as_of=on, at=platform.clock.now()
     )
 
 
