@@ -131,3 +131,41 @@ def test_partner_systems_fetch_the_report_through_the_api(platform: Platform) ->
     assert leader.get("/api/v1/catalog/reports/evaluation.doc").status_code == 422
     clerk = api_client(platform, make_staff(platform, "clerk"))
     assert clerk.get("/api/v1/catalog/reports/evaluation.pdf").status_code == 403
+
+
+def test_an_items_page_shows_the_uses_behind_its_figures(platform: Platform) -> None:
+    from datetime import UTC, datetime
+
+    from socialcard.catalog.models import Channel
+    from tests.support import add_person, resident_id_for
+
+    holder = add_person(platform, resident_id_for("431124", "19850312", 121), name="周道明")
+    with platform.session() as session, transaction(session):
+        services.change_opening(
+            session,
+            item_no=27,
+            region_code="431124",
+            status=OpeningStatus.OPENED,
+            effective_on=date(2015, 6, 1),
+            reason=None,
+            recorded_by=None,
+            at=platform.clock.now(),
+        )
+        for channel in (Channel.KIOSK, Channel.KIOSK, Channel.WEB):
+            services.record_card_use(
+                session,
+                item_no=27,
+                person_id=holder,
+                channel=channel,
+                county_code="431124",
+                used_at=datetime(2016, 3, 1, 2, tzinfo=UTC),
+            )
+    leader = make_staff(platform, "leader", roles=("leading_group",))
+    web = api_client(platform)
+    web.post("/login", data={"username": leader.username, "password": leader.password})
+    page = web.get("/dashboard/items/27", params={"as_of": AS_OF}).text
+    assert "用卡记录" in page
+    assert "自助服务一体机" in page
+    assert "网站" in page
+    assert "周**" in page
+    assert "周道明" not in page

@@ -141,3 +141,35 @@ def list_item_plans(session: Session) -> list[ItemPlan]:
             ItemPlan(item.item_no, tuple(item.responsible_units), item.planned_completion, due)
         )
     return plans
+
+
+def count_uses_by_county_and_channel(
+    session: Session, *, item_no: int, period_from: date, period_to: date
+) -> list[tuple[str | None, str, int]]:
+    """Successful uses of one item in a period, by county and channel: the uses behind the
+    item's figures."""
+    start = datetime.combine(period_from, time.min, tzinfo=SHANGHAI)
+    end = datetime.combine(period_to + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    stmt = (
+        select(CardUse.county_code, CardUse.channel, func.count())
+        .where(
+            CardUse.item_no == item_no,
+            CardUse.outcome == UseOutcome.SUCCESS,
+            CardUse.used_at >= start,
+            CardUse.used_at < end,
+        )
+        .group_by(CardUse.county_code, CardUse.channel)
+        .order_by(func.count().desc())
+    )
+    return [(county, channel.value, count) for county, channel, count in session.execute(stmt)]
+
+
+def list_recent_uses(session: Session, *, item_no: int, limit: int = 20) -> list[CardUse]:
+    """The latest uses of an item (newest first)."""
+    stmt = (
+        select(CardUse)
+        .where(CardUse.item_no == item_no)
+        .order_by(CardUse.used_at.desc(), CardUse.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

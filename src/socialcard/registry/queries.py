@@ -139,3 +139,10 @@ def list_employers(session: Session, *, county_code: str | None = None) -> list[
     if county_code is not None:
         stmt = stmt.where(Employer.county_code == county_code)
     return list(session.scalars(stmt))
+
+
+def find_persons_by_ids(session: Session, person_ids: set[int]) -> list[Person]:
+    """The persons with these ids (missing ids are simply absent)."""
+    if not person_ids:
+        return []
+    return list(session.scalars(select(Person).where(Person.id.in_(sorted(person_ids)))))

@@ -29,8 +29,10 @@ from socialcard.errors import NotFound
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.reports import REPORT_TYPES, evaluation_download
 from socialcard.kernel.clock import local_today
+from socialcard.kernel.masking import mask_name
 from socialcard.regions.data import CITY_CODE
 from socialcard.regions.queries import list_counties, list_regions
+from socialcard.registry.queries import find_persons_by_ids
 from socialcard.web.charts import (
     LineChart,
     LinePoint,
@@ -60,6 +62,17 @@ DEFINITIONS: Final[Mapping[str, str]] = {
     "holding_rate": "持卡率 = 县区常住人口中持有可用社保卡的人数 ÷ 该县区常住人口。",
     "activation_rate": "银行账户激活率 = 已激活银行账户的社保卡数 ÷ 可用社保卡数。",
     "trend": "各季度末的全市开通率（开通率 = 已开通事项数 ÷ 目录事项数（不含暂不适用事项））。",
+}
+
+RECENT_USES_SHOWN: Final = 20
+CHANNEL_LABELS: Final[Mapping[str, str]] = {
+    "counter": "窗口",
+    "kiosk": "自助服务一体机",
+    "web": "网站",
+    "mobile": "手机",
+    "bank": "银行",
+    "hospital": "定点医疗机构",
+    "pharmacy": "定点零售药店",
 }
 
 OPENING_STATUS_LABELS: Final[Mapping[str, str]] = {
@@ -446,9 +459,34 @@ def item_page(
         }
         for opening in reversed(queries.list_opening_history(session, item_no=item_no))
     ]
+    uses_by_place = queries.count_uses_by_county_and_channel(
+        session, item_no=item_no, period_from=inputs.period_from, period_to=inputs.period_to
+    )
+    recent = queries.list_recent_uses(session, item_no=item_no, limit=RECENT_USES_SHOWN)
+    holders = {p.id: p for p in find_persons_by_ids(session, {u.person_id for u in recent})}
+    recent_uses = [
+        {
+            "use": use,
+            # The leading group sees who used the card only as a masked name.
+            "holder": mask_name(holders[use.person_id].name) if use.person_id in holders else "—",
+            "county": region_names.get(use.county_code or "", use.county_code or "—"),
+            "channel": CHANNEL_LABELS.get(use.channel.value, use.channel.value),
+        }
+        for use in recent
+    ]
     return render_page(
         request,
         "dashboard/item.html",
+        uses_by_place=[
+            {
+                "county": region_names.get(county or "", county or "—"),
+                "channel": CHANNEL_LABELS.get(channel, channel),
+                "count": count,
+            }
+            for county, channel, count in uses_by_place
+        ],
+        recent_uses=recent_uses,
+        period_from=inputs.period_from,
         as_of=on,
         item=item,
         usage_kind=USAGE_KIND_LABELS[item.usage_kind],
