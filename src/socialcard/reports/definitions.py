@@ -15,6 +15,7 @@ class Definition:
     figure: str
     definition: str
     label: str
+    definition_zh: str
 
 
 DEFINITIONS: Final = (
@@ -22,49 +23,58 @@ DEFINITIONS: Final = (
         "catalogue opening rate, city",
         "items opened at city level or in at least one county ÷ applicable items",
         "应用目录开通率（全市）",
+        "市本级或至少一个县区已开通的事项数 ÷ 适用事项数",
     ),
     Definition(
         "catalogue opening rate, county",
         "items opened in the county (or at city level) ÷ applicable items",
         "应用目录开通率（县区）",
+        "在该县区（或市本级）已开通的事项数 ÷ 适用事项数",
     ),
     Definition(
         "… by category / by usage kind",
         "the same, restricted to the items of one category or one usage kind",
         "按分类 / 按用卡方式",
+        "同上，只计某一分类或某一用卡方式的事项",
     ),
     Definition(
         "county coverage of an item",
         "counties where it is opened ÷ county-level units (11, configurable)",
         "县区覆盖率",
+        "已开通该事项的县区数 ÷ 县级行政区数（默认 11 个）",
     ),
     Definition(
         "population coverage of an item",
         "resident population of the counties where it is opened ÷ sum of the counties' "
         "resident populations",
         "人群覆盖率",
+        "已开通县区的常住人口 ÷ 各县区常住人口合计",
     ),
     Definition(
         "actual use of an item",
         "distinct cardholders with a successful use of the item in the period",
         "实际使用人数",
+        "统计期间内成功使用该事项的不同持卡人数",
     ),
     Definition(
         "sub-category (细类) means",
         "the mean county coverage and mean population coverage of the applicable items of one "
         "category × usage kind",
         "细类平均覆盖率",
+        "同一分类 × 用卡方式下各适用事项的县区覆盖率、人群覆盖率的平均值",
     ),
     Definition(
         "card-holding rate, county",
         "residents of the county holding a usable card ÷ its resident population (figures "
         "arrive with the cards issue)",
         "持卡率",
+        "县区常住人口中持有可用社保卡的人数 ÷ 该县区常住人口（社保卡模块上线后生成）",
     ),
     Definition(
         "bank-account activation rate, county",
         "cards with an activated bank account ÷ usable cards (figures arrive with the cards issue)",
         "银行账户激活率",
+        "已激活银行账户的社保卡数 ÷ 可用社保卡数（社保卡模块上线后生成）",
     ),
 )
 

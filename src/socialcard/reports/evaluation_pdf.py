@@ -357,7 +357,7 @@ def _story(report: EvaluationReport) -> list[Flowable]:
     else:
         story.append(_p("评估日期无逾期事项。", styles["body"]))
     definition_rows: list[Sequence[object]] = [("指标", "定义")]
-    definition_rows += [(d.label, f"{d.figure}: {d.definition}") for d in DEFINITIONS]
+    definition_rows += [(d.label, d.definition_zh) for d in DEFINITIONS]
     story.append(
         KeepTogether(
             [

@@ -283,14 +283,16 @@ def _overdue(workbook: Workbook, report: EvaluationReport) -> None:
 
 
 def _definitions(workbook: Workbook) -> None:
-    rows: list[Sequence[Cell]] = [(d.label, d.figure, d.definition) for d in DEFINITIONS]
-    rows += [("说明", None, text) for text in CONVENTIONS]
+    rows: list[Sequence[Cell]] = [
+        (d.label, d.definition_zh, d.figure, d.definition) for d in DEFINITIONS
+    ]
+    rows += [("说明", text, None, None) for text in CONVENTIONS]
     _sheet(
         workbook,
         "指标定义",
-        (("指标", 24), ("figure", 34), ("定义", 80)),
+        (("指标", 24), ("定义", 60), ("figure", 30), ("definition", 60)),
         rows,
-        wrap_columns=(1, 2, 3),
+        wrap_columns=(1, 2, 3, 4),
     )
 
 

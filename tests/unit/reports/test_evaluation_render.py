@@ -197,6 +197,6 @@ def test_definitions_are_the_table_of_docs_metrics() -> None:
     rows = []
     for line in (ROOT / "docs/metrics.md").read_text("utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 3 and cells[0] not in ("figure", "---"):
+        if line.startswith("|") and len(cells) == 4 and cells[0] not in ("figure", "---"):
             rows.append(tuple(cells))
-    assert rows == [(d.figure, d.definition, d.label) for d in DEFINITIONS]
+    assert rows == [(d.figure, d.definition, d.label, d.definition_zh) for d in DEFINITIONS]
