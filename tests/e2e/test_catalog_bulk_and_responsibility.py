@@ -86,3 +86,51 @@ def test_cli_applies_a_sheet_and_units_see_their_overdue_items(
     item_2 = next(i for i in employment["items"] if i["item_no"] == 2)
     assert item_2["is_overdue"] is True
     assert employment["overdue"] == sum(1 for i in employment["items"] if i["is_overdue"])
+
+
+def test_a_responsible_unit_opens_only_its_own_items(platform: Platform, tmp_path: Path) -> None:
+    from socialcard.access.audit import list_records
+
+    medical = api_client(
+        platform,
+        make_staff(platform, "medical", roles=("unit_officer",), department="healthcare_security"),
+    )
+    body = {"region_code": "431124", "status": "opened", "effective_on": "2015-06-01"}
+    # Item 39 answers to 市医保处 (the healthcare security administration); item 1 to 市人社局.
+    assert medical.post("/api/v1/catalog/items/39/openings", json=body).status_code == 201
+    refused = medical.post("/api/v1/catalog/items/1/openings", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_responsible_for_item"
+    sheet = tmp_path / "openings.csv"
+    sheet.write_text(HEADER + "40,431124,开通,2015-06-01,\n1,431124,开通,2015-06-01,\n", "utf-8")
+    with sheet.open("rb") as handle:
+        rejected = medical.post("/api/v1/catalog/openings/sheet", files={"file": ("a.csv", handle)})
+    assert rejected.status_code == 422
+    assert [p["row"] for p in rejected.json()["problems"]] == [3]
+    with platform.session() as session:
+        assert [o.item_no for o in list_opening_history(session)] == [39]
+        denials = [r for r in list_records(session) if r.action == "access.denied"]
+    assert [(d.object_type, d.object_id) for d in denials] == [("catalog_item", "1")]
+
+
+def test_the_catalogue_page_offers_a_unit_only_its_own_items(platform: Platform) -> None:
+    account = make_staff(
+        platform, "medical", roles=("unit_officer",), department="healthcare_security"
+    )
+    web = api_client(platform)
+    web.post("/login", data={"username": account.username, "password": account.password})
+    page = web.get("/catalog").text
+    assert 'action="/catalog/items/39/openings"' in page
+    assert 'action="/catalog/items/1/openings"' not in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {
+        "csrf_token": token,
+        "region_code": "431124",
+        "status": "opened",
+        "effective_on": "2015-06-01",
+    }
+    refused = web.post("/catalog/items/1/openings", data=form, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "不是本单位负责的事项" in refused.text
+    accepted = web.post("/catalog/items/39/openings", data=form, follow_redirects=False)
+    assert accepted.status_code == 303

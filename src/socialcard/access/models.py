@@ -29,6 +29,9 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(30), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The responsible units (责任单位) of the catalogue this department answers for, as the
+    # plan's appendix names them; its staff may open those items.
+    responsible_units: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
 class Staff(Base):

@@ -34,16 +34,37 @@ from socialcard.access.policy import Masking, Policy
 from socialcard.errors import InvalidField
 from socialcard.kernel.crypto import KeyRing, constant_time_equal, sm3_hex
 
-DEPARTMENTS: Final = (
-    ("hrss", "永州市人力资源和社会保障局"),
-    ("healthcare_security", "永州市医疗保障局"),
-    ("public_security", "永州市公安局"),
-    ("finance", "永州市财政局"),
-    ("civil_affairs", "永州市民政局"),
-    ("health", "永州市卫生健康委员会"),
-    ("education", "永州市教育局"),
-    ("leading_group", "永州市社会保障卡应用工作领导小组办公室"),
-    ("data_center", "永州市社会保障卡服务中心"),
+# Shipped departments and the catalogue's responsible units (责任单位) each answers for.
+DEPARTMENTS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
+    (
+        "hrss",
+        "永州市人力资源和社会保障局",
+        (
+            "市人社局",
+            "市人社局及其社保经办机构",
+            "市就业局",
+            "市人才交流中心",
+            "市职介中心",
+            "市工伤处",
+            "市职业技能鉴定中心",
+            "市劳动能力鉴定委员会",
+            "市劳动人事争议仲裁院",
+            "市劳动监察支队",
+            "市职建中心",
+            "市人事考试院",
+        ),
+    ),
+    ("healthcare_security", "永州市医疗保障局", ("市医保处",)),
+    ("public_security", "永州市公安局", ()),
+    ("finance", "永州市财政局", ("市财政局",)),
+    ("civil_affairs", "永州市民政局", ("市民政局",)),
+    ("health", "永州市卫生健康委员会", ("市卫计委",)),
+    ("education", "永州市教育局", ("市教育局",)),
+    ("agriculture", "永州市农业农村局", ("市农业委", "市农机局")),
+    ("forestry", "永州市林业局", ("市林业局",)),
+    ("resettlement", "永州市移民开发局", ("市移民局",)),
+    ("leading_group", "永州市社会保障卡应用工作领导小组办公室", ()),
+    ("data_center", "永州市社会保障卡服务中心", ()),
 )
 
 _hasher = PasswordHasher()
@@ -63,6 +84,7 @@ class Principal:
     department_name: str
     scope_region_code: str
     masking: Masking
+    responsible_units: frozenset[str] = frozenset()
 
     @property
     def is_city_wide(self) -> bool:
@@ -70,11 +92,15 @@ class Principal:
 
 
 def ensure_departments(session: Session) -> None:
-    """Insert the shipped departments that are missing."""
-    existing = set(session.scalars(select(Department.code)))
-    for code, name in DEPARTMENTS:
-        if code not in existing:
-            session.add(Department(code=code, name=name))
+    """Insert the shipped departments that are missing and keep their responsible units current
+    (reference data: shipped with the catalogue version)."""
+    existing = {d.code: d for d in session.scalars(select(Department))}
+    for code, name, units in DEPARTMENTS:
+        department = existing.get(code)
+        if department is None:
+            session.add(Department(code=code, name=name, responsible_units=list(units)))
+        elif department.responsible_units != list(units):
+            department.responsible_units = list(units)
     session.flush()
 
 
@@ -213,6 +239,7 @@ def principal_of(session: Session, policy: Policy, staff: Staff) -> Principal:
         department_name=department.name,
         scope_region_code=staff.scope_region_code,
         masking=policy.masking_for(roles),
+        responsible_units=frozenset(department.responsible_units or ()),
     )
 
 

@@ -49,6 +49,7 @@ DEMO_ACCOUNTS: Final = (
         "department_staff", "周明", "department_staff", "healthcare_security", CITY_CODE
     ),
     DemoAccountPlan("leading_group", "李建军", "leading_group", "leading_group", CITY_CODE),
+    DemoAccountPlan("medical_unit", "邓晓梅", "unit_officer", "healthcare_security", CITY_CODE),
 )
 
 

@@ -17,10 +17,14 @@ from socialcard.api.routes import api_router
 from socialcard.catalog import queries, services
 from socialcard.catalog.metrics import Ratio, compute_figures, responsibilities
 from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningStatus
-from socialcard.catalog.opening_sheet import read_opening_sheet
+from socialcard.catalog.opening_sheet import (
+    OpeningSheetRejected,
+    SheetProblem,
+    read_opening_sheet,
+)
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
-from socialcard.http.catalog import change_item_opening
+from socialcard.http.catalog import change_item_opening, may_change_item
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.reports import evaluation_download
 from socialcard.kernel.clock import local_today
@@ -315,6 +319,16 @@ async def apply_opening_sheet(
         if path.stat().st_size > SHEET_BYTES_MAX:
             raise InvalidField("file", "size_max_5mib", "文件超过 5 MiB。")
         changes = read_opening_sheet(path)
+    items = {item.item_no: item for item in queries.list_items(session)}
+    foreign = [
+        c
+        for c in changes
+        if c.item_no in items and not may_change_item(principal, items[c.item_no])
+    ]
+    if foreign:
+        raise OpeningSheetRejected(
+            [SheetProblem(c.row_number, "item_no", "不是本单位负责的事项") for c in foreign]
+        )
     with transaction(session):
         applied = services.apply_opening_sheet(
             session, changes, recorded_by=principal.staff_id, at=platform.clock.now()

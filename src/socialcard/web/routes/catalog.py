@@ -11,12 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from socialcard.access.services import Principal
 from socialcard.catalog import queries
 from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import USAGE_KIND_LABELS, CatalogItem, OpeningStatus
 from socialcard.db import transaction
 from socialcard.errors import Conflict, InvalidField, NotFound, RuleViolation
-from socialcard.http.catalog import change_item_opening
+from socialcard.http.catalog import change_item_opening, may_change_item
 from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.kernel.clock import local_today
 from socialcard.regions.data import CITY_CODE
@@ -37,6 +38,7 @@ def _render_catalog(
     request: Request,
     session: Session,
     today: date,
+    principal: Principal,
     *,
     errors: FormErrors | None = None,
     error_item: int | None = None,
@@ -74,6 +76,7 @@ def _render_catalog(
         error_item=error_item,
         values=values or {},
         changed=changed,
+        openable={item.item_no for item in items if may_change_item(principal, item)},
     )
 
 
@@ -85,14 +88,16 @@ def catalog_page(
     platform: PlatformDep,
     changed: str = "",
 ) -> Response:
-    ctx.require_principal()
+    principal = ctx.require_principal()
     changed_item = None
     if changed.isascii() and changed.isdigit() and len(changed) <= 4:
         try:
             changed_item = queries.get_item(session, int(changed))
         except NotFound:
             changed_item = None
-    return _render_catalog(request, session, local_today(platform.clock), changed=changed_item)
+    return _render_catalog(
+        request, session, local_today(platform.clock), principal, changed=changed_item
+    )
 
 
 def _parse_change(
@@ -126,7 +131,7 @@ def change_opening(
     reason: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Open, suspend or close an item for a county or the city from a date on (audited)."""
-    ctx.require_principal()
+    principal = ctx.require_principal()
     values = {
         "region_code": region_code,
         "status": status,
@@ -153,6 +158,7 @@ def change_opening(
             request,
             session,
             local_today(platform.clock),
+            principal,
             errors=errors,
             error_item=item_no,
             values=values,
