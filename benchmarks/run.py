@@ -5,15 +5,19 @@
     python benchmarks/run.py --smoke              # tiny sizes: proves the workloads still run
 
 --smoke is what CI runs: it never judges a timing, it fails only when a workload breaks or its
-result is wrong. Workloads so far: W1 (household-register import).
+result is wrong. Workloads so far: W1 (household-register import) and W5 (dashboard metrics,
+PostgreSQL only).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+import psycopg
 from w1_household_import import W1Result, print_table, run_w1
+from w5_dashboard import run_w5
 
 SMOKE_RESIDENTS = 2_000
 DEFAULT_RESIDENTS = 200_000
@@ -38,7 +42,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     print_table(results, smoke=arguments.smoke)
-    return 0 if all(result.counts_match for _, result in results) else 1
+    ok = all(result.counts_match for _, result in results)
+    postgres = arguments.database_url or os.environ.get(
+        "SOCIALCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        psycopg.connect(postgres.replace("+psycopg", ""), connect_timeout=3).close()
+    except psycopg.OperationalError:
+        print("W5 dashboard metrics: skipped, PostgreSQL not reachable")
+        return 1 if os.environ.get("CI") else (0 if ok else 1)
+    w5 = run_w5(
+        persons=2_000 if arguments.smoke else 200_000,
+        uses=10_000 if arguments.smoke else 2_000_000,
+        database_url=postgres,
+        keep=arguments.keep,
+    )
+    print(w5.describe(smoke=arguments.smoke))
+    return 0 if ok and w5.users > 0 else 1
 
 
 if __name__ == "__main__":
