@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyotp
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from socialcard.access import services as access
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
+from socialcard.catalog import services as catalog_services
+from socialcard.catalog.models import OpeningStatus
 from socialcard.db import transaction
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId, check_character
@@ -123,3 +126,26 @@ def add_person(
         return register_person(
             session, platform.keys, record, source="counter", at=platform.clock.now()
         ).id
+
+
+def change_opening(
+    platform: Platform,
+    item_no: int,
+    region: str,
+    status: OpeningStatus,
+    on: date,
+    *,
+    reason: str | None = None,
+) -> None:
+    """Open, suspend or close an item through the catalogue service, in its own transaction."""
+    with platform.session() as session, transaction(session):
+        catalog_services.change_opening(
+            session,
+            item_no=item_no,
+            region_code=region,
+            status=status,
+            effective_on=on,
+            reason=reason,
+            recorded_by=None,
+            at=platform.clock.now(),
+        )

@@ -161,8 +161,3 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def utcnow_for_tests() -> datetime:
-    """An aware UTC now for fixtures that need a timestamp outside a Clock."""
-    return datetime.now(UTC)

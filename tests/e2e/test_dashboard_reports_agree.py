@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -13,9 +13,16 @@ from sqlalchemy import text
 
 from socialcard.bootstrap import Platform
 from socialcard.catalog import services
-from socialcard.catalog.models import OpeningStatus
+from socialcard.catalog.models import Channel, OpeningStatus
 from socialcard.db import transaction
-from tests.support import StaffAccount, api_client, make_staff
+from tests.support import (
+    StaffAccount,
+    add_person,
+    api_client,
+    change_opening,
+    make_staff,
+    resident_id_for,
+)
 
 AS_OF = "2016-06-30"
 NOT_APPLICABLE = (70, 71, 72, 73, 88)
@@ -69,35 +76,15 @@ def figures_everywhere(platform: Platform, leader: StaffAccount) -> dict[str, st
 
 def test_all_channels_agree_with_sql_and_move_together(platform: Platform) -> None:
     leader = make_staff(platform, "leader", roles=("leading_group",))
-    with platform.session() as session, transaction(session):
-        for item_no, region in ((22, "431124"), (27, "431100"), (29, "431102"), (70, "431124")):
-            services.change_opening(
-                session,
-                item_no=item_no,
-                region_code=region,
-                status=OpeningStatus.OPENED,
-                effective_on=date(2015, 6, 1),
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
+    for item_no, region in ((22, "431124"), (27, "431100"), (29, "431102"), (70, "431124")):
+        change_opening(platform, item_no, region, OpeningStatus.OPENED, date(2015, 6, 1))
     expected = percent(*sql_city_rate(platform))
     assert expected == percent(3, 106)
     seen = figures_everywhere(platform, leader)
     assert seen["api"] == seen["web"] == seen["xlsx"] == expected
     assert expected in seen["pdf"]
 
-    with platform.session() as session, transaction(session):
-        services.change_opening(
-            session,
-            item_no=29,
-            region_code="431102",
-            status=OpeningStatus.SUSPENDED,
-            effective_on=date(2016, 1, 1),
-            reason="暂停",
-            recorded_by=None,
-            at=platform.clock.now(),
-        )
+    change_opening(platform, 29, "431102", OpeningStatus.SUSPENDED, date(2016, 1, 1), reason="暂停")
     moved = percent(*sql_city_rate(platform))
     assert moved == percent(2, 106)
     seen = figures_everywhere(platform, leader)
@@ -134,23 +121,9 @@ def test_partner_systems_fetch_the_report_through_the_api(platform: Platform) ->
 
 
 def test_an_items_page_shows_the_uses_behind_its_figures(platform: Platform) -> None:
-    from datetime import UTC, datetime
-
-    from socialcard.catalog.models import Channel
-    from tests.support import add_person, resident_id_for
-
     holder = add_person(platform, resident_id_for("431124", "19850312", 121), name="周道明")
+    change_opening(platform, 27, "431124", OpeningStatus.OPENED, date(2015, 6, 1))
     with platform.session() as session, transaction(session):
-        services.change_opening(
-            session,
-            item_no=27,
-            region_code="431124",
-            status=OpeningStatus.OPENED,
-            effective_on=date(2015, 6, 1),
-            reason=None,
-            recorded_by=None,
-            at=platform.clock.now(),
-        )
         for channel in (Channel.KIOSK, Channel.KIOSK, Channel.WEB):
             services.record_card_use(
                 session,

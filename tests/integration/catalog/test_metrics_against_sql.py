@@ -11,7 +11,7 @@ from socialcard.catalog import queries, services
 from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import Channel, OpeningStatus
 from socialcard.db import transaction
-from tests.support import add_person, resident_id_for
+from tests.support import add_person, change_opening, resident_id_for
 
 AS_OF = date(2016, 6, 30)
 
@@ -29,18 +29,8 @@ def test_opening_rates_and_users_match_sql(platform: Platform) -> None:
         (29, "431102", OpeningStatus.OPENED, date(2016, 7, 1)),
         (70, "431124", OpeningStatus.OPENED, date(2015, 6, 1)),
     ]
-    with platform.session() as session, transaction(session):
-        for item_no, region, status, on in changes:
-            services.change_opening(
-                session,
-                item_no=item_no,
-                region_code=region,
-                status=status,
-                effective_on=on,
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
+    for item_no, region, status, on in changes:
+        change_opening(platform, item_no, region, status, on)
     holders = [person(platform, n) for n in (1, 3, 5)]
     with platform.session() as session, transaction(session):
         for holder in holders + holders[:1]:

@@ -12,21 +12,7 @@ from socialcard.catalog import queries, services
 from socialcard.catalog.errors import CatalogItemNotFound, OpeningNotAllowed, OpeningOutOfOrder
 from socialcard.catalog.models import Channel, OpeningStatus
 from socialcard.db import transaction
-from tests.support import add_person, resident_id_for
-
-
-def change(platform: Platform, item_no: int, region: str, status: OpeningStatus, on: date) -> None:
-    with platform.session() as session, transaction(session):
-        services.change_opening(
-            session,
-            item_no=item_no,
-            region_code=region,
-            status=status,
-            effective_on=on,
-            reason=None,
-            recorded_by=None,
-            at=platform.clock.now(),
-        )
+from tests.support import add_person, change_opening, resident_id_for
 
 
 def test_the_shipped_catalogue_is_loaded_once(platform: Platform) -> None:
@@ -39,10 +25,10 @@ def test_the_shipped_catalogue_is_loaded_once(platform: Platform) -> None:
 
 
 def test_status_on_a_date_follows_the_history(platform: Platform) -> None:
-    change(platform, 22, "431124", OpeningStatus.OPENED, date(2015, 6, 1))
-    change(platform, 22, "431124", OpeningStatus.SUSPENDED, date(2016, 3, 1))
-    change(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 4, 1))
-    change(platform, 22, "431102", OpeningStatus.OPENED, date(2015, 9, 1))
+    change_opening(platform, 22, "431124", OpeningStatus.OPENED, date(2015, 6, 1))
+    change_opening(platform, 22, "431124", OpeningStatus.SUSPENDED, date(2016, 3, 1))
+    change_opening(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 4, 1))
+    change_opening(platform, 22, "431102", OpeningStatus.OPENED, date(2015, 9, 1))
     with platform.session() as session:
         assert queries.statuses_on(session, date(2015, 5, 31)) == {}
         assert queries.statuses_on(session, date(2015, 7, 1)) == {
@@ -59,53 +45,15 @@ def test_status_on_a_date_follows_the_history(platform: Platform) -> None:
 
 
 def test_refused_changes_leave_history_untouched(platform: Platform) -> None:
-    with platform.session() as session:
-        with pytest.raises(OpeningNotAllowed):
-            services.change_opening(
-                session,
-                item_no=22,
-                region_code="431124",
-                status=OpeningStatus.SUSPENDED,
-                effective_on=date(2015, 6, 1),
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
-        with pytest.raises(CatalogItemNotFound):
-            services.change_opening(
-                session,
-                item_no=112,
-                region_code="431124",
-                status=OpeningStatus.OPENED,
-                effective_on=date(2015, 6, 1),
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
-    change(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 1, 1))
-    with platform.session() as session:
-        with pytest.raises(OpeningNotAllowed):
-            services.change_opening(
-                session,
-                item_no=22,
-                region_code="431124",
-                status=OpeningStatus.OPENED,
-                effective_on=date(2016, 2, 1),
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
-        with pytest.raises(OpeningOutOfOrder):
-            services.change_opening(
-                session,
-                item_no=22,
-                region_code="431124",
-                status=OpeningStatus.CLOSED,
-                effective_on=date(2015, 12, 1),
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
+    with pytest.raises(OpeningNotAllowed):
+        change_opening(platform, 22, "431124", OpeningStatus.SUSPENDED, date(2015, 6, 1))
+    with pytest.raises(CatalogItemNotFound):
+        change_opening(platform, 112, "431124", OpeningStatus.OPENED, date(2015, 6, 1))
+    change_opening(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 1, 1))
+    with pytest.raises(OpeningNotAllowed):
+        change_opening(platform, 22, "431124", OpeningStatus.OPENED, date(2016, 2, 1))
+    with pytest.raises(OpeningOutOfOrder):
+        change_opening(platform, 22, "431124", OpeningStatus.CLOSED, date(2015, 12, 1))
     with platform.session() as session:
         assert len(queries.list_opening_history(session)) == 1
 

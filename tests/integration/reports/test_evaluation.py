@@ -13,16 +13,16 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from socialcard.bootstrap import Platform
-from socialcard.catalog import queries, services
+from socialcard.catalog import queries
 from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import OpeningStatus
 from socialcard.cli.main import app
-from socialcard.db import transaction
 from socialcard.reports.evaluation import (
     build_evaluation,
     render_evaluation_pdf,
     render_evaluation_xlsx,
 )
+from tests.support import change_opening
 
 AS_OF = date(2016, 6, 30)
 NOT_APPLICABLE = (70, 71, 72, 73, 88)
@@ -39,18 +39,8 @@ CHANGES = [
 
 @pytest.fixture
 def opened(platform: Platform) -> Platform:
-    with platform.session() as session, transaction(session):
-        for item_no, region, status, on in CHANGES:
-            services.change_opening(
-                session,
-                item_no=item_no,
-                region_code=region,
-                status=status,
-                effective_on=on,
-                reason=None,
-                recorded_by=None,
-                at=platform.clock.now(),
-            )
+    for item_no, region, status, on in CHANGES:
+        change_opening(platform, item_no, region, status, on)
     return platform
 
 
