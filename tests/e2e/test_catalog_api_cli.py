@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from socialcard.access.audit import list_records
 from socialcard.bootstrap import Platform
+from socialcard.catalog import services
+from socialcard.catalog.models import Channel
 from socialcard.cli.main import app
-from tests.support import api_client, make_staff
+from socialcard.db import transaction
+from tests.support import add_person, api_client, make_staff, resident_id_for
 
 
 def test_items_and_openings_over_the_api(platform: Platform) -> None:
@@ -94,3 +99,39 @@ def test_cli_exports_the_catalogue_and_reports_status(platform: Platform, tmp_pa
     assert "not implemented yet" in status.stdout
     assert "1/11" in status.stdout
     assert "bound: 0/111 items" in status.stdout
+
+
+def test_cli_finds_a_wrong_user_tally_and_rebuilds_it(platform: Platform) -> None:
+    env = {
+        "SOCIALCARD_DATABASE_URL": platform.settings.database_url,
+        "SOCIALCARD_DATA_DIR": str(platform.settings.data_dir),
+        "SOCIALCARD_KEY_FILE": str(platform.settings.resolved_key_file),
+    }
+    holder = add_person(platform, resident_id_for("431124", "19900517", 1), phone=None)
+    with platform.session() as session, transaction(session):
+        services.record_card_use(
+            session,
+            item_no=29,
+            person_id=holder,
+            channel=Channel.KIOSK,
+            county_code="431124",
+            used_at=datetime(2026, 4, 1, 3, tzinfo=UTC),
+        )
+    runner = CliRunner()
+    fine = runner.invoke(app, ["catalog", "tallies"], env=env)
+    assert fine.exit_code == 0, fine.stderr
+    assert "agree with the card uses (years: 2026)" in fine.stdout
+
+    with platform.session() as session, transaction(session):
+        session.execute(text("UPDATE item_user_tallies SET users = users + 2"))
+    broken = runner.invoke(app, ["catalog", "tallies"], env=env)
+    assert broken.exit_code == 1
+    assert (
+        "error[user_tally_mismatch]: item 29 in 2026: 1 users counted from card uses, "
+        "3 in the tallies" in broken.stderr
+    )
+
+    repaired = runner.invoke(app, ["catalog", "tallies", "--rebuild"], env=env)
+    assert repaired.exit_code == 0, repaired.stderr
+    assert "tallies rebuilt: 1 holder-item-years, 1 tally rows" in repaired.stdout
+    assert runner.invoke(app, ["catalog", "tallies"], env=env).exit_code == 0

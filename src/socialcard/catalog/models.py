@@ -146,3 +146,34 @@ class CardUse(Base):
         Index("ix_card_uses_person", "person_id", "id"),
         Index("ix_card_uses_item_time", "item_no", "used_at"),
     )
+
+
+USER_TALLY_SHARDS: Final = 8
+
+
+class ItemYearUser(Base):
+    """A holder who used an item successfully in a calendar year (Asia/Shanghai), with the day of
+    the first such use: the membership behind the distinct-user tallies (decision 0008)."""
+
+    __tablename__ = "item_year_users"
+
+    item_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    first_used_on: Mapped[date] = mapped_column(Date)
+
+
+class ItemUserTally(Base):
+    """How many holders made their first successful use of an item in the year on a day. Split in
+    shards (person id modulo USER_TALLY_SHARDS) so that concurrent first uses of a popular item do
+    not queue on one row. Users of an item from 1 January to D = the sum of the year's rows up to
+    D."""
+
+    __tablename__ = "item_user_tallies"
+
+    item_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_used_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    users: Mapped[int] = mapped_column(Integer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialcard.catalog.errors import CatalogItemNotFound
@@ -16,6 +16,7 @@ from socialcard.catalog.models import (
     OpeningStatus,
     UseOutcome,
 )
+from socialcard.catalog.tallies import count_users_by_item_scan, count_users_year_to_date
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.regions.queries import list_counties
 
@@ -99,25 +100,23 @@ def count_uses_by_item(session: Session) -> dict[int, int]:
 
 def count_users_by_item(session: Session, *, period_from: date, period_to: date) -> dict[int, int]:
     """Distinct holders with a successful use of each item in a period (days in Asia/Shanghai,
-    both ends inclusive)."""
-    start = datetime.combine(period_from, time.min, tzinfo=SHANGHAI)
-    end = datetime.combine(period_to + timedelta(days=1), time.min, tzinfo=SHANGHAI)
-    stmt = (
-        select(CardUse.item_no, func.count(distinct(CardUse.person_id)))
-        .where(
-            CardUse.outcome == UseOutcome.SUCCESS,
-            CardUse.used_at >= start,
-            CardUse.used_at < end,
-        )
-        .group_by(CardUse.item_no)
-    )
-    return dict(session.execute(stmt).tuples().all())
+    both ends inclusive): from the tallies when the period runs from 1 January (every figure the
+    dashboard and the reports show), otherwise from the card uses themselves."""
+    if period_from == date(period_to.year, 1, 1):
+        return count_users_year_to_date(session, on=period_to)
+    return count_users_by_item_scan(session, period_from=period_from, period_to=period_to)
 
 
 def gather_metric_inputs(
-    session: Session, *, as_of: date, period_from: date, period_to: date
+    session: Session,
+    *,
+    as_of: date,
+    period_from: date,
+    period_to: date,
+    with_users: bool = True,
 ) -> MetricInputs:
-    """Everything compute_figures needs, in four set-based reads."""
+    """Everything compute_figures needs, in four set-based reads (three when the caller needs no
+    use figures)."""
     return MetricInputs(
         as_of=as_of,
         period_from=period_from,
@@ -125,7 +124,11 @@ def gather_metric_inputs(
         items=[ItemFacts(i.item_no, i.name, i.category, i.usage_kind) for i in list_items(session)],
         counties=[CountyFacts(c.code, c.name, c.population or 0) for c in list_counties(session)],
         statuses=statuses_on(session, as_of),
-        users_by_item=count_users_by_item(session, period_from=period_from, period_to=period_to),
+        users_by_item=(
+            count_users_by_item(session, period_from=period_from, period_to=period_to)
+            if with_users
+            else {}
+        ),
     )
 
 

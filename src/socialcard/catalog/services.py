@@ -23,6 +23,7 @@ from socialcard.catalog.models import (
 )
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import get_item, latest_opening
+from socialcard.catalog.tallies import note_successful_use
 from socialcard.errors import DomainError, InvalidField
 
 
@@ -146,6 +147,8 @@ def record_card_use(
         details={},
     )
     session.add(use)
+    if outcome is UseOutcome.SUCCESS:
+        note_successful_use(session, item_no=item_no, person_id=person_id, used_at=used_at)
     return use
 
 

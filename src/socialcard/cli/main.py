@@ -447,6 +447,46 @@ def catalog_status(
     out.print(f"bound: {len(bindings)}/{len(items)} items")
 
 
+@catalog_app.command("tallies")
+@closing_platforms
+def catalog_tallies(
+    rebuild: bool = typer.Option(
+        False, help="Recompute the tallies from every card use (after a bulk load, or to repair)."
+    ),
+) -> None:
+    """Check that the distinct-user tallies equal a direct count of the card uses, for every year
+    with uses; exit 1 naming each item that differs (decision 0008)."""
+    from socialcard.catalog.tallies import (
+        compare_user_tallies,
+        rebuild_user_tallies,
+        years_with_uses,
+    )
+
+    platform = ready_platform()
+    if rebuild:
+        with platform.session() as session, transaction(session):
+            rebuilt = rebuild_user_tallies(session)
+        out.print(
+            f"tallies rebuilt: {rebuilt.memberships} holder-item-years, "
+            f"{rebuilt.tally_rows} tally rows"
+        )
+    with platform.session() as session:
+        years = years_with_uses(session)
+        mismatches = compare_user_tallies(session, years=years)
+    for m in mismatches:
+        err.print(
+            f"error[user_tally_mismatch]: item {m.item_no} in {m.year}: "
+            f"{m.from_uses} users counted from card uses, {m.from_tallies} in the tallies",
+            markup=False,
+            soft_wrap=True,
+        )
+    if mismatches:
+        err.print("repair with: socialcard catalog tallies --rebuild", markup=False)
+        raise typer.Exit(1)
+    shown = ", ".join(str(y) for y in years) or "none"
+    out.print(f"user tallies agree with the card uses (years: {shown})")
+
+
 @catalog_app.command("open")
 @closing_platforms
 def catalog_open(

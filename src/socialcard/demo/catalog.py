@@ -19,6 +19,7 @@ from socialcard.catalog.metrics import CITY_CODE, DEFAULT_NOT_APPLICABLE
 from socialcard.catalog.models import CardUse, Channel, ItemOpening, OpeningStatus, UsageKind
 from socialcard.catalog.queries import list_items
 from socialcard.catalog.services import change_opening
+from socialcard.catalog.tallies import rebuild_user_tallies
 from socialcard.db import bulk_insert
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.regions.queries import list_counties
@@ -156,4 +157,5 @@ def _record_uses(
             }
         )
     bulk_insert(session, CardUse.__table__, rows)
+    rebuild_user_tallies(session)
     return len(rows)

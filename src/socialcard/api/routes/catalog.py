@@ -279,7 +279,9 @@ def list_responsibilities(
     """Each responsible unit's items, their planned completion and which are overdue."""
     on = as_of or local_today(platform.clock)
     figures = compute_figures(
-        queries.gather_metric_inputs(session, as_of=on, period_from=on, period_to=on)
+        queries.gather_metric_inputs(
+            session, as_of=on, period_from=on, period_to=on, with_users=False
+        )
     )
     return [
         ResponsibilityOut(

@@ -1,0 +1,240 @@
+"""Distinct users of each item, kept incrementally (decision 0008).
+
+"Actual use" counts distinct holders with a successful use of an item in a period. Counting them
+from card uses reads every use of the period (tens of millions at city scale), so each successful
+use also keeps two small facts, in the same transaction:
+
+- item_year_users: (item, year, person) → the day of the person's first use of the item that year;
+- item_user_tallies: (item, day, shard) → how many holders made that first use on that day.
+
+Users of an item from 1 January to D are then the sum of at most 366 × shards tally rows per
+item, exact, whatever the order in which uses arrive. Any other period is counted from the card
+uses themselves (count_users_by_item_scan). rebuild_user_tallies recomputes both tables from the
+card uses set-based (after a bulk load); compare_user_tallies is the auditor's check.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Date,
+    Integer,
+    cast,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from socialcard.catalog.models import (
+    USER_TALLY_SHARDS,
+    CardUse,
+    ItemUserTally,
+    ItemYearUser,
+    UseOutcome,
+)
+from socialcard.kernel.clock import SHANGHAI
+
+
+def _insert(session: Session, entity: type[Any]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
+def _add_to_tally(session: Session, *, item_no: int, day: date, person_id: int, delta: int) -> None:
+    tallies = ItemUserTally.__table__
+    statement = (
+        _insert(session, ItemUserTally)
+        .values(
+            item_no=item_no,
+            first_used_on=day,
+            shard=person_id % USER_TALLY_SHARDS,
+            users=delta,
+        )
+        .on_conflict_do_update(
+            index_elements=["item_no", "first_used_on", "shard"],
+            set_={"users": tallies.c.users + delta},
+        )
+    )
+    session.execute(statement)
+
+
+def _first_use(session: Session, item_no: int, year: int, person_id: int) -> date | None:
+    stmt = (
+        select(ItemYearUser.first_used_on)
+        .where(
+            ItemYearUser.item_no == item_no,
+            ItemYearUser.year == year,
+            ItemYearUser.person_id == person_id,
+        )
+        .with_for_update()
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def note_successful_use(
+    session: Session, *, item_no: int, person_id: int, used_at: datetime
+) -> None:
+    """Keep the tallies true for one successful use, in the caller's transaction. Uses may arrive
+    out of order (a bank's file of yesterday after today's counter use): an earlier first use
+    moves the holder's count to the earlier day."""
+    day = used_at.astimezone(SHANGHAI).date()
+    first = _first_use(session, item_no, day.year, person_id)
+    if first is None:
+        result = session.execute(
+            _insert(session, ItemYearUser)
+            .values(item_no=item_no, year=day.year, person_id=person_id, first_used_on=day)
+            .on_conflict_do_nothing()
+        )
+        inserted = typing.cast(CursorResult[Any], result).rowcount
+        if inserted:
+            _add_to_tally(session, item_no=item_no, day=day, person_id=person_id, delta=1)
+            return
+        # A concurrent transaction made the same holder's first use of the year; it has committed.
+        first = _first_use(session, item_no, day.year, person_id)
+        assert first is not None
+    if day < first:
+        session.execute(
+            update(ItemYearUser)
+            .where(
+                ItemYearUser.item_no == item_no,
+                ItemYearUser.year == day.year,
+                ItemYearUser.person_id == person_id,
+            )
+            .values(first_used_on=day)
+        )
+        _add_to_tally(session, item_no=item_no, day=first, person_id=person_id, delta=-1)
+        _add_to_tally(session, item_no=item_no, day=day, person_id=person_id, delta=1)
+
+
+def count_users_year_to_date(session: Session, *, on: date) -> dict[int, int]:
+    """Distinct holders with a successful use of each item from 1 January of `on`'s year to `on`
+    (Asia/Shanghai days), from the tallies."""
+    stmt = (
+        select(ItemUserTally.item_no, func.sum(ItemUserTally.users))
+        .where(
+            ItemUserTally.first_used_on >= date(on.year, 1, 1),
+            ItemUserTally.first_used_on <= on,
+        )
+        .group_by(ItemUserTally.item_no)
+    )
+    return {item: int(users) for item, users in session.execute(stmt).tuples() if users}
+
+
+def count_users_by_item_scan(
+    session: Session, *, period_from: date, period_to: date
+) -> dict[int, int]:
+    """Distinct holders with a successful use of each item in any period (days in Asia/Shanghai,
+    both ends inclusive), counted from the card uses themselves."""
+    start = datetime.combine(period_from, time.min, tzinfo=SHANGHAI)
+    end = datetime.combine(period_to + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    stmt = (
+        select(CardUse.item_no, func.count(distinct(CardUse.person_id)))
+        .where(
+            CardUse.outcome == UseOutcome.SUCCESS,
+            CardUse.used_at >= start,
+            CardUse.used_at < end,
+        )
+        .group_by(CardUse.item_no)
+    )
+    return dict(session.execute(stmt).tuples().all())
+
+
+def _local_day(session: Session) -> ColumnElement[Any]:
+    """The Asia/Shanghai day of a card use, in SQL (China keeps no daylight saving time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", CardUse.used_at), Date)
+    return func.date(CardUse.used_at, "+8 hours")
+
+
+def _year_of(session: Session, day: ColumnElement[Any]) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("year", day), Integer)
+    return cast(func.strftime("%Y", day), Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyRebuild:
+    memberships: int
+    tally_rows: int
+
+
+def rebuild_user_tallies(session: Session) -> TallyRebuild:
+    """Recompute both tables from every successful card use, set-based, in the caller's
+    transaction (after a bulk load of card uses, or to repair)."""
+    session.execute(delete(ItemUserTally))
+    session.execute(delete(ItemYearUser))
+    day = _local_day(session).label("day")
+    days = (
+        select(CardUse.item_no, CardUse.person_id, day)
+        .where(CardUse.outcome == UseOutcome.SUCCESS)
+        .subquery()
+    )
+    year = _year_of(session, days.c.day)
+    session.execute(
+        insert(ItemYearUser).from_select(
+            ["item_no", "year", "person_id", "first_used_on"],
+            select(days.c.item_no, year, days.c.person_id, func.min(days.c.day)).group_by(
+                days.c.item_no, year, days.c.person_id
+            ),
+        )
+    )
+    shard = (ItemYearUser.person_id % USER_TALLY_SHARDS).label("shard")
+    session.execute(
+        insert(ItemUserTally).from_select(
+            ["item_no", "first_used_on", "shard", "users"],
+            select(ItemYearUser.item_no, ItemYearUser.first_used_on, shard, func.count()).group_by(
+                ItemYearUser.item_no, ItemYearUser.first_used_on, shard
+            ),
+        )
+    )
+    memberships = session.scalar(select(func.count()).select_from(ItemYearUser)) or 0
+    tally_rows = session.scalar(select(func.count()).select_from(ItemUserTally)) or 0
+    return TallyRebuild(memberships=memberships, tally_rows=tally_rows)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyMismatch:
+    item_no: int
+    year: int
+    from_uses: int
+    from_tallies: int
+
+
+def compare_user_tallies(session: Session, *, years: list[int]) -> list[TallyMismatch]:
+    """Every item whose tallied users in a whole year differ from a direct count of its card
+    uses (empty when the tallies are true)."""
+    mismatches: list[TallyMismatch] = []
+    for year in years:
+        counted = count_users_by_item_scan(
+            session, period_from=date(year, 1, 1), period_to=date(year, 12, 31)
+        )
+        tallied = count_users_year_to_date(session, on=date(year, 12, 31))
+        for item_no in sorted(set(counted) | set(tallied)):
+            if counted.get(item_no, 0) != tallied.get(item_no, 0):
+                mismatches.append(
+                    TallyMismatch(item_no, year, counted.get(item_no, 0), tallied.get(item_no, 0))
+                )
+    return mismatches
+
+
+def years_with_uses(session: Session) -> list[int]:
+    """The calendar years (Asia/Shanghai) in which any card use was made."""
+    first, last = session.execute(
+        select(func.min(CardUse.used_at), func.max(CardUse.used_at))
+    ).one()
+    if first is None or last is None:
+        return []
+    return list(range(first.astimezone(SHANGHAI).year, last.astimezone(SHANGHAI).year + 1))
