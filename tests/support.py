@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from socialcard.access import services as access
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
+from socialcard.cards import production, sandbox_factory
+from socialcard.cards import services as cards
+from socialcard.cards.services import Handling
 from socialcard.catalog import services as catalog_services
 from socialcard.catalog.models import OpeningStatus
 from socialcard.db import transaction
@@ -149,3 +152,62 @@ def change_opening(
             recorded_by=None,
             at=platform.clock.now(),
         )
+
+
+def counter(platform: Platform, *, staff_id: int | None = None, region: str = "431124") -> Handling:
+    """A counter handling at the platform's clock."""
+    return Handling(
+        channel="counter", at=platform.clock.now(), staff_id=staff_id, region_code=region
+    )
+
+
+def give_card(
+    platform: Platform,
+    person_id: int,
+    *,
+    pin: str = "246810",
+    bank_code: str = "ICBC",
+    activate: bool = True,
+) -> str:
+    """Take one person through the real card flow: apply with photo, a production batch, the
+    sandbox factory (no failures), issue and (by default) activate with `pin`."""
+    with platform.session() as session, transaction(session):
+        card = cards.apply_for_card(
+            session,
+            platform.keys,
+            platform.card_policy,
+            person_id=person_id,
+            bank_code=bank_code,
+            handling=counter(platform),
+            photo_collected=True,
+        )
+        number = card.card_number
+        sent = production.create_production_batch(
+            session,
+            platform.keys,
+            platform.card_policy,
+            bank_code=bank_code,
+            handling=counter(platform),
+        )
+    returned = sandbox_factory.produce(sent.send_file, at=platform.clock.now(), failure_rate=0)
+    with platform.session() as session, transaction(session):
+        production.apply_production_return(
+            session,
+            platform.keys,
+            batch_no=sent.batch.batch_no,
+            content=returned,
+            handling=counter(platform),
+        )
+        cards.issue_card(
+            session, platform.card_policy, card_number=number, handling=counter(platform)
+        )
+        if activate:
+            cards.activate_card(
+                session,
+                platform.keys,
+                platform.card_policy,
+                card_number=number,
+                new_pin=pin,
+                handling=counter(platform),
+            )
+    return number

@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from socialcard.cards.policy import CardPolicy
 from socialcard.catalog.bindings import Binding, collect_bindings
 from socialcard.config import Settings
 from socialcard.db import Base, make_engine, make_session_factory, transaction
@@ -26,6 +27,7 @@ from socialcard.kernel.crypto import KeyRing
 def load_all_models() -> MetaData:
     """Import every area's models so Base.metadata knows all tables."""
     import socialcard.access.models
+    import socialcard.cards.models
     import socialcard.catalog.models
     import socialcard.regions.models
     import socialcard.registry.models  # noqa: F401
@@ -60,6 +62,7 @@ class Platform:
     sessions: sessionmaker[Session]
     keys: KeyRing
     clock: Clock = field(default_factory=SystemClock)
+    card_policy: CardPolicy = field(default_factory=CardPolicy)
 
     def session(self) -> Session:
         return self.sessions()
@@ -116,4 +119,10 @@ def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platfor
         sessions=make_session_factory(engine),
         keys=keys,
         clock=clock or SystemClock(),
+        card_policy=CardPolicy(
+            pin_failures_max=settings.card_pin_failures_max,
+            pin_change_required=settings.card_pin_change_required,
+            temporary_loss_days=settings.card_temporary_loss_days,
+            ecard_token_seconds=settings.ecard_token_seconds,
+        ),
     )

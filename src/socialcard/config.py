@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     login_failures_before_lockout: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     import_chunk_size: int = Field(default=5000, ge=1)
+    # Card policy (DOMAIN §2.7, §3): local switches, see docs/cards.md.
+    card_pin_failures_max: int = Field(default=6, ge=3, le=10)
+    card_pin_change_required: bool = True
+    card_temporary_loss_days: int = Field(default=7, ge=1, le=90)
+    ecard_token_seconds: int = Field(default=60, ge=15, le=600)
 
     @model_validator(mode="after")
     def _fill_paths_and_refuse_unsafe_production(self) -> Self:

@@ -63,6 +63,23 @@ def latest_opening(session: Session, *, item_no: int, region_code: str) -> ItemO
     return session.scalars(stmt).first()
 
 
+def status_on(
+    session: Session, *, item_no: int, region_code: str, on: date
+) -> OpeningStatus | None:
+    """The status of one item in one region on a date (None: never opened there by then)."""
+    stmt = (
+        select(ItemOpening.status)
+        .where(
+            ItemOpening.item_no == item_no,
+            ItemOpening.region_code == region_code,
+            ItemOpening.effective_on <= on,
+        )
+        .order_by(ItemOpening.effective_on.desc(), ItemOpening.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def statuses_on(session: Session, on: date) -> dict[tuple[int, str], OpeningStatus]:
     """What was opened, suspended or closed where on a date: (item, region) → status. Pairs with
     no change effective by then are absent (not opened)."""

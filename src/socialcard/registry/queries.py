@@ -146,3 +146,19 @@ def find_persons_by_ids(session: Session, person_ids: set[int]) -> list[Person]:
     if not person_ids:
         return []
     return list(session.scalars(select(Person).where(Person.id.in_(sorted(person_ids)))))
+
+
+def lock_person(session: Session, person_id: int) -> Person:
+    """The person, locked for the rest of the transaction (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite's write transaction is already exclusive): operations on one person's cards queue
+    here, so concurrent conflicting requests leave exactly one outcome."""
+    stmt = (
+        select(Person)
+        .where(Person.id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    person = session.scalars(stmt).first()
+    if person is None:
+        raise PersonNotFound(person_id)
+    return person

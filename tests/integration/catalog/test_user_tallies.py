@@ -97,9 +97,12 @@ def test_random_uses_in_random_order_give_the_counted_users(platform: Platform) 
                 "AND used_at < '2026-02-28 16:00:00'"
             )
         ).scalar_one()
-        assert queries.count_users_by_item(
-            session, period_from=date(2026, 1, 1), period_to=date(2026, 2, 28)
-        ).get(27, 0) == by_hand
+        assert (
+            queries.count_users_by_item(
+                session, period_from=date(2026, 1, 1), period_to=date(2026, 2, 28)
+            ).get(27, 0)
+            == by_hand
+        )
 
     incremental = _tables(platform)
     with platform.session() as session, transaction(session):
@@ -134,9 +137,13 @@ def test_days_and_years_are_counted_in_beijing_time(platform: Platform) -> None:
     incremental = _tables(platform)
     with platform.session() as session, transaction(session):
         tallies.rebuild_user_tallies(session)
-    assert _tables(platform) == incremental == (
-        [(29, 2026, holder, date(2026, 1, 1))],
-        [(29, date(2026, 1, 1), holder % 8, 1)],
+    assert (
+        _tables(platform)
+        == incremental
+        == (
+            [(29, 2026, holder, date(2026, 1, 1))],
+            [(29, date(2026, 1, 1), holder % 8, 1)],
+        )
     )
 
 
@@ -168,7 +175,7 @@ def test_the_migration_tallies_card_uses_recorded_before_it(platform: Platform) 
     finally:
         engine.dispose()
     assert _tables(platform) == expected
-    first_days = sorted(m[3] for m in expected[0] if m[0] == 27)
+    first_days = sorted(m[3] for m in expected[0] if m[0] == 27)  # type: ignore[type-var]
     # 20:00 UTC on 1 January is 2 January in Yongzhou; the refused use of item 22 is not a user.
     assert first_days == [date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 4)]
     assert len([m for m in expected[0] if m[0] == 22]) == 2

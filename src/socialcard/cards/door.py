@@ -1,0 +1,222 @@
+"""The card-use door (DESIGN §1): every use of the card, by every area, goes through
+present_card. It authenticates the credential, checks the card is usable and the item opened in
+the county, records the card use in the caller's transaction and returns the holder.
+
+A refusal raises a CardUseRefused with a stable code. The caller's transaction then rolls back,
+so the entry point records the refusal (and a wrong PIN) in a transaction of its own with
+record_refusal — http.cards.use_card does both steps for every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from socialcard.cards import queries
+from socialcard.cards.ecard import EcardToken, redeem_ecard_token
+from socialcard.cards.errors import (
+    CardCancelled,
+    CardNotActivated,
+    CardReportedLost,
+    CardUseRefused,
+    HolderNotLiving,
+    ItemNotOpened,
+    PinChangeRequired,
+    PinIncorrect,
+    PinLocked,
+)
+from socialcard.cards.models import DEAD, REPORTED, Card, CardStatus
+from socialcard.cards.policy import CardPolicy
+from socialcard.cards.services import (
+    CITY_CODE,
+    Handling,
+    pin_digest,
+    record_pin_failure,
+    refresh_card,
+)
+from socialcard.catalog.models import CardUse, Channel, OpeningStatus, UseOutcome
+from socialcard.catalog.queries import status_on
+from socialcard.catalog.services import record_card_use
+from socialcard.kernel.clock import SHANGHAI
+from socialcard.kernel.crypto import KeyRing, constant_time_equal
+from socialcard.registry.models import Person, PersonStatus
+from socialcard.registry.queries import get_person, lock_person
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicalCard:
+    """The chip read by a terminal, and the PIN the holder typed on its pad."""
+
+    card_number: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCard:
+    """A card a clerk has in hand and compared with the holder's face and ID (no PIN)."""
+
+    card_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class ElectronicCard:
+    """An electronic-card QR code shown on the holder's phone."""
+
+    token: str
+    payment: bool = False  # a payment use consumes the code
+
+
+Credential = PhysicalCard | CheckedCard | ElectronicCard
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """A card accepted for one use of one item."""
+
+    holder: Person
+    card: Card
+    use: CardUse
+
+
+def check_pin(card: Card, keys: KeyRing, policy: CardPolicy, pin: str) -> None:
+    """Raise PinLocked or PinIncorrect (marked pin_failed, for record_refusal) unless the PIN is
+    right. A right PIN clears the failure count."""
+    if card.pin_locked_at is not None:
+        raise _refused(PinLocked(card.card_number), card)
+    if not constant_time_equal(card.pin_hash, pin_digest(keys, card.card_number, pin)):
+        remaining = max(policy.pin_failures_max - card.pin_failures - 1, 0)
+        refusal: CardUseRefused = (
+            PinIncorrect(card.card_number, remaining) if remaining else PinLocked(card.card_number)
+        )
+        refusal.pin_failed = True
+        raise _refused(refusal, card)
+    card.pin_failures = 0
+
+
+def _refused(refusal: CardUseRefused, card: Card | None) -> CardUseRefused:
+    if card is not None:
+        refusal.card_id = card.id
+        refusal.person_id = card.person_id
+    return refusal
+
+
+def _check_usable(card: Card) -> None:
+    if card.status in REPORTED:
+        raise _refused(CardReportedLost(card.card_number), card)
+    if card.status in DEAD:
+        raise _refused(CardCancelled(card.card_number), card)
+    if card.status is not CardStatus.ACTIVE:
+        raise _refused(CardNotActivated(card.card_number), card)
+
+
+def is_item_opened(
+    session: Session, *, item_no: int, county_code: str | None, at: datetime
+) -> bool:
+    """Opened in the county, or for the whole city, on the local day of `at`."""
+    on = at.astimezone(SHANGHAI).date()
+    regions = [county_code, CITY_CODE] if county_code else [CITY_CODE]
+    return any(
+        status_on(session, item_no=item_no, region_code=region, on=on) is OpeningStatus.OPENED
+        for region in regions
+    )
+
+
+def present_card(
+    session: Session,
+    keys: KeyRing,
+    policy: CardPolicy,
+    *,
+    credential: Credential,
+    item_no: int,
+    channel: Channel,
+    county_code: str | None,
+    terminal_code: str | None,
+    at: datetime,
+) -> Presented:
+    """Accept the card for one use of `item_no` and record the use, or raise CardUseRefused."""
+    if isinstance(credential, ElectronicCard):
+        token = redeem_ecard_token(
+            session, keys, policy, token=credential.token, payment=credential.payment, at=at
+        )
+        card = _card_of_token(session, token)
+    else:
+        card = queries.get_card(session, credential.card_number)
+    holder = lock_person(session, card.person_id)
+    refresh_card(session, card, policy, at)
+    _check_usable(card)
+    if holder.status is not PersonStatus.LIVING:
+        raise _refused(CardUseRefusedHolder(holder), card)
+    if isinstance(credential, PhysicalCard):
+        check_pin(card, keys, policy, credential.pin)
+        if policy.pin_change_required and card.pin_is_initial:
+            raise _refused(PinChangeRequired(card.card_number), card)
+    county = county_code or holder.residence_county_code
+    if not is_item_opened(session, item_no=item_no, county_code=county, at=at):
+        raise _refused(ItemNotOpened(item_no, county), card)
+    use = record_card_use(
+        session,
+        item_no=item_no,
+        person_id=holder.id,
+        card_id=card.id,
+        channel=channel,
+        terminal_code=terminal_code,
+        county_code=county,
+        used_at=at,
+    )
+    return Presented(holder=holder, card=card, use=use)
+
+
+class CardUseRefusedHolder(CardUseRefused):
+    code = "holder_not_living"
+
+    def __init__(self, holder: Person) -> None:
+        base = HolderNotLiving(holder.id, holder.status.value)
+        super().__init__(base.message, person_status=holder.status.value)
+
+
+def _card_of_token(session: Session, token: EcardToken) -> Card:
+    card = session.get(Card, token.card_id)
+    if card is None:
+        from socialcard.cards.errors import EcardTokenRefused
+
+        raise EcardTokenRefused("signature")
+    return card
+
+
+def record_refusal(
+    session: Session,
+    policy: CardPolicy,
+    refusal: CardUseRefused,
+    *,
+    item_no: int,
+    channel: Channel,
+    county_code: str | None,
+    terminal_code: str | None,
+    at: datetime,
+) -> None:
+    """In a transaction of its own after the refused one rolled back: count a wrong PIN and
+    record the refused use (when the card, and so the holder, is known)."""
+    if refusal.card_id is None or refusal.person_id is None:
+        return
+    if refusal.pin_failed:
+        record_pin_failure(
+            session,
+            policy,
+            card_id=refusal.card_id,
+            handling=Handling(channel=channel.value, at=at, terminal_code=terminal_code),
+        )
+    person = get_person(session, refusal.person_id)
+    record_card_use(
+        session,
+        item_no=item_no,
+        person_id=refusal.person_id,
+        card_id=refusal.card_id,
+        channel=channel,
+        terminal_code=terminal_code,
+        county_code=county_code or person.residence_county_code,
+        used_at=at,
+        outcome=UseOutcome.REFUSED,
+        refusal_code=refusal.code,
+    )

@@ -1,0 +1,92 @@
+"""Card reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialcard.cards.errors import CardNotFound
+from socialcard.cards.models import (
+    IN_HAND,
+    IN_PIPELINE,
+    Card,
+    CardEvent,
+    CardStatus,
+    ProductionBatch,
+)
+from socialcard.cards.numbers import normalise_card_number
+
+
+def find_card(session: Session, card_number: str) -> Card | None:
+    stmt = select(Card).where(Card.card_number == normalise_card_number(card_number))
+    return session.scalars(stmt).first()
+
+
+def get_card(session: Session, card_number: str) -> Card:
+    card = find_card(session, card_number)
+    if card is None:
+        raise CardNotFound(normalise_card_number(card_number)[:9])
+    return card
+
+
+def find_card_by_uid(session: Session, card_uid: str) -> Card | None:
+    return session.scalars(select(Card).where(Card.card_uid == card_uid.upper())).first()
+
+
+def find_card_in_hand(session: Session, person_id: int) -> Card | None:
+    """The card the person holds (issued, active or reported), if any: at most one."""
+    stmt = select(Card).where(Card.person_id == person_id, Card.status.in_(sorted(IN_HAND)))
+    return session.scalars(stmt).first()
+
+
+def find_card_in_pipeline(session: Session, person_id: int) -> Card | None:
+    """The card being applied for or made, if any: at most one."""
+    stmt = select(Card).where(Card.person_id == person_id, Card.status.in_(sorted(IN_PIPELINE)))
+    return session.scalars(stmt).first()
+
+
+def find_last_card(session: Session, person_id: int) -> Card | None:
+    stmt = select(Card).where(Card.person_id == person_id).order_by(Card.id.desc()).limit(1)
+    return session.scalars(stmt).first()
+
+
+def list_cards_for_holder(session: Session, person_id: int) -> list[Card]:
+    """Every card the person ever had, newest first."""
+    stmt = select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())
+    return list(session.scalars(stmt))
+
+
+def list_card_events(session: Session, card_id: int) -> list[CardEvent]:
+    stmt = select(CardEvent).where(CardEvent.card_id == card_id).order_by(CardEvent.id)
+    return list(session.scalars(stmt))
+
+
+def list_events_for_holder(session: Session, person_id: int) -> list[CardEvent]:
+    stmt = select(CardEvent).where(CardEvent.person_id == person_id).order_by(CardEvent.id)
+    return list(session.scalars(stmt))
+
+
+def get_batch(session: Session, batch_no: str) -> ProductionBatch:
+    from socialcard.cards.errors import BatchNotFound
+
+    batch = session.scalars(
+        select(ProductionBatch).where(ProductionBatch.batch_no == batch_no)
+    ).first()
+    if batch is None:
+        raise BatchNotFound(batch_no)
+    return batch
+
+
+def list_batches(session: Session, *, limit: int = 50) -> list[ProductionBatch]:
+    stmt = select(ProductionBatch).order_by(ProductionBatch.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def list_batch_cards(session: Session, batch_id: int) -> list[Card]:
+    stmt = select(Card).where(Card.production_batch_id == batch_id).order_by(Card.card_number)
+    return list(session.scalars(stmt))
+
+
+def count_cards_by_status(session: Session) -> dict[CardStatus, int]:
+    stmt = select(Card.status, func.count()).group_by(Card.status)
+    return dict(session.execute(stmt).tuples().all())
