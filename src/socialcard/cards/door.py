@@ -144,6 +144,7 @@ def present_card(
     else:
         card = queries.get_card(session, credential.card_number)
     holder = lock_person(session, card.person_id)
+    session.refresh(card)
     refresh_card(session, card, policy, at)
     _check_usable(card)
     if holder.status is not PersonStatus.LIVING:

@@ -179,6 +179,9 @@ class Card(Base):
         Index("ix_cards_status_bank", "status", "bank_code"),
         Index("ix_cards_issuing_region", "issuing_region_code", "status"),
     )
+    # Optimistic check as a backstop to the holder lock: an UPDATE of a card someone else changed
+    # since we read it fails instead of overwriting.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     @property
     def is_usable(self) -> bool:
@@ -193,7 +196,6 @@ class Card(Base):
         if target not in CARD_TRANSITIONS[self.status]:
             raise CardTransitionNotAllowed(self.card_number, self.status.value, target.value)
         self.status = target
-        self.version += 1
 
 
 class CardEventKind(StrEnum):

@@ -69,9 +69,11 @@ def produce(
             stage, reason = rng.choice(FAILURES)
             rows.append((card_number, False, "", "", "", "", stage, reason))
             continue
-        uid = f"{region}D156{rng.getrandbits(88):022X}"
-        atr = "3B6D000000815448" + f"{rng.getrandbits(64):016X}"
-        account = _luhn_complete(bank_bin + f"{rng.randrange(10**12):012d}")
+        # Chip serials and accounts are per card: the same seed never repeats them across batches.
+        chip = random.Random(f"{seed}:{card_number}") if seed is not None else rng
+        uid = f"{region}D156{chip.getrandbits(88):022X}"
+        atr = "3B6D000000815448" + f"{chip.getrandbits(64):016X}"
+        account = _luhn_complete(bank_bin + f"{chip.randrange(10**12):012d}")
         box = f"B{number // 200 + 1:03d}-{number % 200 + 1:03d}"
         rows.append((card_number, True, uid, atr, account, box, "", ""))
     return render_return_file(

@@ -122,6 +122,15 @@ def _allocate_card_number(session: Session) -> str:
     return number
 
 
+def _locked_card(session: Session, card_number: str) -> Card:
+    """The card, re-read after its holder is locked: what another transaction committed while we
+    waited for the lock is what we decide on."""
+    card = queries.get_card(session, card_number)
+    lock_person(session, card.person_id)
+    session.refresh(card)
+    return card
+
+
 def _holder_for_new_card(session: Session, person_id: int) -> Person:
     person = lock_person(session, person_id)
     if person.status is not PersonStatus.LIVING:
@@ -220,20 +229,30 @@ def apply_for_card(
 
 def collect_card_data(session: Session, *, card_number: str, handling: Handling) -> Card:
     """Photo and data collected (采集): the application can go to production."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     _collect(session, card, handling)
     return card
 
 
+def effective_status(card: Card, policy: CardPolicy, now: datetime) -> CardStatus:
+    """The status the card has at `now`, counting a temporary loss report that has lapsed (the
+    stored status catches up on the card's next operation or the nightly job)."""
+    if (
+        card.status is CardStatus.REPORTED_TEMPORARY
+        and card.reported_at is not None
+        and card.reported_at + timedelta(days=policy.temporary_loss_days) <= now
+    ):
+        return CardStatus.ACTIVE if card.activated_at else CardStatus.ISSUED
+    return card.status
+
+
 def _lapse_if_due(session: Session, card: Card, policy: CardPolicy, now: datetime) -> bool:
-    if card.status is not CardStatus.REPORTED_TEMPORARY or card.reported_at is None:
+    target = effective_status(card, policy, now)
+    if target is card.status:
         return False
-    if card.reported_at + timedelta(days=policy.temporary_loss_days) > now:
-        return False
-    card.move_to(CardStatus.ACTIVE if card.activated_at else CardStatus.ISSUED)
-    card.reported_at = None
+    card.move_to(target)
     lapse = Handling(channel="system", at=card_lapse_time(card, policy, now))
+    card.reported_at = None
     add_card_event(session, card, CardEventKind.LOSS_REPORT_LAPSED, lapse)
     return True
 
@@ -260,6 +279,7 @@ def lapse_temporary_loss_reports(session: Session, policy: CardPolicy, *, now: d
     lapsed = 0
     for card in session.scalars(stmt).all():
         lock_person(session, card.person_id)
+        session.refresh(card)
         lapsed += _lapse_if_due(session, card, policy, now)
     return lapsed
 
@@ -275,8 +295,7 @@ def report_loss(
     """挂失: from this moment every channel refuses the card (and its electronic card). A formal
     report is made in person; a temporary one by phone, website, app or at a counter, and a
     temporary report can later be made formal."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     refresh_card(session, card, policy, handling.at)
     if kind is LossReportKind.FORMAL:
         if handling.channel not in IN_PERSON_CHANNELS:
@@ -298,8 +317,7 @@ def cancel_loss_report(
     session: Session, policy: CardPolicy, *, card_number: str, handling: Handling
 ) -> Card:
     """解挂: the card found again. A formal report is cancelled in person only."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     refresh_card(session, card, policy, handling.at)
     target = CardStatus.ACTIVE if card.activated_at else CardStatus.ISSUED
     if card.status not in REPORTED or (
@@ -323,7 +341,7 @@ def reissue_card(
 ) -> Card:
     """补卡: the reported card is dead from now on, forever; a new card (new number, new
     identification code) is applied for, with the same bank and account."""
-    old = queries.get_card(session, card_number)
+    old = _locked_card(session, card_number)
     person = _holder_for_new_card(session, old.person_id)
     refresh_card(session, old, policy, handling.at)
     if old.status not in REPORTED:
@@ -367,7 +385,7 @@ def replace_card(
         raise InvalidField(
             "reason", "replacement_reason", "换卡原因只能是损坏、到期或换发新一代卡。"
         )
-    old = queries.get_card(session, card_number)
+    old = _locked_card(session, card_number)
     person = _holder_for_new_card(session, old.person_id)
     refresh_card(session, old, policy, handling.at)
     if old.status not in (CardStatus.ISSUED, CardStatus.ACTIVE):
@@ -390,7 +408,7 @@ def issue_card(
 ) -> Card:
     """发放: the holder (identity checked by the clerk) takes the card. A replacement retires the
     card it replaces in the same transaction, so the person never holds two."""
-    card = queries.get_card(session, card_number)
+    card = _locked_card(session, card_number)
     person = lock_person(session, card.person_id)
     if person.status is not PersonStatus.LIVING:
         raise HolderNotLiving(person.id, person.status.value)
@@ -428,8 +446,7 @@ def activate_card(
 ) -> Card:
     """启用 the social-security function; with the policy's switch on, the initial PIN must be
     replaced by a new one here."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     if card.status is not CardStatus.ISSUED or card.activated_at is not None:
         raise CardTransitionNotAllowed(card.card_number, card.status.value, "active")
     if new_pin is not None:
@@ -466,8 +483,7 @@ def change_pin(
     failure; the caller records it with record_pin_failure after rolling back."""
     from socialcard.cards.door import check_pin
 
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     check_pin(card, keys, policy, old_pin)
     _set_pin(card, keys, new_pin)
     add_card_event(session, card, CardEventKind.PIN_CHANGED, handling)
@@ -478,8 +494,7 @@ def reset_pin(
     session: Session, keys: KeyRing, *, card_number: str, new_pin: str, handling: Handling
 ) -> Card:
     """重置 and unblock at a counter or kiosk after the holder's identity was checked."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     if card.status in DEAD:
         raise CardTransitionNotAllowed(card.card_number, card.status.value, "pin_reset")
     _set_pin(card, keys, new_pin)
@@ -496,6 +511,7 @@ def record_pin_failure(
     if card is None:
         raise ValueError(f"no card {card_id}")
     lock_person(session, card.person_id)
+    session.refresh(card)
     if card.pin_locked_at is not None:
         return card
     card.pin_failures += 1
@@ -508,8 +524,7 @@ def record_pin_failure(
 
 def cancel_card(session: Session, *, card_number: str, reason: str, handling: Handling) -> Card:
     """注销: the card ends for good (death, move away, withdrawn application)."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     _cancel(session, card, reason, handling)
     return card
 
@@ -557,8 +572,7 @@ def activate_bank_account(
 ) -> Card:
     """银行账户激活, as notified by the partner bank (API or file). Idempotent: a repeated notice
     changes nothing."""
-    card = queries.get_card(session, card_number)
-    lock_person(session, card.person_id)
+    card = _locked_card(session, card_number)
     if card.bank_code != bank_code:
         raise CardTransitionNotAllowed(card.card_number, card.bank_code, bank_code)
     if card.status in DEAD or card.status in IN_PIPELINE:
