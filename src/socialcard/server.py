@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcard import __version__
+from socialcard.access.terminals import TerminalRequestRefused
 from socialcard.api.app import build_api_routers, problem_response, validation_problem
 from socialcard.bootstrap import Platform
 from socialcard.errors import DomainError, NotFound, PermissionDenied
@@ -69,7 +70,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
-        if isinstance(error, PermissionDenied):
+        if isinstance(error, PermissionDenied | TerminalRequestRefused):
             audit_refusal(platform, request, error)
         if is_api_request(request):
             return problem_response(request, error)

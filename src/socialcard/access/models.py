@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -139,3 +139,81 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TerminalKind(StrEnum):
+    """What a terminal is (终端类型); each kind may do only its operations (access.terminals)."""
+
+    COUNTER = "counter"  # a counter workstation with a card reader and PIN pad
+    KIOSK = "kiosk"  # self-service kiosk (自助服务一体机)
+    HOSPITAL = "hospital"  # a designated hospital's HIS
+    PHARMACY = "pharmacy"  # a designated pharmacy's POS
+    BANK = "bank"  # a partner bank's ATM or counter system
+    VILLAGE_AGENT = "village_agent"  # a village service point (村级代办点)
+
+
+class TerminalStatus(StrEnum):
+    """A terminal's admission (入网) status."""
+
+    REGISTERED = "registered"  # known, not yet allowed to connect
+    ADMITTED = "admitted"  # allowed; holds a key
+    SUSPENDED = "suspended"  # refused until admitted again
+    REVOKED = "revoked"  # removed for good; terminal
+
+
+TERMINAL_TRANSITIONS: Final = {
+    TerminalStatus.REGISTERED: frozenset({TerminalStatus.ADMITTED, TerminalStatus.REVOKED}),
+    TerminalStatus.ADMITTED: frozenset({TerminalStatus.SUSPENDED, TerminalStatus.REVOKED}),
+    TerminalStatus.SUSPENDED: frozenset({TerminalStatus.ADMITTED, TerminalStatus.REVOKED}),
+    TerminalStatus.REVOKED: frozenset[TerminalStatus](),
+}
+
+
+class Terminal(Base):
+    """A device that reads cards for the platform, and its key version."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[TerminalKind] = mapped_column(enum_type(TerminalKind, "terminal_kind", length=20))
+    name: Mapped[str] = mapped_column(String(100))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    location: Mapped[str] = mapped_column(String(200))
+    status: Mapped[TerminalStatus] = mapped_column(
+        enum_type(TerminalStatus, "terminal_status", length=20)
+    )
+    key_version: Mapped[int] = mapped_column(Integer, default=0)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    admitted_by: Mapped[int | None] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TerminalNonce(Base):
+    """A nonce a terminal has used: a request carrying it again is a replay. Kept for the
+    freshness window and then purged."""
+
+    __tablename__ = "terminal_nonces"
+
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class IdempotencyRecord(Base):
+    """The stored outcome of an unsafe request made with an Idempotency-Key (RELIABILITY A2): the
+    same key and body again gets the same response and no second effect."""
+
+    __tablename__ = "idempotency_records"
+
+    caller: Mapped[str] = mapped_column(
+        String(60), primary_key=True
+    )  # staff:<id> / terminal:<code>
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    route: Mapped[str] = mapped_column(String(120))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

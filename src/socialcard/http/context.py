@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from socialcard.access import services as access
 from socialcard.access.audit import ANONYMOUS, Actor, AuditEvent, append_audit
 from socialcard.access.errors import PermissionMissing
-from socialcard.access.models import AuditResult
+from socialcard.access.models import AuditResult, TerminalKind
 from socialcard.access.policy import AUTHENTICATED, PUBLIC, Policy, load_policy
+from socialcard.access.terminals import SignedRequest, authenticate_terminal
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
 from socialcard.errors import DomainError, NotAuthenticated, PermissionDenied
@@ -26,6 +27,7 @@ SESSION_COOKIE = "sc_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TERMINAL_PREFIX = "terminal:"
 
 
 class CsrfRejected(PermissionDenied):
@@ -43,6 +45,15 @@ class RouteNotInPolicy(PermissionDenied):
 
 
 @dataclass(frozen=True, slots=True)
+class TerminalIdentity:
+    """An admitted terminal that signed the request."""
+
+    terminal_code: str
+    kind: TerminalKind
+    county_code: str
+
+
+@dataclass(frozen=True, slots=True)
 class RequestContext:
     """Who is asking, from where, under which request id."""
 
@@ -51,6 +62,12 @@ class RequestContext:
     origin: str | None
     web_session_id: int | None = None
     csrf_token: str | None = None
+    terminal: TerminalIdentity | None = None
+
+    def require_terminal(self) -> TerminalIdentity:
+        if self.terminal is None:
+            raise NotAuthenticated("该接口只接受已入网终端的签名请求。")
+        return self.terminal
 
     @property
     def actor(self) -> Actor:
@@ -146,6 +163,13 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
         request.state.ctx = ctx
         raise RouteNotInPolicy(method, path)
 
+    if permission.startswith(TERMINAL_PREFIX):
+        request.state.ctx = RequestContext(None, request_id, origin)
+        ctx = await _identify_terminal(
+            request, platform, request_id, permission.removeprefix(TERMINAL_PREFIX)
+        )
+        request.state.ctx = ctx
+        return ctx
     ctx = _identify(request, platform, policy, request_id, origin)
     request.state.ctx = ctx
     if permission == PUBLIC:
@@ -156,6 +180,28 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
     if permission != AUTHENTICATED and not policy.allows(principal.roles, permission):
         raise PermissionMissing(permission)
     return ctx
+
+
+async def _identify_terminal(
+    request: Request, platform: Platform, request_id: str, operation: str
+) -> RequestContext:
+    """A terminal route: the caller is the terminal whose signature checks (access.terminals)."""
+    body = await request.body()
+    signed = SignedRequest(
+        terminal_code=request.headers.get("x-terminal-id"),
+        nonce=request.headers.get("x-nonce"),
+        timestamp=request.headers.get("x-timestamp"),
+        signature=request.headers.get("x-signature"),
+        method=request.method,
+        path=request.url.path,
+        body=body,
+    )
+    with platform.session() as session, transaction(session):
+        terminal = authenticate_terminal(
+            session, platform.keys, signed, operation=operation, now=platform.clock.now()
+        )
+        identity = TerminalIdentity(terminal.terminal_code, terminal.kind, terminal.county_code)
+    return RequestContext(None, request_id, f"terminal:{identity.terminal_code}", terminal=identity)
 
 
 def _identify(

@@ -125,3 +125,18 @@ class KeyRing:
             return (decryptor.update(body) + decryptor.finalize()).decode()
         except InvalidTag:
             raise DecryptionFailed("ciphertext does not authenticate") from None
+
+
+def sm4_disperse(master_key: bytes, factor: bytes) -> bytes:
+    """Key dispersal (分散) as the card industry does it, with SM4: K = SM4_MK(F ‖ ¬F), F the
+    first 8 bytes of the dispersal factor. One level; apply twice for two levels."""
+    half = factor[:8].ljust(8, b"\x00")
+    block = half + bytes(b ^ 0xFF for b in half)
+    encryptor = Cipher(algorithms.SM4(master_key), modes.ECB()).encryptor()
+    return encryptor.update(block) + encryptor.finalize()
+
+
+def issuer_master_key(keys: KeyRing) -> bytes:
+    """The issuer master key of the platform's key hierarchy (terminal keys, software-card keys),
+    derived from the key ring's index key with its own label (docs/cards.md, "Keys")."""
+    return hmac_sm3(keys.index_key, b"issuer-master-key/v1")[:16]

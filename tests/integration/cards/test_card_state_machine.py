@@ -67,6 +67,7 @@ class ModelPerson:
 def make_machine(platform: Platform) -> type[RuleBasedStateMachine]:
     clock = platform.clock
     assert isinstance(clock, FixedClock)
+    fixed: FixedClock = clock
     policy = platform.card_policy
     counter_box = {"next": 0}
 
@@ -87,11 +88,15 @@ def make_machine(platform: Platform) -> type[RuleBasedStateMachine]:
 
         def attempt(self, operation: object, expected_ok: bool) -> object:
             """Run one service call in its own transaction; the model says whether it succeeds."""
+            refusal: DomainError | None = None
+            result: object = None
             try:
                 with platform.session() as session, transaction(session):
                     result = operation(session)  # type: ignore[operator]
             except DomainError as error:
-                assert not expected_ok, f"unexpected refusal {error.code}: {error.message}"
+                refusal = error
+            if refusal is not None:
+                assert not expected_ok, f"unexpected refusal {refusal.code}: {refusal.message}"
                 return None
             assert expected_ok, "the service accepted what the model refuses"
             return result
@@ -358,7 +363,7 @@ def make_machine(platform: Platform) -> type[RuleBasedStateMachine]:
 
         @rule(days=st.sampled_from([1, 2, 5, 7]))
         def time_passes(self, days: int) -> None:
-            clock.advance(timedelta(days=days))
+            fixed.advance(timedelta(days=days))
             self.day += days
 
         def refresh(self, card: ModelCard) -> None:

@@ -1,0 +1,112 @@
+"""Idempotency keys for unsafe requests (RELIABILITY A2, Stripe semantics).
+
+The key is claimed by inserting its record first, in the same transaction as the effect: a
+concurrent request with the same key waits on the unique key until the first commits, then reads
+and replays its stored response. Same key with another body: 409 idempotency_key_reused. A request
+refused by a business rule stores nothing (the transaction rolled back), so the same key may be
+retried. Records are kept RETENTION_DAYS (docs/errors.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from socialcard.access.models import IdempotencyRecord
+from socialcard.bootstrap import Platform
+from socialcard.db import transaction
+from socialcard.errors import Conflict, InvalidField
+from socialcard.http.context import RequestContext
+from socialcard.kernel.crypto import sm3_hex
+
+RETENTION_DAYS: Final = 7
+KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
+PENDING = -1
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__("该幂等键已用于另一笔不同内容的请求。", idempotency_key=key)
+
+
+def caller_of(context: RequestContext) -> str:
+    if context.terminal is not None:
+        return f"terminal:{context.terminal.terminal_code}"
+    principal = context.require_principal()
+    return f"staff:{principal.staff_id}"
+
+
+def check_key(key: str | None) -> str:
+    if key is None or not KEY_PATTERN.match(key):
+        raise InvalidField(
+            "Idempotency-Key",
+            "required",
+            "请求头 Idempotency-Key 必填，8–80 位字母、数字或 _.:-。",
+        )
+    return key
+
+
+def run_once(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    key: str | None,
+    route: str,
+    body: dict[str, Any],
+    operation: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> tuple[int, dict[str, Any]]:
+    """Run `operation` (it returns status and JSON body) at most once per caller and key."""
+    key = check_key(key)
+    caller = caller_of(context)
+    request_hash = sm3_hex(json.dumps([route, body], sort_keys=True, default=str).encode())
+    with platform.session() as session:
+        for _ in range(2):
+            stored = _stored(session, caller, key)
+            if stored is not None:
+                if stored.request_hash != request_hash:
+                    raise IdempotencyKeyReused(key)
+                return stored.status_code, stored.response
+            try:
+                with transaction(session):
+                    record = IdempotencyRecord(
+                        caller=caller,
+                        key=key,
+                        route=route,
+                        request_hash=request_hash,
+                        status_code=PENDING,
+                        response={},
+                        created_at=platform.clock.now(),
+                    )
+                    session.add(record)
+                    session.flush()  # claims the key; a concurrent twin waits here
+                    status, response = operation(session)
+                    record.status_code, record.response = status, response
+                return status, response
+            except IntegrityError:
+                session.rollback()
+                continue  # the twin committed first: replay its response
+    raise RuntimeError("idempotency record neither stored nor claimable")
+
+
+def _stored(session: Session, caller: str, key: str) -> IdempotencyRecord | None:
+    with transaction(session):
+        return session.scalars(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
+            )
+        ).first()
+
+
+def purge_idempotency_records(session: Session, *, platform: Platform) -> int:
+    cutoff = platform.clock.now() - timedelta(days=RETENTION_DAYS)
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
