@@ -27,6 +27,9 @@ DUMMY_PARAMETERS = {
     "code": "431124",
     "file_format": "csv",
     "path": "missing.css",
+    "card_number": "A00000018",
+    "batch_no": "ZK20261129ICBC001",
+    "terminal_code": "T-MISSING",
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -179,6 +180,7 @@ class Terminal(Base):
     kind: Mapped[TerminalKind] = mapped_column(enum_type(TerminalKind, "terminal_kind", length=20))
     name: Mapped[str] = mapped_column(String(100))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    bank_code: Mapped[str | None] = mapped_column(String(10))  # bank terminals: the partner bank
     county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     location: Mapped[str] = mapped_column(String(200))
     status: Mapped[TerminalStatus] = mapped_column(
@@ -215,5 +217,6 @@ class IdempotencyRecord(Base):
     route: Mapped[str] = mapped_column(String(120))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The response body exactly as first sent (a replay is byte-identical).
+    response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

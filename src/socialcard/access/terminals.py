@@ -153,8 +153,13 @@ def register_terminal(
     location: str,
     institution_id: int | None,
     at: datetime,
+    bank_code: str | None = None,
 ) -> Terminal:
     code = terminal_code.strip().upper()
+    if (kind is TerminalKind.BANK) != (bank_code is not None):
+        raise InvalidField(
+            "bank_code", "bank_terminals_only", "合作银行终端须填写所属银行，其他终端不填。"
+        )
     if not CODE_PATTERN.match(code):
         raise InvalidField(
             "terminal_code", "pattern", "终端编号应为 4–40 位大写字母、数字或连字符。"
@@ -166,6 +171,7 @@ def register_terminal(
         kind=kind,
         name=name,
         institution_id=institution_id,
+        bank_code=bank_code,
         county_code=county_code,
         location=location,
         status=TerminalStatus.REGISTERED,

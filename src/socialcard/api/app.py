@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from socialcard.api.routes import (
     audit,
+    cards,
     catalog,
     imports,
     persons,
@@ -15,6 +16,7 @@ from socialcard.api.routes import (
     regions,
     staff,
     system,
+    terminals,
 )
 from socialcard.errors import DomainError
 from socialcard.http.context import request_id_of
@@ -23,7 +25,8 @@ from socialcard.http.problems import PROBLEM_JSON, problem_body, status_for
 
 def build_api_routers() -> list[APIRouter]:
     """The API's routers, each carrying its full prefix (include them without another)."""
-    return [m.router for m in (system, persons, regions, reference, catalog, imports, staff, audit)]
+    modules = (system, persons, regions, reference, catalog, cards, imports, staff, audit)
+    return [m.router for m in modules] + [terminals.router, terminals.signed]
 
 
 def problem_response(request: Request, error: DomainError) -> JSONResponse:

@@ -103,6 +103,19 @@ DEAD: Final = frozenset({CardStatus.REPLACED, CardStatus.CANCELLED, CardStatus.P
 REPORTED: Final = frozenset({CardStatus.REPORTED_TEMPORARY, CardStatus.REPORTED_FORMAL})
 
 
+# The partner banks of the financial card (DOMAIN §2.8: Hunan's cooperating banks; which of them
+# serve Yongzhou is UNCERTAIN, so the list is data the city confirms).
+PARTNER_BANKS = {
+    "ICBC": "中国工商银行",
+    "ABC": "中国农业银行",
+    "BOC": "中国银行",
+    "CCB": "中国建设银行",
+    "PSBC": "中国邮政储蓄银行",
+    "HNRCU": "湖南省农村信用社",
+    "BOHN": "湖南银行",
+}
+
+
 def _in(statuses: frozenset[CardStatus]) -> str:
     return "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(statuses)) + ")"
 
@@ -280,6 +293,7 @@ class ProductionBatch(Base):
     card_count: Mapped[int] = mapped_column(Integer)
     produced_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    file_encoding: Mapped[str] = mapped_column(String(8), default="gbk")
     send_file_sm3: Mapped[str] = mapped_column(String(64))
     return_file_sm3: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -75,6 +75,33 @@ def create_production_batch(
     cards = list(session.scalars(stmt))
     if not cards:
         raise NothingToProduce(bank_code)
+    batch = ProductionBatch(
+        batch_no=_batch_no(session, bank_code, handling),
+        bank_code=bank_code,
+        status=BatchStatus.SENT,
+        card_count=len(cards),
+        produced_count=0,
+        failed_count=0,
+        file_encoding=encoding,
+        send_file_sm3="",
+        created_at=handling.at,
+        created_by=handling.staff_id,
+    )
+    send_file = _render(session, keys, policy, batch, cards)
+    batch.send_file_sm3 = sm3_hex(send_file)
+    session.add(batch)
+    session.flush()
+    batch_no = batch.batch_no
+    for card in cards:
+        card.move_to(CardStatus.IN_PRODUCTION)
+        card.production_batch_id = batch.id
+        add_card_event(session, card, CardEventKind.SENT_TO_PRODUCTION, handling, batch_no=batch_no)
+    return SentBatch(batch=batch, send_file=send_file)
+
+
+def _render(
+    session: Session, keys: KeyRing, policy: CardPolicy, batch: ProductionBatch, cards: list[Card]
+) -> bytes:
     persons = {
         p.id: p
         for p in session.scalars(select(Person).where(Person.id.in_([c.person_id for c in cards])))
@@ -94,33 +121,26 @@ def create_production_batch(
                 reason=card.reason.value,
             )
         )
-    batch_no = _batch_no(session, bank_code, handling)
-    send_file = render_send_file(
-        batch_no=batch_no,
-        bank_code=bank_code,
-        created_at=handling.at.astimezone(SHANGHAI),
+    return render_send_file(
+        batch_no=batch.batch_no,
+        bank_code=batch.bank_code,
+        created_at=batch.created_at.astimezone(SHANGHAI),
         spec_version=policy.spec_version,
         lines=lines,
-        encoding=encoding,
+        encoding=batch.file_encoding,
     )
-    batch = ProductionBatch(
-        batch_no=batch_no,
-        bank_code=bank_code,
-        status=BatchStatus.SENT,
-        card_count=len(cards),
-        produced_count=0,
-        failed_count=0,
-        send_file_sm3=sm3_hex(send_file),
-        created_at=handling.at,
-        created_by=handling.staff_id,
-    )
-    session.add(batch)
-    session.flush()
-    for card in cards:
-        card.move_to(CardStatus.IN_PRODUCTION)
-        card.production_batch_id = batch.id
-        add_card_event(session, card, CardEventKind.SENT_TO_PRODUCTION, handling, batch_no=batch_no)
-    return SentBatch(batch=batch, send_file=send_file)
+
+
+def render_batch_send_file(
+    session: Session, keys: KeyRing, policy: CardPolicy, batch: ProductionBatch
+) -> bytes:
+    """The batch's send file again (for a download after the batch was made): the same bytes,
+    checked against the SM3 recorded when the batch was created."""
+    cards = sorted(queries.list_batch_cards(session, batch.id), key=lambda c: c.id)
+    data = _render(session, keys, policy, batch, cards)
+    if sm3_hex(data) != batch.send_file_sm3:
+        raise ProductionFileRejected([f"批次 {batch.batch_no} 的送盘数据已变化，不能重新生成"])
+    return data
 
 
 def apply_production_return(

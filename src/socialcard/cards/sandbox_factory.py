@@ -22,15 +22,6 @@ BANK_BINS = {
     "HNRCU": "621539",
     "BOHN": "621290",
 }
-PARTNER_BANKS = {
-    "ICBC": "中国工商银行",
-    "ABC": "中国农业银行",
-    "BOC": "中国银行",
-    "CCB": "中国建设银行",
-    "PSBC": "中国邮政储蓄银行",
-    "HNRCU": "湖南省农村信用社",
-    "BOHN": "湖南银行",
-}
 FAILURES = [
     ("photo", "照片背景不符合要求"),
     ("personalisation", "芯片写入校验失败"),

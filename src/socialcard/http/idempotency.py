@@ -63,8 +63,9 @@ def run_once(
     route: str,
     body: dict[str, Any],
     operation: Callable[[Session], tuple[int, dict[str, Any]]],
-) -> tuple[int, dict[str, Any]]:
-    """Run `operation` (it returns status and JSON body) at most once per caller and key."""
+) -> tuple[int, str]:
+    """Run `operation` (it returns status and JSON body) at most once per caller and key; the
+    status and the JSON text, byte-identical on a replay."""
     key = check_key(key)
     caller = caller_of(context)
     request_hash = sm3_hex(json.dumps([route, body], sort_keys=True, default=str).encode())
@@ -83,14 +84,15 @@ def run_once(
                         route=route,
                         request_hash=request_hash,
                         status_code=PENDING,
-                        response={},
+                        response="",
                         created_at=platform.clock.now(),
                     )
                     session.add(record)
                     session.flush()  # claims the key; a concurrent twin waits here
                     status, response = operation(session)
-                    record.status_code, record.response = status, response
-                return status, response
+                    text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+                    record.status_code, record.response = status, text
+                return status, text
             except IntegrityError:
                 session.rollback()
                 continue  # the twin committed first: replay its response

@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('card_count', sa.Integer(), nullable=False),
     sa.Column('produced_count', sa.Integer(), nullable=False),
     sa.Column('failed_count', sa.Integer(), nullable=False),
+    sa.Column('file_encoding', sa.String(length=8), nullable=False),
     sa.Column('send_file_sm3', sa.String(length=64), nullable=False),
     sa.Column('return_file_sm3', sa.String(length=64), nullable=True),
     sa.Column('created_at', socialcard.db.UTCDateTime(timezone=True), nullable=False),

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
 
 import socialcard.db
 
@@ -29,7 +27,7 @@ def upgrade() -> None:
     sa.Column('route', sa.String(length=120), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
-    sa.Column('response', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('response', sa.Text(), nullable=False),
     sa.Column('created_at', socialcard.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('caller', 'key', name=op.f('pk_idempotency_records'))
     )
@@ -42,6 +40,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.Enum('counter', 'kiosk', 'hospital', 'pharmacy', 'bank', 'village_agent', name='terminal_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=True),
+    sa.Column('bank_code', sa.String(length=10), nullable=True),
     sa.Column('county_code', sa.String(length=6), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
     sa.Column('status', sa.Enum('registered', 'admitted', 'suspended', 'revoked', name='terminal_status', native_enum=False, create_constraint=True, length=20), nullable=False),
