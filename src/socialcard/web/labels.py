@@ -28,6 +28,28 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "catalog.opening_sheet_applied": "批量开通",
     "token.issue": "签发接口令牌",
     "report.evaluation_export": "下载评估报告",
+    "card.apply": "申领社保卡",
+    "card.collect": "社保卡采集完成",
+    "card.issue": "发放社保卡",
+    "card.activate": "启用社保卡",
+    "card.report_temporary": "临时挂失",
+    "card.report_formal": "正式挂失",
+    "card.cancel_report": "解除挂失",
+    "card.reissue": "补卡",
+    "card.replace": "换卡",
+    "card.cancel": "注销社保卡",
+    "card.reset_pin": "重置社保卡密码",
+    "card.pin_changed": "修改社保卡密码",
+    "card.view": "查看社保卡",
+    "card.use_refused": "用卡被拒绝",
+    "card.bank_account_activated": "银行账户激活",
+    "card.batch_created": "生成制卡批次",
+    "card.batch_send_file": "下载制卡送盘文件",
+    "card.batch_returned": "导入制卡回盘文件",
+    "terminal.register": "登记终端",
+    "terminal.admit": "终端入网",
+    "terminal.suspend": "暂停终端",
+    "terminal.revoke": "注销终端",
 }
 
 AUDIT_RESULTS: Final[dict[str, str]] = {"success": "成功", "failure": "失败", "denied": "拒绝"}
@@ -61,6 +83,9 @@ OBJECT_TYPES: Final[dict[str, str]] = {
     "region": "行政区划",
     "catalog_item": "应用目录事项",
     "catalog": "应用目录",
+    "card": "社会保障卡",
+    "production_batch": "制卡批次",
+    "terminal": "终端",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from socialcard.access.policy import AUTHENTICATED, PUBLIC, load_policy
+from socialcard.access.terminals import TERMINAL_OPERATIONS
 
 
 def test_no_role_has_an_empty_permission_list() -> None:
@@ -20,9 +21,14 @@ def test_the_three_administrators_share_no_permission_and_hold_no_business_one()
     assert all(not r.permissions & business for r in admins)
 
 
-def test_every_route_permission_is_held_by_some_role_or_is_public() -> None:
+def test_every_route_permission_is_held_by_some_role_or_terminal_or_is_public() -> None:
     policy = load_policy()
+    terminal_operations = set().union(*TERMINAL_OPERATIONS.values())
     for permission in set(policy.routes.values()):
+        if permission.startswith("terminal:"):
+            assert permission.removeprefix("terminal:") in terminal_operations
+            assert not any(permission in role.permissions for role in policy.roles.values())
+            continue
         assert permission in (PUBLIC, AUTHENTICATED) or permission in policy.all_permissions
 
 
