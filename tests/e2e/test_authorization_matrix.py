@@ -30,6 +30,7 @@ DUMMY_PARAMETERS = {
     "card_number": "A00000018",
     "batch_no": "ZK20261129ICBC001",
     "terminal_code": "T-MISSING",
+    "action": "issue",
 }
 
 

@@ -90,3 +90,14 @@ def list_batch_cards(session: Session, batch_id: int) -> list[Card]:
 def count_cards_by_status(session: Session) -> dict[CardStatus, int]:
     stmt = select(Card.status, func.count()).group_by(Card.status)
     return dict(session.execute(stmt).tuples().all())
+
+
+def count_collected_by_bank(session: Session) -> dict[str, int]:
+    """Applications ready for a production batch, per partner bank."""
+    stmt = (
+        select(Card.bank_code, func.count())
+        .where(Card.status == CardStatus.DATA_COLLECTED)
+        .group_by(Card.bank_code)
+        .order_by(Card.bank_code)
+    )
+    return dict(session.execute(stmt).tuples().all())

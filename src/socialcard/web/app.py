@@ -20,6 +20,7 @@ from socialcard.web.rendering import render_page
 from socialcard.web.routes import (
     audit,
     auth,
+    cards,
     catalog,
     dashboard,
     home,
@@ -35,7 +36,7 @@ STATIC_DIRECTORY: Final = Path(__file__).with_name("static")
 def build_web_router() -> APIRouter:
     """Every page behind the single policy enforcement point."""
     router = APIRouter(dependencies=[Depends(enforce_policy)], include_in_schema=False)
-    for module in (auth, home, persons, imports, staff, audit, regions, catalog, dashboard):
+    for module in (auth, home, persons, cards, imports, staff, audit, regions, catalog, dashboard):
         router.include_router(module.router)
     return router
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from socialcard.access.policy import Masking
 from socialcard.access.services import Principal
+from socialcard.bootstrap import Platform
+from socialcard.cards.models import PARTNER_BANKS
 from socialcard.db import transaction
 from socialcard.errors import InvalidField, RuleViolation
 from socialcard.http.context import Context, DbSession, PlatformDep
@@ -31,10 +33,11 @@ from socialcard.kernel.resident_id import ResidentId
 from socialcard.regions import queries as regions
 from socialcard.regions.models import Region
 from socialcard.registry import queries
-from socialcard.registry.models import Person, PersonVersion
+from socialcard.registry.models import Person, PersonStatus, PersonVersion
 from socialcard.web.forms import FormErrors
 from socialcard.web.labels import PERSON_FIELDS
 from socialcard.web.rendering import render_page
+from socialcard.web.routes.cards import holder_cards
 
 router = APIRouter()
 
@@ -185,7 +188,7 @@ def person_page(
         person = open_person(
             session, ctx, person_id=person_id, reveal=False, at=platform.clock.now()
         )
-    return _render_person(request, session, ctx.require_principal(), person, keys=None)
+    return _render_person(request, session, platform, ctx.require_principal(), person, keys=None)
 
 
 @router.post("/persons/{person_id}/reveal")
@@ -197,12 +200,15 @@ def reveal_person(
         person = open_person(
             session, ctx, person_id=person_id, reveal=True, at=platform.clock.now()
         )
-    return _render_person(request, session, ctx.require_principal(), person, keys=platform.keys)
+    return _render_person(
+        request, session, platform, ctx.require_principal(), person, keys=platform.keys
+    )
 
 
 def _render_person(
     request: Request,
     session: Session,
+    platform: Platform,
     principal: Principal,
     person: Person,
     *,
@@ -214,12 +220,27 @@ def _render_person(
         _version_row(version, names, masking=principal.masking, is_revealed=keys is not None)
         for version in queries.list_person_versions(session, person.id)
     ]
+    cards = holder_cards(session, platform, person.id)
+    open_statuses = {
+        "applied",
+        "data_collected",
+        "in_production",
+        "produced",
+        "issued",
+        "active",
+        "reported_temporary",
+        "reported_formal",
+    }
     return render_page(
         request,
         "persons/detail.html",
         person=view,
         region_names=names,
         versions=versions,
+        cards=cards,
+        banks=PARTNER_BANKS,
+        may_apply=person.status is PersonStatus.LIVING
+        and not any(card["status"] in open_statuses for card in cards),
     )
 
 
