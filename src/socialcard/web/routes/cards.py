@@ -35,6 +35,7 @@ from socialcard.http.cards import (
 )
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.persons import check_person_scope
+from socialcard.kernel.crypto import sm3_hex
 from socialcard.kernel.masking import mask_name
 from socialcard.registry.queries import get_person
 from socialcard.reports.card_receipt import CardReceipt, render_card_receipt
@@ -289,7 +290,8 @@ def run_sandbox(
         data = production.render_batch_send_file(
             session, platform.keys, platform.card_policy, batch
         )
-    returned = sandbox_factory.produce(data, at=platform.clock.now())
+    seed = int(sm3_hex(batch_no.encode())[:8], 16)  # one batch, one outcome, however often run
+    returned = sandbox_factory.produce(data, at=platform.clock.now(), seed=seed)
     return _apply_return(request, session, platform, ctx, batch_no, returned)
 
 
