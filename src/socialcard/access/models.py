@@ -220,3 +220,20 @@ class IdempotencyRecord(Base):
     # The response body exactly as first sent (a replay is byte-identical).
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class HolderSession(Base):
+    """A cardholder signed in with card and PIN: on the resident portal (website, mobile) or at
+    a kiosk, where it is short-lived (automatic sign-out)."""
+
+    __tablename__ = "holder_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
+    channel: Mapped[str] = mapped_column(String(10))  # portal or kiosk
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

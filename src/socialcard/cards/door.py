@@ -221,3 +221,37 @@ def record_refusal(
         outcome=UseOutcome.REFUSED,
         refusal_code=refusal.code,
     )
+
+
+SIGN_IN_STATUSES = frozenset({CardStatus.ISSUED, CardStatus.ACTIVE, CardStatus.REPORTED_TEMPORARY})
+
+
+def sign_in_holder(
+    session: Session,
+    keys: KeyRing,
+    policy: CardPolicy,
+    *,
+    card_number: str,
+    pin: str,
+    resident_id_index: str | None,
+    at: datetime,
+) -> Card:
+    """Card and PIN (and, on the portal, the holder's ID number) open a holder session. A card
+    under a temporary report may sign in, to cancel the report; a wrong PIN counts (the caller
+    records it with record_pin_failure) and a locked PIN refuses."""
+    card = queries.find_card(session, card_number)
+    if card is None:
+        raise PinIncorrect("—", policy.pin_failures_max)  # say nothing about which part is wrong
+    person = lock_person(session, card.person_id)
+    session.refresh(card)
+    refresh_card(session, card, policy, at)
+    if resident_id_index is not None and person.resident_id_index != resident_id_index:
+        raise PinIncorrect(card.card_number, policy.pin_failures_max)
+    if card.status is CardStatus.REPORTED_FORMAL:
+        raise _refused(CardReportedLost(card.card_number), card)
+    if card.status not in SIGN_IN_STATUSES:
+        raise _refused(CardCancelled(card.card_number), card)
+    if person.status is not PersonStatus.LIVING:
+        raise _refused(CardUseRefusedHolder(person), card)
+    check_pin(card, keys, policy, pin)
+    return card

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from socialcard.access import services as access
 from socialcard.access.audit import ANONYMOUS, Actor, AuditEvent, append_audit
 from socialcard.access.errors import PermissionMissing
+from socialcard.access.holders import resume_holder_session
 from socialcard.access.models import AuditResult, TerminalKind
 from socialcard.access.policy import AUTHENTICATED, PUBLIC, Policy, load_policy
 from socialcard.access.terminals import SignedRequest, authenticate_terminal
@@ -28,6 +29,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TERMINAL_PREFIX = "terminal:"
+HOLDER = "holder"  # a route for a signed-in cardholder (portal, kiosk)
+HOLDER_COOKIE = "sc_holder"
 
 
 class CsrfRejected(PermissionDenied):
@@ -54,6 +57,17 @@ class TerminalIdentity:
 
 
 @dataclass(frozen=True, slots=True)
+class HolderIdentity:
+    """A cardholder signed in on the portal or at a kiosk."""
+
+    session_id: int
+    person_id: int
+    card_id: int
+    channel: str
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
 class RequestContext:
     """Who is asking, from where, under which request id."""
 
@@ -63,6 +77,12 @@ class RequestContext:
     web_session_id: int | None = None
     csrf_token: str | None = None
     terminal: TerminalIdentity | None = None
+    holder: HolderIdentity | None = None
+
+    def require_holder(self) -> HolderIdentity:
+        if self.holder is None:
+            raise NotAuthenticated("请先插卡（或登录）并输入社保卡密码。")
+        return self.holder
 
     def require_terminal(self) -> TerminalIdentity:
         if self.terminal is None:
@@ -170,7 +190,16 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
         )
         request.state.ctx = ctx
         return ctx
+    if permission == HOLDER:
+        ctx = _identify_holder(request, platform, request_id, origin)
+        request.state.ctx = ctx
+        holder = ctx.require_holder()
+        if method in UNSAFE_METHODS:
+            await _check_csrf(request, replace(ctx, csrf_token=holder.csrf_token))
+        return ctx
     ctx = _identify(request, platform, policy, request_id, origin)
+    if ctx.principal is None:
+        ctx = replace(ctx, holder=_find_holder(request, platform))
     request.state.ctx = ctx
     if permission == PUBLIC:
         return ctx
@@ -180,6 +209,24 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
     if permission != AUTHENTICATED and not policy.allows(principal.roles, permission):
         raise PermissionMissing(permission)
     return ctx
+
+
+def _find_holder(request: Request, platform: Platform) -> HolderIdentity | None:
+    token = request.cookies.get(HOLDER_COOKIE)
+    if not token:
+        return None
+    with platform.session() as session, transaction(session):
+        try:
+            row = resume_holder_session(session, token=token, at=platform.clock.now())
+        except NotAuthenticated:
+            return None
+        return HolderIdentity(row.id, row.person_id, row.card_id, row.channel, row.csrf_token)
+
+
+def _identify_holder(
+    request: Request, platform: Platform, request_id: str, origin: str | None
+) -> RequestContext:
+    return RequestContext(None, request_id, origin, holder=_find_holder(request, platform))
 
 
 async def _identify_terminal(

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from socialcard.access.errors import OutOfScope
 from socialcard.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
-from socialcard.http.context import SESSION_COOKIE, enforce_policy
+from socialcard.http.context import HOLDER_COOKIE, SESSION_COOKIE, enforce_policy
 from socialcard.http.problems import status_for
 from socialcard.web.forms import safe_local_path, see_other
 from socialcard.web.rendering import render_page
@@ -23,6 +23,7 @@ from socialcard.web.routes import (
     cards,
     catalog,
     dashboard,
+    holders,
     home,
     imports,
     persons,
@@ -36,7 +37,19 @@ STATIC_DIRECTORY: Final = Path(__file__).with_name("static")
 def build_web_router() -> APIRouter:
     """Every page behind the single policy enforcement point."""
     router = APIRouter(dependencies=[Depends(enforce_policy)], include_in_schema=False)
-    for module in (auth, home, persons, cards, imports, staff, audit, regions, catalog, dashboard):
+    for module in (
+        auth,
+        home,
+        holders,
+        persons,
+        cards,
+        imports,
+        staff,
+        audit,
+        regions,
+        catalog,
+        dashboard,
+    ):
         router.include_router(module.router)
     return router
 
@@ -49,6 +62,11 @@ def mount_static(app: FastAPI) -> None:
 def render_web_error(request: Request, error: DomainError) -> Response:
     """A refusal as a page: to the login form when nobody is logged in, else a page in Chinese
     with the message (refusals were already audited by the server's handler)."""
+    if isinstance(error, NotAuthenticated) and request.url.path.startswith(("/portal", "/kiosk")):
+        door = "/kiosk" if request.url.path.startswith("/kiosk") else "/portal"
+        response = see_other(door)
+        response.delete_cookie(HOLDER_COOKIE, path="/")
+        return response
     if isinstance(error, NotAuthenticated):
         target = "/login"
         if request.method == "GET":

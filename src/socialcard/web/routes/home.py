@@ -1,5 +1,5 @@
-"""The home page (the doors and working pages a user may open) and the rooms that are not open
-yet: the resident portal, the kiosk, the counter and the department console."""
+"""The home page (the doors and working pages a user may open), the counter and the department
+console. The resident portal and the kiosk are in holders.py."""
 
 from __future__ import annotations
 
@@ -38,16 +38,6 @@ def render_home(
 @router.get("/")
 def home(request: Request, ctx: Context, session: DbSession) -> Response:
     return render_home(request, ctx, session)
-
-
-@router.get("/portal")
-def portal(request: Request) -> Response:
-    return render_page(request, "rooms/portal.html")
-
-
-@router.get("/kiosk")
-def kiosk(request: Request) -> Response:
-    return render_page(request, "rooms/kiosk.html")
 
 
 @router.get("/counter")

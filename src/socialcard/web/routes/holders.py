@@ -1,0 +1,397 @@
+"""The cardholder's doors: the resident portal (website and mobile: my card, temporary loss
+report, the electronic card's QR code) and the kiosk (insert card, PIN, a menu of what is opened
+in this county, automatic sign-out). Holders sign in with card and PIN (the portal also asks for
+the ID number); every wrong PIN counts toward the lock."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from socialcard.access.audit import ANONYMOUS, AuditEvent, append_audit
+from socialcard.access.holders import KIOSK_IDLE_SECONDS, end_holder_session, start_holder_session
+from socialcard.access.models import AuditResult
+from socialcard.bootstrap import Platform
+from socialcard.cards import services as card_services
+from socialcard.cards.door import sign_in_holder
+from socialcard.cards.ecard import issue_ecard_token
+from socialcard.cards.errors import CardUseRefused
+from socialcard.cards.models import Card, CardStatus
+from socialcard.cards.services import Handling, LossReportKind, effective_status
+from socialcard.catalog import queries as catalog_queries
+from socialcard.catalog.models import USAGE_KIND_LABELS, OpeningStatus
+from socialcard.db import transaction
+from socialcard.errors import DomainError, InvalidField
+from socialcard.http.cards import view_card
+from socialcard.http.context import HOLDER_COOKIE, Context, DbSession, PlatformDep, RequestContext
+from socialcard.kernel.clock import local_today
+from socialcard.kernel.masking import mask_name
+from socialcard.kernel.resident_id import InvalidResidentId, ResidentId
+from socialcard.registry.queries import get_person
+from socialcard.registry.services import resident_id_index
+from socialcard.web.forms import see_other
+from socialcard.web.rendering import render_page
+
+router = APIRouter()
+
+PORTAL_NOTICES = {
+    "reported": (
+        "已临时挂失。本卡及电子社保卡已在所有渠道停用；请在有效期内到服务窗口办理正式挂失或补卡。"
+    ),
+    "cancelled": "已解除临时挂失，本卡恢复使用。",
+    "signed_out": "您已安全退出。",
+}
+
+
+def _audit(
+    session: Session, platform: Platform, ctx: RequestContext, action: str, card: Card
+) -> None:
+    append_audit(
+        session,
+        AuditEvent(
+            actor=ANONYMOUS,
+            action=action,
+            result=AuditResult.SUCCESS,
+            object_type="card",
+            object_id=str(card.id),
+            origin=f"holder:{ctx.holder.channel}" if ctx.holder else ctx.origin,
+            request_id=ctx.request_id,
+            details={"person_id": card.person_id},
+        ),
+        at=platform.clock.now(),
+    )
+
+
+def _sign_in(
+    platform: Platform,
+    *,
+    channel: str,
+    card_number: str,
+    pin: str,
+    resident_id: str | None,
+) -> str:
+    """Check card and PIN; a session token, or a DomainError (a wrong PIN is counted first)."""
+    index = None
+    if resident_id is not None:
+        try:
+            number = ResidentId.parse(resident_id, today=local_today(platform.clock))
+        except InvalidResidentId as error:
+            raise InvalidField("resident_id", "resident_id", "社会保障号码格式不正确。") from error
+        index = resident_id_index(platform.keys, number)
+    at = platform.clock.now()
+    with platform.session() as session:
+        try:
+            with transaction(session):
+                card = sign_in_holder(
+                    session,
+                    platform.keys,
+                    platform.card_policy,
+                    card_number=card_number,
+                    pin=pin,
+                    resident_id_index=index,
+                    at=at,
+                )
+                started = start_holder_session(
+                    session, person_id=card.person_id, card_id=card.id, channel=channel, at=at
+                )
+                return started.token
+        except CardUseRefused as refusal:
+            if refusal.pin_failed and refusal.card_id is not None:
+                with transaction(session):
+                    card_services.record_pin_failure(
+                        session,
+                        platform.card_policy,
+                        card_id=refusal.card_id,
+                        handling=Handling(channel="web" if channel == "portal" else channel, at=at),
+                    )
+            raise
+
+
+def _signed_in(response: Response, token: str, platform: Platform, channel: str) -> Response:
+    response.set_cookie(
+        HOLDER_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=platform.settings.secure_cookies,
+        path="/",
+        max_age=None if channel == "portal" else KIOSK_IDLE_SECONDS * 4,
+    )
+    return response
+
+
+def _sign_out(platform: Platform, ctx: RequestContext, target: str) -> Response:
+    holder = ctx.require_holder()
+    with platform.session() as session, transaction(session):
+        end_holder_session(session, session_id=holder.session_id, at=platform.clock.now())
+    response = see_other(target)
+    response.delete_cookie(HOLDER_COOKIE, path="/")
+    return response
+
+
+def _holder_card(session: Session, ctx: RequestContext) -> Card:
+    holder = ctx.require_holder()
+    card = session.get(Card, holder.card_id)
+    assert card is not None
+    return card
+
+
+# -- the resident portal -----------------------------------------------------------------------
+
+
+@router.get("/portal")
+def portal(request: Request, ctx: Context, session: DbSession, platform: PlatformDep) -> Response:
+    """Signed out: what the portal offers and the sign-in form. Signed in: my card."""
+    notice = PORTAL_NOTICES.get(request.query_params.get("done", ""))
+    if ctx.holder is None or ctx.holder.channel != "portal":
+        return render_page(request, "holders/portal_sign_in.html", error=None, notice=notice)
+    card = _holder_card(session, ctx)
+    person = get_person(session, card.person_id)
+    status = effective_status(card, platform.card_policy, platform.clock.now())
+    return render_page(
+        request,
+        "holders/portal_home.html",
+        holder_name=mask_name(person.name),
+        resident_id=person.resident_id_masked,
+        card=view_card(card, at=platform.clock.now(), policy=platform.card_policy),
+        may_report=status in (CardStatus.ISSUED, CardStatus.ACTIVE),
+        may_cancel_report=status is CardStatus.REPORTED_TEMPORARY,
+        has_ecard=status is CardStatus.ACTIVE,
+        notice=notice,
+        holder_csrf=ctx.holder.csrf_token,
+    )
+
+
+@router.post("/portal/sign-in")
+def portal_sign_in(
+    request: Request,
+    platform: PlatformDep,
+    resident_id: Annotated[str, Form()] = "",
+    card_number: Annotated[str, Form()] = "",
+    pin: Annotated[str, Form()] = "",
+) -> Response:
+    if not resident_id.strip() or not card_number.strip() or not pin:
+        # Nothing to check: not an attempt, so no PIN failure is counted.
+        return render_page(
+            request,
+            "holders/portal_sign_in.html",
+            error="请填写社会保障号码、卡号和密码。",
+            notice=None,
+            status_code=422,
+        )
+    try:
+        token = _sign_in(
+            platform, channel="portal", card_number=card_number, pin=pin, resident_id=resident_id
+        )
+    except DomainError as error:
+        return render_page(
+            request,
+            "holders/portal_sign_in.html",
+            error=error.message,
+            notice=None,
+            status_code=401,
+        )
+    return _signed_in(see_other("/portal"), token, platform, "portal")
+
+
+@router.post("/portal/sign-out")
+def portal_sign_out(ctx: Context, platform: PlatformDep) -> Response:
+    return _sign_out(platform, ctx, "/portal?done=signed_out")
+
+
+@router.post("/portal/loss-report")
+def portal_report_loss(ctx: Context, session: DbSession, platform: PlatformDep) -> Response:
+    """临时挂失 online: from this moment the card and its electronic card are refused everywhere."""
+    with transaction(session):
+        card = _holder_card(session, ctx)
+        card_services.report_loss(
+            session,
+            platform.card_policy,
+            card_number=card.card_number,
+            kind=LossReportKind.TEMPORARY,
+            handling=Handling(channel="web", at=platform.clock.now()),
+        )
+        _audit(session, platform, ctx, "card.report_temporary", card)
+    return see_other("/portal?done=reported")
+
+
+@router.post("/portal/loss-report/cancel")
+def portal_cancel_report(ctx: Context, session: DbSession, platform: PlatformDep) -> Response:
+    """The card was found: cancel the temporary report."""
+    with transaction(session):
+        card = _holder_card(session, ctx)
+        card_services.cancel_loss_report(
+            session,
+            platform.card_policy,
+            card_number=card.card_number,
+            handling=Handling(channel="web", at=platform.clock.now()),
+        )
+        _audit(session, platform, ctx, "card.cancel_report", card)
+    return see_other("/portal?done=cancelled")
+
+
+def _ecard_code(platform: Platform, card: Card) -> tuple[str, str, int]:
+    status = effective_status(card, platform.card_policy, platform.clock.now())
+    if status is not CardStatus.ACTIVE:
+        raise InvalidField(
+            "card", "usable", "社会保障卡不可用（挂失、未启用或已注销），电子社保卡同时停用。"
+        )
+    token, expires_at = issue_ecard_token(
+        platform.keys, platform.card_policy, card=card, at=platform.clock.now()
+    )
+    image = segno.make(token, error="m").svg_data_uri(scale=6, border=2)
+    return image, expires_at.isoformat(), platform.card_policy.ecard_token_seconds
+
+
+@router.get("/portal/ecard")
+def ecard_page(
+    request: Request, ctx: Context, session: DbSession, platform: PlatformDep
+) -> Response:
+    """电子社保卡: a QR code that a hospital, pharmacy or kiosk scans; it renews itself."""
+    card = _holder_card(session, ctx)
+    person = get_person(session, card.person_id)
+    try:
+        image, expires_at, seconds = _ecard_code(platform, card)
+    except InvalidField as error:
+        return render_page(
+            request,
+            "holders/ecard.html",
+            error=error.message,
+            image=None,
+            holder_name=mask_name(person.name),
+            seconds=0,
+            expires_at="",
+        )
+    return render_page(
+        request,
+        "holders/ecard.html",
+        error=None,
+        image=image,
+        expires_at=expires_at,
+        seconds=seconds,
+        holder_name=mask_name(person.name),
+    )
+
+
+@router.get("/portal/ecard/code")
+def ecard_code(ctx: Context, session: DbSession, platform: PlatformDep) -> JSONResponse:
+    """A fresh code for the page to show (the old one stays valid until it expires)."""
+    card = _holder_card(session, ctx)
+    image, expires_at, seconds = _ecard_code(platform, card)
+    return JSONResponse(
+        {"image": image, "expires_at": expires_at, "seconds": seconds},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- the kiosk -----------------------------------------------------------------------------------
+
+
+@router.get("/kiosk")
+def kiosk(request: Request, ctx: Context) -> Response:
+    """插卡: the reader fills the card number; the holder types the PIN."""
+    if ctx.holder is not None and ctx.holder.channel == "kiosk":
+        return see_other("/kiosk/menu")
+    return render_page(request, "holders/kiosk_sign_in.html", error=None)
+
+
+@router.post("/kiosk/sign-in")
+def kiosk_sign_in(
+    request: Request,
+    platform: PlatformDep,
+    card_number: Annotated[str, Form()] = "",
+    pin: Annotated[str, Form()] = "",
+) -> Response:
+    if not card_number.strip() or not pin:
+        return render_page(
+            request, "holders/kiosk_sign_in.html", error="请插卡并输入密码。", status_code=422
+        )
+    try:
+        token = _sign_in(
+            platform, channel="kiosk", card_number=card_number, pin=pin, resident_id=None
+        )
+    except DomainError as error:
+        return render_page(
+            request, "holders/kiosk_sign_in.html", error=error.message, status_code=401
+        )
+    return _signed_in(see_other("/kiosk/menu"), token, platform, "kiosk")
+
+
+@router.get("/kiosk/menu")
+def kiosk_menu(
+    request: Request, ctx: Context, session: DbSession, platform: PlatformDep
+) -> Response:
+    """The holder's card and what is opened in the card's county for self-service, by kind."""
+    card = _holder_card(session, ctx)
+    person = get_person(session, card.person_id)
+    today = local_today(platform.clock)
+    county = person.residence_county_code
+    statuses = catalog_queries.statuses_on(session, today)
+    opened = [
+        item
+        for item in catalog_queries.list_items(session)
+        if OpeningStatus.OPENED
+        in (statuses.get((item.item_no, county or "")), statuses.get((item.item_no, "431100")))
+        and item.usage_kind.value in ("query", "credential")
+    ]
+    groups: dict[str, list[object]] = {}
+    for item in opened:
+        groups.setdefault(USAGE_KIND_LABELS[item.usage_kind], []).append(item)
+    return render_page(
+        request,
+        "holders/kiosk_menu.html",
+        holder_name=mask_name(person.name),
+        card=view_card(card, at=platform.clock.now(), policy=platform.card_policy),
+        groups=groups,
+        idle_seconds=KIOSK_IDLE_SECONDS,
+        holder_csrf=ctx.require_holder().csrf_token,
+        notice=request.query_params.get("done"),
+        error=None,
+    )
+
+
+@router.post("/kiosk/sign-out")
+def kiosk_sign_out(ctx: Context, platform: PlatformDep) -> Response:
+    return _sign_out(platform, ctx, "/kiosk")
+
+
+@router.post("/kiosk/pin")
+def kiosk_change_pin(
+    ctx: Context,
+    platform: PlatformDep,
+    old_pin: Annotated[str, Form()] = "",
+    new_pin: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the PIN with the old one (a wrong old PIN counts toward the lock)."""
+    holder = ctx.require_holder()
+    at = platform.clock.now()
+    handling = Handling(channel="kiosk", at=at)
+    with platform.session() as session:
+        card = session.get(Card, holder.card_id)
+        assert card is not None
+        number = card.card_number
+        try:
+            with transaction(session):
+                changed = card_services.change_pin(
+                    session,
+                    platform.keys,
+                    platform.card_policy,
+                    card_number=number,
+                    old_pin=old_pin,
+                    new_pin=new_pin,
+                    handling=handling,
+                )
+                _audit(session, platform, ctx, "card.pin_changed", changed)
+        except DomainError as error:
+            session.rollback()
+            if isinstance(error, CardUseRefused) and error.pin_failed and error.card_id:
+                with transaction(session):
+                    card_services.record_pin_failure(
+                        session, platform.card_policy, card_id=error.card_id, handling=handling
+                    )
+            return see_other("/kiosk/menu?done=pin_refused")
+    return see_other("/kiosk/menu?done=pin_changed")
