@@ -101,3 +101,16 @@ def count_collected_by_bank(session: Session) -> dict[str, int]:
         .order_by(Card.bank_code)
     )
     return dict(session.execute(stmt).tuples().all())
+
+
+def count_usable_cards_by_region(session: Session) -> dict[str, tuple[int, int]]:
+    """Per issuing region (the holder's county when the card was applied for): usable cards,
+    and of those the ones whose bank account is activated. Read from the (issuing region,
+    status) index; docs/metrics.md defines the rates built on it."""
+    activated = func.count(Card.bank_account_activated_at)
+    stmt = (
+        select(Card.issuing_region_code, func.count(), activated)
+        .where(Card.status == CardStatus.ACTIVE)
+        .group_by(Card.issuing_region_code)
+    )
+    return {region: (usable, active) for region, usable, active in session.execute(stmt).tuples()}

@@ -109,6 +109,18 @@ def _build_demo(
             f"demo catalogue rollout: {city.rollout.openings} opening changes, "
             f"{city.rollout.card_uses} card uses"
         )
+    if city.cards is not None:
+        out.print(
+            f"demo cards: {city.cards.cards} cards, {city.cards.active} active, "
+            f"{city.cards.bank_activated} bank accounts activated; "
+            f"terminal keys in {city.cards.terminals_file}"
+        )
+        table = Table(title="demo cardholders (portal /portal, kiosk /kiosk)")
+        for column in ("社会保障号码", "card number", "PIN"):
+            table.add_column(column)
+        for resident_id, number, pin in city.cards.walkthrough:
+            table.add_row(resident_id, number, pin)
+        out.print(table)
     _print_accounts(platform)
 
 

@@ -18,6 +18,7 @@ from socialcard.access.models import Staff
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform, ensure_reference_data
 from socialcard.db import transaction
+from socialcard.demo.cards import DemoCards, create_demo_cards, demo_cards_exist
 from socialcard.demo.catalog import DemoRollout, create_demo_rollout, demo_rollout_exists
 from socialcard.demo.household import HouseholdFileStats, ensure_household_csv
 from socialcard.demo.reference import ReferenceDataAdded, create_reference_data
@@ -48,6 +49,7 @@ class DemoCity:
     household_stats: HouseholdFileStats
     outcome: ImportOutcome
     rollout: DemoRollout | None  # None when the rollout existed already
+    cards: DemoCards | None  # None when the cards existed already
 
 
 def demo_city_exists(platform: Platform) -> bool:
@@ -123,6 +125,19 @@ def generate_demo_city(
                 uses=residents * 2,
             )
         )
+    with platform.session() as session, transaction(session):
+        demo_cards = (
+            None
+            if demo_cards_exist(session)
+            else create_demo_cards(
+                session,
+                platform.keys,
+                platform.card_policy,
+                seed=seed,
+                at=platform.clock.now(),
+                data_dir=platform.settings.data_dir,
+            )
+        )
     return DemoCity(
         accounts=accounts,
         reference_added=reference_added,
@@ -130,4 +145,5 @@ def generate_demo_city(
         household_stats=stats,
         outcome=outcome,
         rollout=rollout,
+        cards=demo_cards,
     )

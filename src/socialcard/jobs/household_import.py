@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.audit import Actor, AuditEvent, append_audit
 from socialcard.access.models import AuditResult
+from socialcard.cards.services import Handling, cancel_cards_of_departed
 from socialcard.db import transaction
 from socialcard.errors import DomainError
 from socialcard.kernel.clock import Clock, local_today
@@ -135,12 +136,23 @@ def run_household_import(
         job = session.get(HouseholdImport, import_id)
         assert job is not None
         complete_import(job, at=clock.now())
-        _audit(session, job, actor, clock, AuditResult.SUCCESS)
+        # Deaths and moves the register just recorded end the people's cards (the cancellation
+        # events are what the partner banks are told), in the same transaction as completion.
+        cancelled = cancel_cards_of_departed(
+            session, handling=Handling(channel="system", at=clock.now())
+        )
+        _audit(session, job, actor, clock, AuditResult.SUCCESS, cards_cancelled=len(cancelled))
     return _outcome(sessions, import_id)
 
 
 def _audit(
-    session: Session, job: HouseholdImport, actor: Actor, clock: Clock, result: AuditResult
+    session: Session,
+    job: HouseholdImport,
+    actor: Actor,
+    clock: Clock,
+    result: AuditResult,
+    *,
+    cards_cancelled: int = 0,
 ) -> None:
     append_audit(
         session,
@@ -156,6 +168,7 @@ def _audit(
                 "unchanged": job.unchanged,
                 "rejected": job.rejected,
                 "rows": job.rows_done,
+                "cards_cancelled": cards_cancelled,
             },
         ),
         at=clock.now(),

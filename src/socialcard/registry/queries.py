@@ -94,7 +94,7 @@ def count_persons_by_county(session: Session) -> dict[str | None, int]:
         .where(Person.status == PersonStatus.LIVING)
         .group_by(Person.residence_county_code)
     )
-    return dict(session.execute(stmt).tuples())
+    return dict(session.execute(stmt).tuples().all())
 
 
 def get_import(session: Session, import_id: int) -> HouseholdImport:

@@ -65,16 +65,16 @@ DEFINITIONS: Final = (
     ),
     Definition(
         "card-holding rate, county",
-        "residents of the county holding a usable card ÷ its resident population (figures "
-        "arrive with the cards issue)",
+        "usable (active) cards issued for the county ÷ living residents of the county in the "
+        "registry; figures as of today",
         "持卡率",
-        "县区常住人口中持有可用社保卡的人数 ÷ 该县区常住人口（社保卡模块上线后生成）",
+        "为该县区发放的可用（已启用）社保卡数 ÷ 户籍系统中该县区在册的正常状态人员数；按当日统计",
     ),
     Definition(
         "bank-account activation rate, county",
-        "cards with an activated bank account ÷ usable cards (figures arrive with the cards issue)",
+        "usable cards with an activated bank account ÷ usable cards; figures as of today",
         "银行账户激活率",
-        "已激活银行账户的社保卡数 ÷ 可用社保卡数（社保卡模块上线后生成）",
+        "银行账户已激活的可用社保卡数 ÷ 可用社保卡数；按当日统计",
     ),
 )
 

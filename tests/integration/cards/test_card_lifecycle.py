@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -504,3 +505,27 @@ def test_production_failures_and_a_bad_return_file(platform: Platform) -> None:
             handling=counter(platform),
         )
         assert again.reason is ApplicationReason.AFTER_FAILURE
+
+
+def test_a_death_in_the_household_import_cancels_the_card(
+    platform: Platform, tmp_path: Path
+) -> None:
+    from tests.integration.registry.test_household_import import import_file
+    from tests.support import write_household_file
+
+    number_alive = resident_id_for("431124", "19700101", 31)
+    number_dead = resident_id_for("431124", "19700101", 41)
+    rows = [
+        f"{number_alive},赵一,男,汉族,431124,,,,正常",
+        f"{number_dead},钱二,男,汉族,431124,,,,正常",
+    ]
+    import_file(platform, write_household_file(tmp_path / "first", rows))
+    with platform.session() as session:
+        people = {p.name: p.id for p in session.scalars(select(Person))}
+    alive, dead = give_card(platform, people["赵一"]), give_card(platform, people["钱二"])
+    rows[1] = rows[1].replace(",正常", ",死亡")
+    outcome = import_file(platform, write_household_file(tmp_path / "second", rows))
+    assert outcome.updated == 1
+    assert _card(platform, dead).status is CardStatus.CANCELLED
+    assert _card(platform, dead).end_reason == "死亡"
+    assert _card(platform, alive).status is CardStatus.ACTIVE

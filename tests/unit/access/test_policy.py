@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socialcard.access.policy import AUTHENTICATED, PUBLIC, load_policy
 from socialcard.access.terminals import TERMINAL_OPERATIONS
+from socialcard.http.context import HOLDER
 
 
 def test_no_role_has_an_empty_permission_list() -> None:
@@ -21,7 +22,7 @@ def test_the_three_administrators_share_no_permission_and_hold_no_business_one()
     assert all(not r.permissions & business for r in admins)
 
 
-def test_every_route_permission_is_held_by_some_role_or_terminal_or_is_public() -> None:
+def test_every_route_permission_is_held_by_a_role_a_terminal_or_a_holder_or_is_public() -> None:
     policy = load_policy()
     terminal_operations = set().union(*TERMINAL_OPERATIONS.values())
     for permission in set(policy.routes.values()):
@@ -29,7 +30,7 @@ def test_every_route_permission_is_held_by_some_role_or_terminal_or_is_public() 
             assert permission.removeprefix("terminal:") in terminal_operations
             assert not any(permission in role.permissions for role in policy.roles.values())
             continue
-        assert permission in (PUBLIC, AUTHENTICATED) or permission in policy.all_permissions
+        assert permission in (PUBLIC, AUTHENTICATED, HOLDER) or permission in policy.all_permissions
 
 
 def test_unknown_roles_and_routes_are_denied() -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from socialcard.cards.queries import count_usable_cards_by_region
 from socialcard.catalog import queries
 from socialcard.catalog.metrics import (
     COVERAGE_TARGET,
@@ -32,10 +33,11 @@ from socialcard.kernel.clock import local_today
 from socialcard.kernel.masking import mask_name
 from socialcard.regions.data import CITY_CODE
 from socialcard.regions.queries import list_counties, list_regions
-from socialcard.registry.queries import find_persons_by_ids
+from socialcard.registry.queries import count_persons_by_county, find_persons_by_ids
 from socialcard.web.charts import (
     LineChart,
     LinePoint,
+    PercentBarChart,
     PercentItem,
     line_chart,
     percent_bar_chart,
@@ -59,8 +61,12 @@ DEFINITIONS: Final[Mapping[str, str]] = {
     "opening_target": "规划目标（永政办发〔2015〕26号）：2015 年 9 月底开通率 60%，"
     "2017 年 9 月底 80%；2015 年 9 月 30 日前无目标。",
     "not_applicable": "暂不适用事项（默认第 70–73、88 项）单列展示，不计入开通率的分母。",
-    "holding_rate": "持卡率 = 县区常住人口中持有可用社保卡的人数 ÷ 该县区常住人口。",
-    "activation_rate": "银行账户激活率 = 已激活银行账户的社保卡数 ÷ 可用社保卡数。",
+    "holding_rate": (
+        "持卡率 = 为该县区发放的可用社保卡数 ÷ 户籍系统中该县区在册正常人员数（按当日统计）。"
+    ),
+    "activation_rate": (
+        "银行账户激活率 = 银行账户已激活的可用社保卡数 ÷ 可用社保卡数（按当日统计）。"
+    ),
     "trend": "各季度末的全市开通率（开通率 = 已开通事项数 ÷ 目录事项数（不含暂不适用事项））。",
 }
 
@@ -332,6 +338,7 @@ def dashboard(
         label_width=250,
         value_width=70,
     )
+    holding_chart, activation_chart, card_totals = card_charts(session, inputs, on, today)
     city = figures.opening_rate_city
     city_percent = percent_of(city)
     met_subcategories = sum(1 for s in figures.subcategories if s.meets_target)
@@ -351,11 +358,72 @@ def dashboard(
         met_subcategories=met_subcategories,
         not_applicable=[f for f in figures.items if not f.is_applicable],
         top_chart=top_chart,
+        holding_chart=holding_chart,
+        activation_chart=activation_chart,
+        card_totals=card_totals,
         trend=trend_chart_of(opening_trend(session, inputs)),
         definitions=DEFINITIONS,
         rag_labels=RAG_LABELS,
         status_labels=OPENING_STATUS_LABELS,
         date_query="" if on == today else f"?as_of={on.isoformat()}",
+    )
+
+
+HOLDING_TARGET: Final = 100.0  # 人手一卡
+ACTIVATION_TARGET: Final = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CardTotals:
+    holding: Ratio
+    activation: Ratio
+    is_current_only: bool  # the card figures are today's even when the page shows another date
+
+
+def card_charts(
+    session: Session, inputs: MetricInputs, on: date, today: date
+) -> tuple[PercentBarChart, PercentBarChart, CardTotals]:
+    """Card-holding rate and bank-account activation rate per county, from the card rows."""
+    counts = count_usable_cards_by_region(session)
+    residents = count_persons_by_county(session)
+    holding_items: list[PercentItem] = []
+    activation_items: list[PercentItem] = []
+    usable_total = activated_total = 0
+    for county in inputs.counties:
+        usable, activated = counts.get(county.code, (0, 0))
+        usable_total += usable
+        activated_total += activated
+        holding = Ratio(usable, residents.get(county.code, 0))
+        activation = Ratio(activated, usable)
+        holding_items.append(
+            PercentItem(
+                label=county.name,
+                percent=percent_of(holding),
+                value_text=holding.percent,
+                detail=f"{county.name}：可用社保卡 {usable:,} 张 ÷ 在册人员 "
+                f"{residents.get(county.code, 0):,} 人",
+                key=county.code,
+            )
+        )
+        activation_items.append(
+            PercentItem(
+                label=county.name,
+                percent=percent_of(activation),
+                value_text=activation.percent,
+                detail=f"{county.name}：已激活银行账户 {activated:,} 张 ÷ 可用社保卡 {usable:,} 张",
+                key=county.code,
+            )
+        )
+    population = sum(residents.get(county.code, 0) for county in inputs.counties)
+    totals = CardTotals(
+        holding=Ratio(usable_total, population),
+        activation=Ratio(activated_total, usable_total),
+        is_current_only=on != today,
+    )
+    return (
+        percent_bar_chart(holding_items, target=HOLDING_TARGET, width=540, label_width=90),
+        percent_bar_chart(activation_items, target=ACTIVATION_TARGET, width=540, label_width=90),
+        totals,
     )
 
 
