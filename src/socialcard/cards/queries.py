@@ -114,3 +114,22 @@ def count_usable_cards_by_region(session: Session) -> dict[str, tuple[int, int]]
         .group_by(Card.issuing_region_code)
     )
     return {region: (usable, active) for region, usable, active in session.execute(stmt).tuples()}
+
+
+def list_persons_without_card(
+    session: Session, *, county_code: str, township: str | None = None
+) -> list[int]:
+    """Living residents of a county (and township) who neither hold a card nor have one on its
+    way: the people a bulk application is for."""
+    from socialcard.registry.models import Person, PersonStatus
+
+    live = sorted(IN_HAND | IN_PIPELINE)
+    has_card = select(Card.id).where(Card.person_id == Person.id, Card.status.in_(live)).exists()
+    stmt = select(Person.id).where(
+        Person.status == PersonStatus.LIVING,
+        Person.residence_county_code == county_code,
+        ~has_card,
+    )
+    if township:
+        stmt = stmt.where(Person.residence_township == township)
+    return list(session.scalars(stmt.order_by(Person.id)))

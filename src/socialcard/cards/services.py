@@ -40,7 +40,7 @@ from socialcard.cards.numbers import (
     pin_problem,
 )
 from socialcard.cards.policy import CardPolicy
-from socialcard.errors import InvalidField
+from socialcard.errors import DomainError, InvalidField
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.kernel.crypto import KeyRing
 from socialcard.registry.models import Person, PersonStatus
@@ -581,3 +581,41 @@ def activate_bank_account(
         card.bank_account_activated_at = handling.at
         add_card_event(session, card, CardEventKind.BANK_ACCOUNT_ACTIVATED, handling)
     return card
+
+
+@dataclass(frozen=True, slots=True)
+class BulkApplication:
+    applied: list[str]  # card numbers
+    skipped: dict[str, int]  # refusal code → how many
+
+
+def apply_in_bulk(
+    session: Session,
+    keys: KeyRing,
+    policy: CardPolicy,
+    *,
+    person_ids: list[int],
+    bank_code: str,
+    handling: Handling,
+) -> BulkApplication:
+    """Apply for many residents at once (a township without cards, the education department's
+    list of students), each in a savepoint: a person who already holds a card or has died is
+    skipped with the reason, the others are applied for."""
+    applied: list[str] = []
+    skipped: dict[str, int] = {}
+    for person_id in person_ids:
+        try:
+            with session.begin_nested():
+                card = apply_for_card(
+                    session,
+                    keys,
+                    policy,
+                    person_id=person_id,
+                    bank_code=bank_code,
+                    handling=handling,
+                    photo_collected=False,
+                )
+                applied.append(card.card_number)
+        except DomainError as error:
+            skipped[error.code] = skipped.get(error.code, 0) + 1
+    return BulkApplication(applied=applied, skipped=skipped)

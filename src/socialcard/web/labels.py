@@ -29,6 +29,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "token.issue": "签发接口令牌",
     "report.evaluation_export": "下载评估报告",
     "card.apply": "申领社保卡",
+    "card.apply_bulk": "批量申领社保卡",
     "card.collect": "社保卡采集完成",
     "card.issue": "发放社保卡",
     "card.activate": "启用社保卡",
