@@ -143,3 +143,6 @@ def test_lapse_and_terminals_from_the_command_line(platform: Platform, tmp_path:
     listing = runner.invoke(app, ["terminals", "list"], env=env).stdout
     assert "KIOSK-431124-09" in listing
     assert "admitted" in listing
+    nightly = runner.invoke(app, ["nightly"], env=env)
+    assert nightly.exit_code == 0, nightly.output
+    assert "nightly: 0 temporary loss reports lapsed" in nightly.stdout

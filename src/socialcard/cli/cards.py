@@ -369,3 +369,22 @@ def terminal_list() -> None:
                 str(t.key_version),
             )
     out.print(table)
+
+
+def nightly() -> None:
+    """The nightly housekeeping: lapse temporary loss reports, forget terminal nonces and
+    idempotency records past their windows. Safe to run more than once."""
+    from socialcard.access.terminals import purge_nonces
+    from socialcard.http.idempotency import purge_idempotency_records
+
+    platform = ready_platform()
+    with platform.session() as session, transaction(session):
+        lapsed = card_services.lapse_temporary_loss_reports(
+            session, platform.card_policy, now=platform.clock.now()
+        )
+        nonces = purge_nonces(session, now=platform.clock.now())
+        keys = purge_idempotency_records(session, platform=platform)
+    out.print(
+        f"nightly: {lapsed} temporary loss reports lapsed, {nonces} terminal nonces and "
+        f"{keys} idempotency records purged"
+    )

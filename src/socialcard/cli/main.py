@@ -18,7 +18,7 @@ from socialcard.access.audit import Actor, AuditEvent, append_audit, verify_chai
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
-from socialcard.cli.cards import cards_app, terminals_app
+from socialcard.cli.cards import cards_app, nightly, terminals_app
 from socialcard.cli.platform import closing_platforms, domain_errors, err, out, ready_platform
 from socialcard.cli.reports import reports_app
 from socialcard.db import transaction
@@ -43,6 +43,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(reports_app, name="report")
 app.add_typer(cards_app, name="cards")
 app.add_typer(terminals_app, name="terminals")
+app.command("nightly")(closing_platforms(nightly))
 
 OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
 
