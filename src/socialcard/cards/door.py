@@ -235,10 +235,12 @@ def sign_in_holder(
     pin: str,
     resident_id_index: str | None,
     at: datetime,
+    allow_reported: bool = False,
 ) -> Card:
-    """Card and PIN (and, on the portal, the holder's ID number) open a holder session. A card
-    under a temporary report may sign in, to cancel the report; a wrong PIN counts (the caller
-    records it with record_pin_failure) and a locked PIN refuses."""
+    """Card and PIN (and, on the portal, the holder's ID number) open a holder session. On the
+    portal a card under a temporary report may sign in, to cancel the report; a kiosk refuses
+    it like every other channel. A wrong PIN counts (the caller records it with
+    record_pin_failure) and a locked PIN refuses."""
     card = queries.find_card(session, card_number)
     if card is None:
         raise PinIncorrect("—", policy.pin_failures_max)  # say nothing about which part is wrong
@@ -247,7 +249,9 @@ def sign_in_holder(
     refresh_card(session, card, policy, at)
     if resident_id_index is not None and person.resident_id_index != resident_id_index:
         raise PinIncorrect(card.card_number, policy.pin_failures_max)
-    if card.status is CardStatus.REPORTED_FORMAL:
+    if card.status is CardStatus.REPORTED_FORMAL or (
+        card.status is CardStatus.REPORTED_TEMPORARY and not allow_reported
+    ):
         raise _refused(CardReportedLost(card.card_number), card)
     if card.status not in SIGN_IN_STATUSES:
         raise _refused(CardCancelled(card.card_number), card)

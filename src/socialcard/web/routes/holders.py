@@ -94,6 +94,7 @@ def _sign_in(
                     pin=pin,
                     resident_id_index=index,
                     at=at,
+                    allow_reported=channel == "portal",
                 )
                 started = start_holder_session(
                     session, person_id=card.person_id, card_id=card.id, channel=channel, at=at
@@ -193,7 +194,7 @@ def portal_sign_in(
             "holders/portal_sign_in.html",
             error=error.message,
             notice=None,
-            status_code=401,
+            status_code=200,  # the form again, with the reason (a browser logs any 4xx)
         )
     return _signed_in(see_other("/portal"), token, platform, "portal")
 
@@ -316,7 +317,7 @@ def kiosk_sign_in(
         )
     except DomainError as error:
         return render_page(
-            request, "holders/kiosk_sign_in.html", error=error.message, status_code=401
+            request, "holders/kiosk_sign_in.html", error=error.message, status_code=200
         )
     return _signed_in(see_other("/kiosk/menu"), token, platform, "kiosk")
 
