@@ -47,9 +47,11 @@ CODE_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 # What each kind of terminal may do. Operations are named in the policy file's routes as
 # "terminal:<operation>".
 TERMINAL_OPERATIONS: Final[dict[TerminalKind, frozenset[str]]] = {
-    TerminalKind.COUNTER: frozenset({"card.read", "card.use", "ecard.verify", "card.pin"}),
+    TerminalKind.COUNTER: frozenset(
+        {"card.read", "card.use", "ecard.verify", "card.pin", "card.write"}
+    ),
     TerminalKind.KIOSK: frozenset({"card.read", "card.use", "ecard.verify", "card.pin"}),
-    TerminalKind.HOSPITAL: frozenset({"card.read", "card.use", "ecard.verify"}),
+    TerminalKind.HOSPITAL: frozenset({"card.read", "card.use", "ecard.verify", "card.write"}),
     TerminalKind.PHARMACY: frozenset({"card.read", "card.use", "ecard.verify"}),
     TerminalKind.BANK: frozenset({"card.read", "card.use", "card.bank_activation"}),
     TerminalKind.VILLAGE_AGENT: frozenset({"card.read", "card.use"}),

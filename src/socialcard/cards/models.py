@@ -315,3 +315,21 @@ class UsedEcardToken(Base):
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CardAreaRecord(Base):
+    """One record of an on-card data area (DF01–DF04): what the platform says the card should
+    hold (`expected_value`, set when a terminal asks for the write's MAC) and what a terminal
+    confirmed it wrote (`written_value`)."""
+
+    __tablename__ = "card_area_records"
+
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), primary_key=True)
+    area: Mapped[str] = mapped_column(String(4), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(4), primary_key=True)
+    record_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expected_value: Mapped[str] = mapped_column(String(512))  # hex
+    written_value: Mapped[str | None] = mapped_column(String(512))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terminal_code: Mapped[str | None] = mapped_column(String(40))

@@ -44,6 +44,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "card.view": "查看社保卡",
     "card.use_refused": "用卡被拒绝",
     "card.bank_account_activated": "银行账户激活",
+    "card.area_written": "写入卡内数据区",
     "card.batch_created": "生成制卡批次",
     "card.batch_send_file": "下载制卡送盘文件",
     "card.batch_returned": "导入制卡回盘文件",

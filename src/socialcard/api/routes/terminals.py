@@ -20,10 +20,12 @@ from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult, Terminal, TerminalKind
 from socialcard.api.routes import api_router
 from socialcard.bootstrap import Platform
+from socialcard.cards import card_areas
 from socialcard.cards import queries as card_queries
 from socialcard.cards import services as card_services
 from socialcard.cards.door import CheckedCard, ElectronicCard, PhysicalCard
 from socialcard.cards.errors import CardUseRefused
+from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
@@ -375,3 +377,76 @@ def activate_bank_account(
         bank_account_activated=view.bank_account_activated,
         pin_locked=view.pin_locked,
     )
+
+
+class AreaWriteIn(BaseModel):
+    card_number: str = Field(min_length=9, max_length=12)
+    area: str = Field(pattern="^DF0[1-4]$")
+    file_id: str = Field(pattern="^EF0[5-7]$")
+    record_no: int = Field(ge=1, le=254)
+    value_hex: str = Field(pattern="^([0-9A-Fa-f]{2}){1,200}$")
+    challenge_hex: str = Field(pattern="^[0-9A-Fa-f]{16}$")
+
+
+class AreaWriteOut(BaseModel):
+    mac_hex: str = Field(description="append to the UPDATE RECORD command (04 DC …)")
+
+
+class AreaWriteConfirmIn(BaseModel):
+    card_number: str = Field(min_length=9, max_length=12)
+    area: str = Field(pattern="^DF0[1-4]$")
+    file_id: str = Field(pattern="^EF0[5-7]$")
+    record_no: int = Field(ge=1, le=254)
+
+
+@signed.post("/cards/area-writes", response_model=AreaWriteOut)
+def prepare_area_write(
+    body: AreaWriteIn, ctx: Context, session: DbSession, platform: PlatformDep
+) -> AreaWriteOut:
+    """写卡: the MAC for writing one record into a usable card's data area after the card's
+    challenge; the platform records what the card should now hold."""
+    terminal = ctx.require_terminal()
+    with transaction(session):
+        mac = card_areas.prepare_area_write(
+            session,
+            platform.keys,
+            card_number=body.card_number,
+            area=body.area,
+            file_id=body.file_id,
+            record_no=body.record_no,
+            value=bytes.fromhex(body.value_hex),
+            challenge=bytes.fromhex(body.challenge_hex),
+            terminal_code=terminal.terminal_code,
+            at=platform.clock.now(),
+        )
+    return AreaWriteOut(mac_hex=mac.hex().upper())
+
+
+@signed.post("/cards/area-writes/confirm", status_code=204)
+def confirm_area_write(
+    body: AreaWriteConfirmIn, ctx: Context, session: DbSession, platform: PlatformDep
+) -> None:
+    """The card answered 9000 to the write: the platform marks the record written."""
+    terminal = ctx.require_terminal()
+    with transaction(session):
+        record = card_areas.confirm_area_write(
+            session,
+            card_number=body.card_number,
+            area=body.area,
+            file_id=body.file_id,
+            record_no=body.record_no,
+            terminal_code=terminal.terminal_code,
+            at=platform.clock.now(),
+        )
+        card = session.get(Card, record.card_id)
+        assert card is not None
+        audit_card(
+            session,
+            platform,
+            ctx,
+            "card.area_written",
+            card,
+            area=body.area,
+            file_id=body.file_id,
+            record_no=body.record_no,
+        )
