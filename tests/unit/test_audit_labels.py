@@ -12,7 +12,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "socialcard"
 # ctx.event("x", …), AuditEvent(actor, "x", …), action="x", and the CLI's _audit(…, "x", …).
 ACTION_CALLS = re.compile(
     r"(?:\.event\(|AuditEvent\([^,]+,|action=|_audit\(session, platform,"
-    r"|(?:audit_card|_audit_batch|_audit)\(\s*session,\s*platform,\s*\w+,)"
+    r"|(?:audit_card|audit_batch|_audit)\(\s*session,\s*platform,\s*\w+,)"
     r'\s*"([a-z_]+\.[a-z_]+)"'
 )
 

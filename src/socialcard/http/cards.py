@@ -358,3 +358,35 @@ def view_card(card: Card, *, at: datetime, policy: CardPolicy) -> CardView:
         pin_locked=card.pin_locked_at is not None,
         replaces_card_id=card.replaces_card_id,
     )
+
+
+def batch_handling(platform: Platform, context: RequestContext) -> Handling:
+    """A production-batch operation by the signed-in staff member."""
+    principal = context.require_principal()
+    return Handling(
+        channel="counter",
+        at=platform.clock.now(),
+        staff_id=principal.staff_id,
+        region_code=principal.scope_region_code,
+    )
+
+
+def audit_batch(
+    session: Session,
+    platform: Platform,
+    context: RequestContext,
+    action: str,
+    batch_no: str,
+    **details: object,
+) -> None:
+    append_audit(
+        session,
+        context.event(
+            action,
+            AuditResult.SUCCESS,
+            object_type="production_batch",
+            object_id=batch_no,
+            details=dict(details),
+        ),
+        at=platform.clock.now(),
+    )

@@ -11,24 +11,22 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
 from socialcard.api.routes import api_router
 from socialcard.bootstrap import Platform
 from socialcard.cards import production, queries
-from socialcard.cards.errors import STATUS_LABELS
 from socialcard.cards.models import PARTNER_BANKS, Card, CardEvent, ProductionBatch
-from socialcard.cards.services import Handling
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
 from socialcard.http.cards import (
     CardAction,
     act_on_card,
     apply_at_counter,
+    audit_batch,
     audit_card,
+    batch_handling,
     view_card,
 )
-from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
+from socialcard.http.context import Context, DbSession, PlatformDep
 from socialcard.http.idempotency import run_once
 from socialcard.http.persons import check_person_scope
 from socialcard.registry.queries import get_person
@@ -238,10 +236,17 @@ def create_batch(
             platform.keys,
             platform.card_policy,
             bank_code=body.bank_code,
-            handling=_handling(ctx, platform),
+            handling=batch_handling(platform, ctx),
             encoding=body.encoding,
         )
-        _audit_batch(session, platform, ctx, "card.batch_created", sent.batch)
+        audit_batch(
+            session,
+            platform,
+            ctx,
+            "card.batch_created",
+            sent.batch.batch_no,
+            cards=sent.batch.card_count,
+        )
         return 201, _batch_out(sent.batch).model_dump(mode="json")
 
     status, response = run_once(
@@ -265,7 +270,9 @@ def download_send_file(
         data = production.render_batch_send_file(
             session, platform.keys, platform.card_policy, batch
         )
-        _audit_batch(session, platform, ctx, "card.batch_send_file", batch)
+        audit_batch(
+            session, platform, ctx, "card.batch_send_file", batch.batch_no, cards=batch.card_count
+        )
     return Response(
         data,
         media_type="text/plain; charset=gbk",
@@ -292,9 +299,11 @@ async def upload_return_file(
             platform.keys,
             batch_no=batch_no,
             content=content,
-            handling=_handling(ctx, platform),
+            handling=batch_handling(platform, ctx),
         )
-        _audit_batch(session, platform, ctx, "card.batch_returned", batch)
+        audit_batch(
+            session, platform, ctx, "card.batch_returned", batch.batch_no, cards=batch.card_count
+        )
     return _batch_out(batch)
 
 
@@ -326,29 +335,3 @@ def list_card_events(
         events = queries.list_card_events(session, card.id)
         audit_card(session, platform, ctx, "card.view", card)
     return [_event_out(e) for e in events]
-
-
-def _handling(ctx: RequestContext, platform: Platform) -> Handling:
-    principal = ctx.require_principal()
-    return Handling(
-        channel="counter",
-        at=platform.clock.now(),
-        staff_id=principal.staff_id,
-        region_code=principal.scope_region_code,
-    )
-
-
-def _audit_batch(
-    session: Session, platform: Platform, ctx: RequestContext, action: str, batch: ProductionBatch
-) -> None:
-    append_audit(
-        session,
-        ctx.event(
-            action,
-            AuditResult.SUCCESS,
-            object_type="production_batch",
-            object_id=batch.batch_no,
-            details={"cards": batch.card_count, "status": STATUS_LABELS[batch.status.value]},
-        ),
-        at=platform.clock.now(),
-    )

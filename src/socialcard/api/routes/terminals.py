@@ -295,7 +295,10 @@ def read_card(
 ) -> CardStatusOut:
     """The card's status as a terminal may show it (masked; no holder data)."""
     ctx.require_terminal()
-    card = card_queries.get_card(session, body.card_number)
+    return _status_out(card_queries.get_card(session, body.card_number), platform)
+
+
+def _status_out(card: Card, platform: Platform) -> CardStatusOut:
     view = view_card(card, at=platform.clock.now(), policy=platform.card_policy)
     return CardStatusOut(
         card_number_masked=mask_card_number(card.card_number),
@@ -369,14 +372,7 @@ def activate_bank_account(
             ),
         )
         audit_card(session, platform, ctx, "card.bank_account_activated", card)
-    view = view_card(card, at=platform.clock.now(), policy=platform.card_policy)
-    return CardStatusOut(
-        card_number_masked=mask_card_number(card.card_number),
-        status=view.status,
-        status_label=view.status_label,
-        bank_account_activated=view.bank_account_activated,
-        pin_locked=view.pin_locked,
-    )
+    return _status_out(card, platform)
 
 
 class AreaWriteIn(BaseModel):

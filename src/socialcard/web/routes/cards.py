@@ -10,8 +10,6 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import append_audit
-from socialcard.access.models import AuditResult
 from socialcard.bootstrap import Platform
 from socialcard.cards import production, queries, sandbox_factory
 from socialcard.cards.errors import STATUS_LABELS
@@ -22,7 +20,7 @@ from socialcard.cards.models import (
     CardEvent,
     CardStatus,
 )
-from socialcard.cards.services import Handling, effective_status
+from socialcard.cards.services import effective_status
 from socialcard.db import transaction
 from socialcard.errors import DomainError, InvalidField
 from socialcard.http.cards import (
@@ -30,7 +28,9 @@ from socialcard.http.cards import (
     CardAction,
     act_on_card,
     apply_at_counter,
+    audit_batch,
     audit_card,
+    batch_handling,
     view_card,
 )
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
@@ -200,26 +200,6 @@ def batches_page(
     )
 
 
-def _staff_handling(ctx: RequestContext, platform: Platform) -> Handling:
-    principal = ctx.require_principal()
-    return Handling(
-        channel="counter",
-        at=platform.clock.now(),
-        staff_id=principal.staff_id,
-        region_code=principal.scope_region_code,
-    )
-
-
-def _audit_batch(
-    session: Session, platform: Platform, ctx: RequestContext, action: str, batch_no: str
-) -> None:
-    append_audit(
-        session,
-        ctx.event(action, AuditResult.SUCCESS, object_type="production_batch", object_id=batch_no),
-        at=platform.clock.now(),
-    )
-
-
 @router.post("/cards/batches")
 def create_batch(
     request: Request,
@@ -235,9 +215,9 @@ def create_batch(
                 platform.keys,
                 platform.card_policy,
                 bank_code=bank_code,
-                handling=_staff_handling(ctx, platform),
+                handling=batch_handling(platform, ctx),
             )
-            _audit_batch(session, platform, ctx, "card.batch_created", sent.batch.batch_no)
+            audit_batch(session, platform, ctx, "card.batch_created", sent.batch.batch_no)
     except DomainError as error:
         session.rollback()
         return render_page(
@@ -257,7 +237,7 @@ def send_file(batch_no: str, ctx: Context, session: DbSession, platform: Platfor
         data = production.render_batch_send_file(
             session, platform.keys, platform.card_policy, batch
         )
-        _audit_batch(session, platform, ctx, "card.batch_send_file", batch.batch_no)
+        audit_batch(session, platform, ctx, "card.batch_send_file", batch.batch_no)
     return Response(
         data,
         media_type="text/plain; charset=gbk",
@@ -310,9 +290,9 @@ def _apply_return(
                 platform.keys,
                 batch_no=batch_no,
                 content=content,
-                handling=_staff_handling(ctx, platform),
+                handling=batch_handling(platform, ctx),
             )
-            _audit_batch(session, platform, ctx, "card.batch_returned", batch_no)
+            audit_batch(session, platform, ctx, "card.batch_returned", batch_no)
     except DomainError as error:
         session.rollback()
         problems = error.details.get("problems")
