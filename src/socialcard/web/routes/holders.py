@@ -16,11 +16,12 @@ from socialcard.access.audit import ANONYMOUS, AuditEvent, append_audit
 from socialcard.access.holders import KIOSK_IDLE_SECONDS, end_holder_session, start_holder_session
 from socialcard.access.models import AuditResult
 from socialcard.bootstrap import Platform
+from socialcard.cards import queries as card_queries
 from socialcard.cards import services as card_services
 from socialcard.cards.door import sign_in_holder
 from socialcard.cards.ecard import issue_ecard_token
 from socialcard.cards.errors import CardUseRefused
-from socialcard.cards.models import Card, CardStatus
+from socialcard.cards.models import ApplicationReason, Card, CardStatus
 from socialcard.cards.services import Handling, LossReportKind, effective_status
 from socialcard.catalog import queries as catalog_queries
 from socialcard.catalog.models import USAGE_KIND_LABELS, OpeningStatus
@@ -44,6 +45,9 @@ PORTAL_NOTICES = {
     ),
     "cancelled": "已解除临时挂失，本卡恢复使用。",
     "signed_out": "您已安全退出。",
+    "replacement": (
+        "换卡申请已受理。请携带身份证件到任一服务窗口采集照片；新卡发放前旧卡可继续使用。"
+    ),
 }
 
 
@@ -161,6 +165,9 @@ def portal(request: Request, ctx: Context, session: DbSession, platform: Platfor
         card=view_card(card, at=platform.clock.now(), policy=platform.card_policy),
         may_report=status in (CardStatus.ISSUED, CardStatus.ACTIVE),
         may_cancel_report=status is CardStatus.REPORTED_TEMPORARY,
+        may_replace=status in (CardStatus.ISSUED, CardStatus.ACTIVE)
+        and card_queries.find_card_in_pipeline(session, card.person_id) is None,
+        pipeline=_pipeline_view(session, platform, card.person_id),
         has_ecard=status is CardStatus.ACTIVE,
         notice=notice,
         holder_csrf=ctx.holder.csrf_token,
@@ -233,6 +240,43 @@ def portal_cancel_report(ctx: Context, session: DbSession, platform: PlatformDep
         )
         _audit(session, platform, ctx, "card.cancel_report", card)
     return see_other("/portal?done=cancelled")
+
+
+def _pipeline_view(
+    session: Session, platform: Platform, person_id: int
+) -> dict[str, object] | None:
+    new = card_queries.find_card_in_pipeline(session, person_id)
+    if new is None:
+        return None
+    return view_card(new, at=platform.clock.now(), policy=platform.card_policy).as_dict()
+
+
+@router.post("/portal/replacement")
+def portal_apply_for_replacement(
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """换卡申请 online (damage, expiry, new generation): the photo is taken at a counter; the old
+    card keeps working until the new one is handed over."""
+    try:
+        chosen = ApplicationReason(reason)
+    except ValueError as error:
+        raise InvalidField("reason", "replacement_reason", "请选择换卡原因。") from error
+    with transaction(session):
+        card = _holder_card(session, ctx)
+        new = card_services.replace_card(
+            session,
+            platform.keys,
+            platform.card_policy,
+            card_number=card.card_number,
+            reason=chosen,
+            handling=Handling(channel="web", at=platform.clock.now()),
+            photo_collected=False,
+        )
+        _audit(session, platform, ctx, "card.replace", new)
+    return see_other("/portal?done=replacement")
 
 
 def _ecard_code(platform: Platform, card: Card) -> tuple[str, str, int]:
