@@ -4,9 +4,9 @@ production batches. Every unsafe call takes an Idempotency-Key header."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import File, Header, UploadFile
+from fastapi import Body, File, Header, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -170,10 +170,10 @@ def _action_route(action: CardAction, summary: str) -> None:
         card_number: str,
         ctx: Context,
         platform: PlatformDep,
-        body: ActionIn | None = None,
+        body: Annotated[ActionIn, Body(default_factory=ActionIn)],
         idempotency_key: str | None = IDEMPOTENCY,
     ) -> Response:
-        given = body or ActionIn()
+        given = body
 
         def operation(session: Session) -> tuple[int, dict[str, Any]]:
             card = act_on_card(
