@@ -126,21 +126,24 @@ def create_demo_cards(
 ) -> DemoCards:
     """Cards for about `share` of the living residents, and the demo terminals."""
     rng = random.Random(seed)
-    persons = list(
-        session.scalars(
-            select(Person).where(Person.status == PersonStatus.LIVING).order_by(Person.id)
-        )
+    living = (
+        select(Person.id, Person.residence_county_code)
+        .where(Person.status == PersonStatus.LIVING)
+        .order_by(Person.id)
     )
+    persons = session.execute(living).tuples().all()
     # The walkthrough holders live in 道县, like the demo's county clerk and kiosk.
-    guides = [p for p in persons if p.residence_county_code == "431124"][:WALKTHROUGH_HOLDERS]
+    guide_ids = [pid for pid, county in persons if county == "431124"][:WALKTHROUGH_HOLDERS]
+    guides = list(session.scalars(select(Person).where(Person.id.in_(guide_ids))))
     walkthrough = _walkthrough(session, keys, policy, guides, at)
-    taken = {p.id for p in guides}
-    chosen = [p for p in persons if p.id not in taken and rng.random() < share]
+    chosen = [
+        (pid, county) for pid, county in persons if pid not in guide_ids and rng.random() < share
+    ]
     numbers = _reserve_numbers(session, len(chosen))
     banks = list(BANK_WEIGHTS)
     weights = list(BANK_WEIGHTS.values())
     card_rows: list[dict[str, Any]] = []
-    for person, number in zip(chosen, numbers, strict=True):
+    for (person_id, residence), number in zip(chosen, numbers, strict=True):
         roll = rng.random()
         status = (
             CardStatus.ACTIVE
@@ -154,14 +157,14 @@ def create_demo_cards(
             else CardStatus.DATA_COLLECTED
         )
         bank = rng.choices(banks, weights)[0]
-        county = person.residence_county_code or "431100"
+        county = residence or "431100"
         issued_at = at - timedelta(days=rng.randint(30, 3000))
         produced = status is not CardStatus.DATA_COLLECTED
         account = sandbox_factory.BANK_BINS[bank] + f"{rng.randrange(10**13):013d}"
         activated = status is not CardStatus.ISSUED and produced
         card_rows.append(
             {
-                "person_id": person.id,
+                "person_id": person_id,
                 "card_number": number,
                 "card_uid": f"{county}D156{rng.getrandbits(88):022X}" if produced else None,
                 "generation": 3,
