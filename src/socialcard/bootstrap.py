@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from socialcard.access.verification import SandboxSmsGateway, SmsGateway
 from socialcard.cards.policy import CardPolicy
 from socialcard.catalog.bindings import Binding, collect_bindings
 from socialcard.config import Settings
@@ -63,6 +64,7 @@ class Platform:
     keys: KeyRing
     clock: Clock = field(default_factory=SystemClock)
     card_policy: CardPolicy = field(default_factory=CardPolicy)
+    sms: SmsGateway | None = None
 
     def session(self) -> Session:
         return self.sessions()
@@ -125,4 +127,9 @@ def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platfor
             temporary_loss_days=settings.card_temporary_loss_days,
             ecard_token_seconds=settings.ecard_token_seconds,
         ),
+        # No SMS provider adapter exists yet: production has none (online application is then
+        # closed); elsewhere the sandbox gateway writes the messages to a file.
+        sms=None
+        if settings.environment == "production"
+        else SandboxSmsGateway(settings.data_dir / "sms-outbox.log"),
     )

@@ -138,3 +138,44 @@ def test_the_kiosk_signs_in_with_card_and_pin_and_signs_out_by_itself(platform: 
     expired = kiosk.get("/kiosk/menu", follow_redirects=False)
     assert expired.status_code == 303
     assert expired.headers["location"] == "/kiosk"
+
+
+def test_a_resident_without_a_card_applies_online_with_a_code(platform: Platform) -> None:
+    rid = resident_id_for("431124", "19950101", 4)
+    add_person(platform, rid, name="柳宗元", phone="13907465678")
+    client = TestClient(create_app(platform))
+    outbox = platform.settings.data_dir / "sms-outbox.log"
+    assert "网上申领社会保障卡" in client.get("/portal/apply").text
+
+    wrong_phone = client.post(
+        "/portal/apply/code", data={"resident_id": rid, "name": "柳宗元", "phone": "13900000000"}
+    )
+    assert "如信息无误，验证码已发送" in wrong_phone.text  # says the same either way
+    assert not outbox.exists()
+
+    sent = client.post(
+        "/portal/apply/code", data={"resident_id": rid, "name": "柳宗元", "phone": "139 0746 5678"}
+    )
+    code_id = re.findall(r'name="code_id" value="(\d+)"', sent.text)[0]
+    message = outbox.read_text(encoding="utf-8")
+    assert "13907465678" in message
+    code = re.findall(r"验证码为 (\d{6})", message)[-1]
+
+    wrong = "000000" if code != "000000" else "111111"
+    refused = client.post(
+        "/portal/apply/confirm", data={"code_id": code_id, "code": wrong, "bank_code": "ABC"}
+    )
+    assert "验证码不正确或已过期" in refused.text
+    done = client.post(
+        "/portal/apply/confirm", data={"code_id": code_id, "code": code, "bank_code": "ABC"}
+    )
+    assert "申领已受理" in done.text
+    number = re.findall(r'class="mono">([A-Z]\d{8})<', done.text)[0]
+    with platform.session() as session:
+        card = queries.get_card(session, number)
+        assert card.status.value == "applied"
+        assert card.application_channel == "web"
+    again = client.post(
+        "/portal/apply/confirm", data={"code_id": code_id, "code": code, "bank_code": "ABC"}
+    )
+    assert "验证码不正确或已过期" in again.text  # a code is used once

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from socialcard.access.audit import ANONYMOUS, AuditEvent, append_audit
 from socialcard.access.holders import KIOSK_IDLE_SECONDS, end_holder_session, start_holder_session
 from socialcard.access.models import AuditResult
+from socialcard.access.verification import CodeRefused, check_code, count_wrong_try, issue_code
 from socialcard.bootstrap import Platform
 from socialcard.cards import queries as card_queries
 from socialcard.cards import services as card_services
 from socialcard.cards.door import sign_in_holder
 from socialcard.cards.ecard import issue_ecard_token
 from socialcard.cards.errors import CardUseRefused
-from socialcard.cards.models import ApplicationReason, Card, CardStatus
+from socialcard.cards.models import PARTNER_BANKS, ApplicationReason, Card, CardStatus
 from socialcard.cards.services import Handling, LossReportKind, effective_status
 from socialcard.catalog import queries as catalog_queries
 from socialcard.catalog.models import USAGE_KIND_LABELS, OpeningStatus
@@ -32,7 +33,10 @@ from socialcard.http.context import HOLDER_COOKIE, Context, DbSession, PlatformD
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.masking import mask_name
 from socialcard.kernel.resident_id import InvalidResidentId, ResidentId
-from socialcard.registry.queries import get_person
+from socialcard.registry.household.rules import normalise_phone
+from socialcard.registry.models import PersonStatus
+from socialcard.registry.queries import find_person_by_resident_id, get_person
+from socialcard.registry.services import phone_index as registry_phone_index
 from socialcard.registry.services import resident_id_index
 from socialcard.web.forms import see_other
 from socialcard.web.rendering import render_page
@@ -330,6 +334,153 @@ def ecard_code(ctx: Context, session: DbSession, platform: PlatformDep) -> JSONR
     return JSONResponse(
         {"image": image, "expires_at": expires_at, "seconds": seconds},
         headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- applying for a first card online --------------------------------------------------------
+
+APPLICATION_PURPOSE = "card_application"
+SENT_NOTICE = "如信息无误，验证码已发送至您在户籍登记的手机，5 分钟内有效。"
+
+
+@router.get("/portal/apply")
+def apply_page(request: Request, platform: PlatformDep) -> Response:
+    """申领: ID number, name and the registered phone; a code confirms it is the person."""
+    return render_page(
+        request,
+        "holders/portal_apply.html",
+        step="identify",
+        error=None if platform.sms else "网上申领暂未开通，请携带身份证件到服务窗口办理。",
+        notice=None,
+        banks=PARTNER_BANKS,
+        code_id=None,
+    )
+
+
+@router.post("/portal/apply/code")
+def apply_send_code(
+    request: Request,
+    session: DbSession,
+    platform: PlatformDep,
+    resident_id: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+) -> Response:
+    """Send a code when ID number, name and registered phone match a living resident without a
+    card. The answer is the same whether or not they match (nobody learns who is registered)."""
+    code_id: int | None = None
+    if platform.sms is None:
+        raise InvalidField("resident_id", "online_application", "网上申领暂未开通。")
+    try:
+        number = ResidentId.parse(resident_id, today=local_today(platform.clock))
+    except InvalidResidentId:
+        return render_page(
+            request,
+            "holders/portal_apply.html",
+            step="identify",
+            notice=None,
+            banks=PARTNER_BANKS,
+            error="社会保障号码格式不正确。",
+            code_id=None,
+            status_code=200,
+        )
+    normalised = normalise_phone(phone) or ""
+    with transaction(session):
+        person = find_person_by_resident_id(session, platform.keys, number)
+        if (
+            person is not None
+            and person.status is PersonStatus.LIVING
+            and person.name == name.strip()
+            and person.phone_index is not None
+            and person.phone_index == registry_phone_index(platform.keys, normalised)
+            and card_queries.find_card_in_hand(session, person.id) is None
+            and card_queries.find_card_in_pipeline(session, person.id) is None
+        ):
+            code_id = issue_code(
+                session,
+                platform.keys,
+                platform.sms,
+                purpose=APPLICATION_PURPOSE,
+                person_id=person.id,
+                phone=normalised,
+                at=platform.clock.now(),
+            )
+    return render_page(
+        request,
+        "holders/portal_apply.html",
+        step="confirm",
+        notice=SENT_NOTICE,
+        error=None,
+        banks=PARTNER_BANKS,
+        code_id=code_id or 0,
+    )
+
+
+@router.post("/portal/apply/confirm")
+def apply_confirm(
+    request: Request,
+    ctx: Context,
+    platform: PlatformDep,
+    code_id: Annotated[int, Form()] = 0,
+    code: Annotated[str, Form()] = "",
+    bank_code: Annotated[str, Form()] = "",
+) -> Response:
+    """The code is right: the application is made (the photo is taken at a counter)."""
+    if bank_code not in PARTNER_BANKS:
+        return render_page(
+            request,
+            "holders/portal_apply.html",
+            step="confirm",
+            notice=None,
+            error="请选择合作银行。",
+            banks=PARTNER_BANKS,
+            code_id=code_id,
+        )
+    at = platform.clock.now()
+    with platform.session() as session:
+        try:
+            with transaction(session):
+                person_id = check_code(
+                    session,
+                    platform.keys,
+                    code_id=code_id,
+                    purpose=APPLICATION_PURPOSE,
+                    code=code,
+                    at=at,
+                )
+                card = card_services.apply_for_card(
+                    session,
+                    platform.keys,
+                    platform.card_policy,
+                    person_id=person_id,
+                    bank_code=bank_code,
+                    handling=Handling(channel="web", at=at),
+                )
+                _audit(session, platform, ctx, "card.apply", card)
+                number = card.card_number
+        except DomainError as error:
+            session.rollback()
+            if isinstance(error, CodeRefused) and error.wrong_try:
+                with transaction(session):  # the wrong try counts
+                    count_wrong_try(session, code_id=code_id)
+            return render_page(
+                request,
+                "holders/portal_apply.html",
+                step="confirm",
+                notice=None,
+                error=error.message,
+                banks=PARTNER_BANKS,
+                code_id=code_id,
+            )
+    return render_page(
+        request,
+        "holders/portal_apply.html",
+        step="done",
+        notice=None,
+        error=None,
+        banks=PARTNER_BANKS,
+        code_id=None,
+        card_number=number,
     )
 
 
