@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         uses=10_000 if arguments.smoke else 2_000_000,
         database_url=postgres,
         keep=arguments.keep,
+        # Its own database: a full W5 run may be loading socialcard_bench_w5 meanwhile.
+        database_name="socialcard_bench_w5_smoke" if arguments.smoke else "socialcard_bench_w5",
     )
     print(w5.describe(smoke=arguments.smoke))
     return 0 if ok and w5.users > 0 else 1

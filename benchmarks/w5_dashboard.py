@@ -149,13 +149,20 @@ class W5Result:
         )
 
 
-def run_w5(*, persons: int, uses: int, database_url: str, keep: bool = False) -> W5Result:
+def run_w5(
+    *,
+    persons: int,
+    uses: int,
+    database_url: str,
+    keep: bool = False,
+    database_name: str = BENCH_DATABASE,
+) -> W5Result:
     """Build the synthetic tables on a fresh database and time the metrics (best of three)."""
     admin = _conninfo(database_url)
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    url = make_url(database_url).set(database=BENCH_DATABASE)
+        connection.execute(f'DROP DATABASE IF EXISTS "{database_name}"')
+        connection.execute(f'CREATE DATABASE "{database_name}"')
+    url = make_url(database_url).set(database=database_name)
     try:
         with tempfile.TemporaryDirectory() as folder:
             settings = Settings(
@@ -169,7 +176,7 @@ def run_w5(*, persons: int, uses: int, database_url: str, keep: bool = False) ->
                 counties = [c.code for c in list_counties(session)]
             started = time.perf_counter()
             _fill(
-                _conninfo(database_url, BENCH_DATABASE),
+                _conninfo(database_url, database_name),
                 persons=persons,
                 uses=uses,
                 counties=counties,
@@ -207,7 +214,7 @@ def run_w5(*, persons: int, uses: int, database_url: str, keep: bool = False) ->
     finally:
         if not keep:
             with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"')
+                connection.execute(f'DROP DATABASE IF EXISTS "{database_name}"')
     return W5Result(
         persons=persons,
         uses=uses,
