@@ -17,6 +17,7 @@ from socialcard.cards.models import Card
 from socialcard.catalog.models import CardUse, OpeningStatus
 from socialcard.db import transaction
 from socialcard.demo.terminal_simulator import TerminalSimulator
+from socialcard.server import create_app
 from tests.support import (
     add_person,
     api_client,
@@ -144,7 +145,13 @@ def test_twenty_parallel_requests_with_one_key_make_one_card(platform: Platform)
     body = {"person_id": person_id, "bank_code": "BOC"}
     responses: list[tuple[int, bytes]] = []
     lock = threading.Lock()
-    clients = [api_client(platform, account) for _ in range(20)]
+    # One app, as in production: FastAPI builds a route's state on its first match, and that
+    # build is not thread-safe under warnings-as-errors; a first sequential call builds it (the
+    # missing key makes it a 422 that claims nothing).
+    app = create_app(platform)
+    token = api_client(platform, account).headers["Authorization"]
+    clients = [TestClient(app, headers={"Authorization": token}) for _ in range(20)]
+    assert clients[0].post("/api/v1/cards/applications", json=body).status_code == 422
     barrier = threading.Barrier(len(clients))
 
     def send(client: TestClient) -> None:
