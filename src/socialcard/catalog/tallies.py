@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -174,6 +175,9 @@ class TallyRebuild:
 def rebuild_user_tallies(session: Session) -> TallyRebuild:
     """Recompute both tables from every successful card use, set-based, in the caller's
     transaction (after a bulk load of card uses, or to repair)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One big GROUP BY: let it sort in memory rather than in many small temporary files.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(delete(ItemUserTally))
     session.execute(delete(ItemYearUser))
     day = _local_day(session).label("day")
