@@ -14,8 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from socialcard.access import terminals
-from socialcard.access.audit import Actor, AuditEvent, append_audit
-from socialcard.access.models import AuditResult, TerminalKind
+from socialcard.access.models import TerminalKind
 from socialcard.bootstrap import Platform
 from socialcard.cards import production, queries, sandbox_factory
 from socialcard.cards import services as card_services
@@ -23,7 +22,13 @@ from socialcard.cards.errors import STATUS_LABELS
 from socialcard.cards.models import PARTNER_BANKS
 from socialcard.cards.production_files import decode_exchange_file
 from socialcard.cards.services import Handling
-from socialcard.cli.platform import closing_platforms, domain_errors, out, ready_platform
+from socialcard.cli.platform import (
+    audit_cli,
+    closing_platforms,
+    domain_errors,
+    out,
+    ready_platform,
+)
 from socialcard.db import transaction
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import InvalidResidentId, ResidentId
@@ -34,26 +39,13 @@ batch_app = typer.Typer(help="Production batches (制卡批次).", no_args_is_he
 terminals_app = typer.Typer(help="Terminals and their admission (终端入网).", no_args_is_help=True)
 cards_app.add_typer(batch_app, name="batch")
 
-OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
 BULK_CHUNK = 500
 
 
 def _audit(
     session: Session, platform: Platform, action: str, kind: str, key: str, **details: object
 ) -> None:
-    append_audit(
-        session,
-        AuditEvent(
-            actor=OPERATOR,
-            action=action,
-            result=AuditResult.SUCCESS,
-            object_type=kind,
-            object_id=key,
-            origin="cli",
-            details=dict(details),
-        ),
-        at=platform.clock.now(),
-    )
+    audit_cli(session, platform, action, kind, key, details)
 
 
 def _handling(platform: Platform, channel: str = "batch") -> Handling:

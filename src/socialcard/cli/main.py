@@ -14,12 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from socialcard.access import services as access
-from socialcard.access.audit import Actor, AuditEvent, append_audit, verify_chain, write_checkpoint
-from socialcard.access.models import AuditResult
+from socialcard.access.audit import verify_chain, write_checkpoint
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.cli.cards import cards_app, nightly, terminals_app
-from socialcard.cli.platform import closing_platforms, domain_errors, err, out, ready_platform
+from socialcard.cli.platform import (
+    OPERATOR,
+    audit_cli,
+    closing_platforms,
+    domain_errors,
+    err,
+    out,
+    ready_platform,
+)
 from socialcard.cli.reports import reports_app
 from socialcard.db import transaction
 from socialcard.kernel.clock import local_today
@@ -44,8 +51,6 @@ app.add_typer(reports_app, name="report")
 app.add_typer(cards_app, name="cards")
 app.add_typer(terminals_app, name="terminals")
 app.command("nightly")(closing_platforms(nightly))
-
-OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
 
 
 @app.command("migrate")
@@ -326,19 +331,7 @@ def _audit(
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
-    append_audit(
-        session,
-        AuditEvent(
-            actor=OPERATOR,
-            action=action,
-            result=AuditResult.SUCCESS,
-            object_type=object_type,
-            object_id=str(object_id),
-            origin="cli",
-            details=dict(details or {}),
-        ),
-        at=platform.clock.now(),
-    )
+    audit_cli(session, platform, action, object_type, object_id, details)
 
 
 @audit_app.command("verify")

@@ -10,7 +10,10 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
+from socialcard.access.audit import Actor, AuditEvent, append_audit
+from socialcard.access.models import AuditResult
 from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
 from socialcard.config import Settings
 from socialcard.errors import DomainError
@@ -61,3 +64,30 @@ def domain_errors() -> Iterator[None]:
     except DomainError as error:
         err.print(f"error[{error.code}]: {error.message}", markup=False)
         raise typer.Exit(1) from None
+
+
+OPERATOR = Actor(staff_id=None, username="cli-operator", roles=("operator",))
+
+
+def audit_cli(
+    session: Session,
+    platform: Platform,
+    action: str,
+    object_type: str,
+    object_id: object,
+    details: dict[str, object] | None = None,
+) -> None:
+    """One audit record for an operator's command (actor `cli-operator`, origin `cli`)."""
+    append_audit(
+        session,
+        AuditEvent(
+            actor=OPERATOR,
+            action=action,
+            result=AuditResult.SUCCESS,
+            object_type=object_type,
+            object_id=str(object_id),
+            origin="cli",
+            details=dict(details or {}),
+        ),
+        at=platform.clock.now(),
+    )
