@@ -23,7 +23,7 @@ from socialcard.cards.policy import CardPolicy
 from socialcard.cards.services import Handling, LossReportKind
 from socialcard.catalog.models import Channel
 from socialcard.db import transaction
-from socialcard.errors import InvalidField
+from socialcard.errors import DomainError, InvalidField
 from socialcard.http.context import RequestContext
 from socialcard.http.persons import check_person_scope
 from socialcard.registry.models import Person
@@ -390,3 +390,42 @@ def audit_batch(
         ),
         at=platform.clock.now(),
     )
+
+
+def count_wrong_pin(platform: Platform, error: DomainError, handling: Handling) -> None:
+    """After a refused PIN check rolled back: count the wrong PIN in a transaction of its own, so
+    that no channel can guess for free."""
+    if isinstance(error, CardUseRefused) and error.pin_failed and error.card_id is not None:
+        with platform.session() as session, transaction(session):
+            card_services.record_pin_failure(
+                session, platform.card_policy, card_id=error.card_id, handling=handling
+            )
+
+
+def change_pin(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    card_number: str,
+    old_pin: str,
+    new_pin: str,
+    handling: Handling,
+) -> Card:
+    """The holder changes the PIN with the old one (kiosk page, terminal pad); audited. A wrong
+    old PIN is counted before the refusal is raised."""
+    try:
+        with platform.session() as session, transaction(session):
+            card = card_services.change_pin(
+                session,
+                platform.keys,
+                platform.card_policy,
+                card_number=card_number,
+                old_pin=old_pin,
+                new_pin=new_pin,
+                handling=handling,
+            )
+            audit_card(session, platform, context, "card.pin_changed", card)
+            return card
+    except CardUseRefused as refusal:
+        count_wrong_pin(platform, refusal, handling)
+        raise

@@ -184,7 +184,9 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
         raise RouteNotInPolicy(method, path)
 
     if permission.startswith(TERMINAL_PREFIX):
-        request.state.ctx = RequestContext(None, request_id, origin)
+        claimed = (request.headers.get("x-terminal-id") or "?")[:40]
+        # A refused terminal call is audited under the terminal it claimed to be.
+        request.state.ctx = RequestContext(None, request_id, f"terminal:{claimed}")
         ctx = await _identify_terminal(
             request, platform, request_id, permission.removeprefix(TERMINAL_PREFIX)
         )
@@ -226,7 +228,10 @@ def _find_holder(request: Request, platform: Platform) -> HolderIdentity | None:
 def _identify_holder(
     request: Request, platform: Platform, request_id: str, origin: str | None
 ) -> RequestContext:
-    return RequestContext(None, request_id, origin, holder=_find_holder(request, platform))
+    holder = _find_holder(request, platform)
+    # A holder's actions are audited as coming from their door (portal, kiosk) and address.
+    where = f"holder:{holder.channel}@{origin}" if holder is not None else origin
+    return RequestContext(None, request_id, where, holder=holder)
 
 
 async def _identify_terminal(

@@ -30,6 +30,7 @@ from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import InvalidField
 from socialcard.http.cards import audit_card, present_in, record_card_refusal, view_card
+from socialcard.http.cards import change_pin as change_pin_counted
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import run_once
 from socialcard.kernel.crypto import hmac_sm3
@@ -325,26 +326,14 @@ def change_pin(body: PinChangeIn, ctx: Context, platform: PlatformDep) -> None:
         terminal_code=terminal.terminal_code,
         region_code=terminal.county_code,
     )
-    with platform.session() as session:
-        try:
-            with transaction(session):
-                card = card_services.change_pin(
-                    session,
-                    platform.keys,
-                    platform.card_policy,
-                    card_number=body.card_number,
-                    old_pin=body.old_pin,
-                    new_pin=body.new_pin,
-                    handling=handling,
-                )
-                audit_card(session, platform, ctx, "card.pin_changed", card)
-        except CardUseRefused as refusal:
-            if refusal.pin_failed and refusal.card_id is not None:
-                with transaction(session):
-                    card_services.record_pin_failure(
-                        session, platform.card_policy, card_id=refusal.card_id, handling=handling
-                    )
-            raise
+    change_pin_counted(
+        platform,
+        ctx,
+        card_number=body.card_number,
+        old_pin=body.old_pin,
+        new_pin=body.new_pin,
+        handling=handling,
+    )
 
 
 class BankActivationIn(BaseModel):

@@ -12,9 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from socialcard.access.audit import ANONYMOUS, AuditEvent, append_audit
 from socialcard.access.holders import KIOSK_IDLE_SECONDS, end_holder_session, start_holder_session
-from socialcard.access.models import AuditResult
 from socialcard.access.verification import CodeRefused, check_code, count_wrong_try, issue_code
 from socialcard.bootstrap import Platform
 from socialcard.cards import queries as card_queries
@@ -28,7 +26,7 @@ from socialcard.catalog import queries as catalog_queries
 from socialcard.catalog.models import USAGE_KIND_LABELS, OpeningStatus
 from socialcard.db import transaction
 from socialcard.errors import DomainError, InvalidField
-from socialcard.http.cards import view_card
+from socialcard.http.cards import audit_card, change_pin, count_wrong_pin, view_card
 from socialcard.http.context import HOLDER_COOKIE, Context, DbSession, PlatformDep, RequestContext
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.masking import mask_name
@@ -53,25 +51,6 @@ PORTAL_NOTICES = {
         "换卡申请已受理。请携带身份证件到任一服务窗口采集照片；新卡发放前旧卡可继续使用。"
     ),
 }
-
-
-def _audit(
-    session: Session, platform: Platform, ctx: RequestContext, action: str, card: Card
-) -> None:
-    append_audit(
-        session,
-        AuditEvent(
-            actor=ANONYMOUS,
-            action=action,
-            result=AuditResult.SUCCESS,
-            object_type="card",
-            object_id=str(card.id),
-            origin=f"holder:{ctx.holder.channel}" if ctx.holder else ctx.origin,
-            request_id=ctx.request_id,
-            details={"person_id": card.person_id},
-        ),
-        at=platform.clock.now(),
-    )
 
 
 def _sign_in(
@@ -109,14 +88,12 @@ def _sign_in(
                 )
                 return started.token
         except CardUseRefused as refusal:
-            if refusal.pin_failed and refusal.card_id is not None:
-                with transaction(session):
-                    card_services.record_pin_failure(
-                        session,
-                        platform.card_policy,
-                        card_id=refusal.card_id,
-                        handling=Handling(channel="web" if channel == "portal" else channel, at=at),
-                    )
+            session.rollback()
+            count_wrong_pin(
+                platform,
+                refusal,
+                Handling(channel="web" if channel == "portal" else channel, at=at),
+            )
             raise
 
 
@@ -227,7 +204,7 @@ def portal_report_loss(ctx: Context, session: DbSession, platform: PlatformDep) 
             kind=LossReportKind.TEMPORARY,
             handling=Handling(channel="web", at=platform.clock.now()),
         )
-        _audit(session, platform, ctx, "card.report_temporary", card)
+        audit_card(session, platform, ctx, "card.report_temporary", card)
     return see_other("/portal?done=reported")
 
 
@@ -242,7 +219,7 @@ def portal_cancel_report(ctx: Context, session: DbSession, platform: PlatformDep
             card_number=card.card_number,
             handling=Handling(channel="web", at=platform.clock.now()),
         )
-        _audit(session, platform, ctx, "card.cancel_report", card)
+        audit_card(session, platform, ctx, "card.cancel_report", card)
     return see_other("/portal?done=cancelled")
 
 
@@ -279,7 +256,7 @@ def portal_apply_for_replacement(
             handling=Handling(channel="web", at=platform.clock.now()),
             photo_collected=False,
         )
-        _audit(session, platform, ctx, "card.replace", new)
+        audit_card(session, platform, ctx, "card.replace", new)
     return see_other("/portal?done=replacement")
 
 
@@ -456,7 +433,7 @@ def apply_confirm(
                     bank_code=bank_code,
                     handling=Handling(channel="web", at=at),
                 )
-                _audit(session, platform, ctx, "card.apply", card)
+                audit_card(session, platform, ctx, "card.apply", card)
                 number = card.card_number
         except DomainError as error:
             session.rollback()
@@ -564,30 +541,19 @@ def kiosk_change_pin(
 ) -> Response:
     """Change the PIN with the old one (a wrong old PIN counts toward the lock)."""
     holder = ctx.require_holder()
-    at = platform.clock.now()
-    handling = Handling(channel="kiosk", at=at)
     with platform.session() as session:
         card = session.get(Card, holder.card_id)
         assert card is not None
         number = card.card_number
-        try:
-            with transaction(session):
-                changed = card_services.change_pin(
-                    session,
-                    platform.keys,
-                    platform.card_policy,
-                    card_number=number,
-                    old_pin=old_pin,
-                    new_pin=new_pin,
-                    handling=handling,
-                )
-                _audit(session, platform, ctx, "card.pin_changed", changed)
-        except DomainError as error:
-            session.rollback()
-            if isinstance(error, CardUseRefused) and error.pin_failed and error.card_id:
-                with transaction(session):
-                    card_services.record_pin_failure(
-                        session, platform.card_policy, card_id=error.card_id, handling=handling
-                    )
-            return see_other("/kiosk/menu?done=pin_refused")
+    try:
+        change_pin(
+            platform,
+            ctx,
+            card_number=number,
+            old_pin=old_pin,
+            new_pin=new_pin,
+            handling=Handling(channel="kiosk", at=platform.clock.now()),
+        )
+    except DomainError:
+        return see_other("/kiosk/menu?done=pin_refused")
     return see_other("/kiosk/menu?done=pin_changed")
