@@ -21,7 +21,8 @@ from socialcard.cards.errors import (
     CardNotActivated,
     CardReportedLost,
     CardUseRefused,
-    HolderNotLiving,
+    EcardTokenRefused,
+    HolderNotLivingRefused,
     ItemNotOpened,
     PinChangeRequired,
     PinIncorrect,
@@ -148,7 +149,7 @@ def present_card(
     refresh_card(session, card, policy, at)
     _check_usable(card)
     if holder.status is not PersonStatus.LIVING:
-        raise _refused(CardUseRefusedHolder(holder), card)
+        raise _refused(HolderNotLivingRefused(holder.status.value), card)
     if isinstance(credential, PhysicalCard):
         check_pin(card, keys, policy, credential.pin)
         if policy.pin_change_required and card.pin_is_initial:
@@ -169,19 +170,9 @@ def present_card(
     return Presented(holder=holder, card=card, use=use)
 
 
-class CardUseRefusedHolder(CardUseRefused):
-    code = "holder_not_living"
-
-    def __init__(self, holder: Person) -> None:
-        base = HolderNotLiving(holder.id, holder.status.value)
-        super().__init__(base.message, person_status=holder.status.value)
-
-
 def _card_of_token(session: Session, token: EcardToken) -> Card:
     card = session.get(Card, token.card_id)
     if card is None:
-        from socialcard.cards.errors import EcardTokenRefused
-
         raise EcardTokenRefused("signature")
     return card
 
@@ -256,6 +247,6 @@ def sign_in_holder(
     if card.status not in SIGN_IN_STATUSES:
         raise _refused(CardCancelled(card.card_number), card)
     if person.status is not PersonStatus.LIVING:
-        raise _refused(CardUseRefusedHolder(person), card)
+        raise _refused(HolderNotLivingRefused(person.status.value), card)
     check_pin(card, keys, policy, pin)
     return card

@@ -140,6 +140,17 @@ class CardNotActivated(CardUseRefused):
         super().__init__("该卡尚未启用社保功能，请先启用。", card_number=card_number)
 
 
+class HolderNotLivingRefused(CardUseRefused):
+    """A card presented for a person the registry records as deceased or moved away."""
+
+    code = "holder_not_living"
+
+    def __init__(self, person_status: str) -> None:
+        super().__init__(
+            "该人员户籍状态不是“正常”，不能申领或使用社会保障卡。", person_status=person_status
+        )
+
+
 class PinLocked(CardUseRefused):
     code = "pin_locked"
 

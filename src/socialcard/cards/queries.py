@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socialcard.cards.errors import CardNotFound
+from socialcard.cards.errors import BatchNotFound, CardNotFound
 from socialcard.cards.models import (
     IN_HAND,
     IN_PIPELINE,
@@ -67,8 +67,6 @@ def list_events_for_holder(session: Session, person_id: int) -> list[CardEvent]:
 
 
 def get_batch(session: Session, batch_no: str) -> ProductionBatch:
-    from socialcard.cards.errors import BatchNotFound
-
     batch = session.scalars(
         select(ProductionBatch).where(ProductionBatch.batch_no == batch_no)
     ).first()

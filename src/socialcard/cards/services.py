@@ -251,13 +251,13 @@ def _lapse_if_due(session: Session, card: Card, policy: CardPolicy, now: datetim
     if target is card.status:
         return False
     card.move_to(target)
-    lapse = Handling(channel="system", at=card_lapse_time(card, policy, now))
+    lapse = Handling(channel="system", at=_lapse_time(card, policy, now))
     card.reported_at = None
     add_card_event(session, card, CardEventKind.LOSS_REPORT_LAPSED, lapse)
     return True
 
 
-def card_lapse_time(card: Card, policy: CardPolicy, now: datetime) -> datetime:
+def _lapse_time(card: Card, policy: CardPolicy, now: datetime) -> datetime:
     if card.reported_at is None:
         return now
     return min(now, card.reported_at + timedelta(days=policy.temporary_loss_days))

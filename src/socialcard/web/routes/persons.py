@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from socialcard.access.policy import Masking
 from socialcard.access.services import Principal
 from socialcard.bootstrap import Platform
-from socialcard.cards.models import PARTNER_BANKS
+from socialcard.cards.models import IN_HAND, IN_PIPELINE, PARTNER_BANKS
 from socialcard.db import transaction
 from socialcard.errors import InvalidField, RuleViolation
 from socialcard.http.context import Context, DbSession, PlatformDep
@@ -221,16 +221,7 @@ def _render_person(
         for version in queries.list_person_versions(session, person.id)
     ]
     cards = holder_cards(session, platform, person.id)
-    open_statuses = {
-        "applied",
-        "data_collected",
-        "in_production",
-        "produced",
-        "issued",
-        "active",
-        "reported_temporary",
-        "reported_formal",
-    }
+    open_statuses = {status.value for status in IN_HAND | IN_PIPELINE}
     return render_page(
         request,
         "persons/detail.html",
