@@ -1,0 +1,281 @@
+"""Reads of the ledger: balances derived from transfers, statements of an account, and the
+verification that proves the books (`socialcard ledger verify`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from socialcard.ledger.errors import AccountNotFound, TransferNotFound
+from socialcard.ledger.models import (
+    LedgerAccount,
+    LedgerBalance,
+    LedgerTransfer,
+    NormalSide,
+    TransferPhase,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    code: str
+    normal_side: NormalSide
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+    @property
+    def posted(self) -> int:
+        """The balance on the account's normal side, in fen."""
+        if self.normal_side is NormalSide.CREDIT:
+            return self.credits_posted - self.debits_posted
+        return self.debits_posted - self.credits_posted
+
+    @property
+    def available(self) -> int:
+        """Posted less what is reserved against it."""
+        if self.normal_side is NormalSide.CREDIT:
+            return self.posted - self.debits_pending
+        return self.posted - self.credits_pending
+
+
+def get_account(session: Session, code: str) -> LedgerAccount:
+    account = find_account(session, code)
+    if account is None:
+        raise AccountNotFound(code)
+    return account
+
+
+def find_account(session: Session, code: str) -> LedgerAccount | None:
+    return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
+
+
+def list_accounts(session: Session, *, prefix: str | None = None) -> list[LedgerAccount]:
+    stmt = select(LedgerAccount).order_by(LedgerAccount.code)
+    if prefix:
+        stmt = stmt.where(LedgerAccount.code.startswith(prefix, autoescape=True))
+    return list(session.scalars(stmt))
+
+
+def _sums(session: Session, account_id: int, as_of: datetime | None) -> tuple[int, int, int, int]:
+    t = LedgerTransfer
+    totals = [0, 0, 0, 0]
+    for column, offset in ((t.debit_account_id, 0), (t.credit_account_id, 1)):
+        stmt = select(t.phase, func.sum(t.amount_minor)).where(column == account_id)
+        if as_of is not None:
+            stmt = stmt.where(t.created_at <= as_of)
+        for phase, amount in session.execute(stmt.group_by(t.phase)).tuples():
+            value = int(amount)
+            if phase in (TransferPhase.SINGLE, TransferPhase.POST):
+                totals[offset] += value
+            if phase is TransferPhase.PENDING:
+                totals[offset + 2] += value
+            if phase in (TransferPhase.POST, TransferPhase.VOID):
+                totals[offset + 2] -= value
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+def get_balance(session: Session, code: str, *, as_of: datetime | None = None) -> Balance:
+    """The balance derived from the transfers (as of a moment, or now)."""
+    account = get_account(session, code)
+    dp, cp, dpend, cpend = _sums(session, account.id, as_of)
+    return Balance(code, account.normal_side, dp, cp, dpend, cpend)
+
+
+def get_balances(session: Session, codes: list[str]) -> dict[str, Balance]:
+    return {code: get_balance(session, code) for code in codes if find_account(session, code)}
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLine:
+    transfer_key: str
+    created_at: datetime
+    kind: str
+    phase: TransferPhase
+    counterpart: str
+    reference: str
+    amount_minor: int  # signed on the account's normal side: + increases its balance
+
+
+def list_transfers(
+    session: Session, code: str, *, limit: int = 20, before_id: int | None = None
+) -> list[TransferLine]:
+    """The account's latest transfers, newest first (its statement)."""
+    account = get_account(session, code)
+    t = LedgerTransfer
+    other = LedgerAccount.__table__.alias("other")
+    stmt = (
+        select(t, other.c.code)
+        .join(
+            other,
+            or_(
+                and_(t.debit_account_id == account.id, other.c.id == t.credit_account_id),
+                and_(t.credit_account_id == account.id, other.c.id == t.debit_account_id),
+            ),
+        )
+        .order_by(t.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        stmt = stmt.where(t.id < before_id)
+    lines = []
+    for transfer, counterpart in session.execute(stmt).tuples():
+        grows = (transfer.credit_account_id == account.id) == (
+            account.normal_side is NormalSide.CREDIT
+        )
+        lines.append(
+            TransferLine(
+                transfer.transfer_key,
+                transfer.created_at,
+                transfer.kind.value,
+                transfer.phase,
+                counterpart,
+                transfer.reference,
+                transfer.amount_minor if grows else -transfer.amount_minor,
+            )
+        )
+    return lines
+
+
+def get_transfer(session: Session, key: str) -> LedgerTransfer:
+    transfer = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.transfer_key == key)
+    ).first()
+    if transfer is None:
+        raise TransferNotFound(key)
+    return transfer
+
+
+class ReservationState(StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+def reservation_state(session: Session, pending_key: str) -> ReservationState:
+    pending = get_transfer(session, pending_key)
+    phase = session.scalar(
+        select(LedgerTransfer.phase).where(LedgerTransfer.pending_id == pending.id)
+    )
+    if phase is None:
+        return ReservationState.PENDING
+    return ReservationState.POSTED if phase is TransferPhase.POST else ReservationState.VOIDED
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerVerification:
+    transfers: int = 0
+    accounts: int = 0
+    debits_posted: int = 0
+    credits_posted: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _derived_totals(session: Session) -> dict[int, list[int]]:
+    """(debits_posted, credits_posted, debits_pending, credits_pending) of every account, from
+    the transfers alone, in four grouped scans."""
+    t = LedgerTransfer
+    totals: dict[int, list[int]] = {}
+    for column, offset in ((t.debit_account_id, 0), (t.credit_account_id, 1)):
+        stmt = select(column, t.phase, func.sum(t.amount_minor)).group_by(column, t.phase)
+        for account_id, phase, amount in session.execute(stmt).tuples():
+            row = totals.setdefault(account_id, [0, 0, 0, 0])
+            value = int(amount)
+            if phase in (TransferPhase.SINGLE, TransferPhase.POST):
+                row[offset] += value
+            if phase is TransferPhase.PENDING:
+                row[offset + 2] += value
+            if phase in (TransferPhase.POST, TransferPhase.VOID):
+                row[offset + 2] -= value
+    return totals
+
+
+def verify_ledger(session: Session) -> LedgerVerification:
+    """Prove the books: debits equal credits (posted and pending), every stored balance row
+    equals its transfers, no floor is broken, every resolution mirrors its pending transfer,
+    every reversal mirrors its original, no reservation is resolved more than once."""
+    report = LedgerVerification()
+    t = LedgerTransfer
+    report.transfers = int(session.scalar(select(func.count()).select_from(t)) or 0)
+    accounts = {a.id: a for a in session.scalars(select(LedgerAccount))}
+    report.accounts = len(accounts)
+    totals = _derived_totals(session)
+    report.debits_posted = sum(v[0] for v in totals.values())
+    report.credits_posted = sum(v[1] for v in totals.values())
+    if report.debits_posted != report.credits_posted:
+        report.problems.append(
+            f"借方合计 {report.debits_posted} ≠ 贷方合计 {report.credits_posted}（已入账）"
+        )
+    pending_debits = sum(v[2] for v in totals.values())
+    pending_credits = sum(v[3] for v in totals.values())
+    if pending_debits != pending_credits:
+        report.problems.append(f"预留借方 {pending_debits} ≠ 预留贷方 {pending_credits}")
+    for account_id, (_debits, _credits, dpend, cpend) in totals.items():
+        if dpend < 0 or cpend < 0:
+            report.problems.append(f"{accounts[account_id].code}: 预留余额为负")
+    stored = {b.account_id: b for b in session.scalars(select(LedgerBalance))}
+    for account in accounts.values():
+        if not account.has_floor:
+            continue
+        derived = totals.get(account.id, [0, 0, 0, 0])
+        row = stored.get(account.id)
+        if row is None:
+            report.problems.append(f"{account.code}: 有下限的科目缺少余额行")
+            continue
+        kept = [row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending]
+        if kept != derived:
+            report.problems.append(f"{account.code}: 余额行 {kept} ≠ 由转账计算的 {derived}")
+        balance = Balance(account.code, account.normal_side, *derived)
+        if balance.available < 0:
+            report.problems.append(f"{account.code}: 可用余额 {balance.available} 低于下限 0")
+    pending = LedgerTransfer.__table__.alias("pending")
+    mismatched = session.scalar(
+        select(func.count())
+        .select_from(t)
+        .join(pending, pending.c.id == t.pending_id)
+        .where(
+            (pending.c.debit_account_id != t.debit_account_id)
+            | (pending.c.credit_account_id != t.credit_account_id)
+            | (pending.c.amount_minor != t.amount_minor)
+            | (pending.c.phase != TransferPhase.PENDING.value)
+        )
+    )
+    if mismatched:
+        report.problems.append(f"{mismatched} 笔入账/释放与其预留款不一致")
+    original = LedgerTransfer.__table__.alias("original")
+    bad_reversals = session.scalar(
+        select(func.count())
+        .select_from(t)
+        .join(original, original.c.id == t.reverses_id)
+        .where(
+            (original.c.debit_account_id != t.credit_account_id)
+            | (original.c.credit_account_id != t.debit_account_id)
+            | (original.c.amount_minor != t.amount_minor)
+        )
+    )
+    if bad_reversals:
+        report.problems.append(f"{bad_reversals} 笔冲正与原转账不对应")
+    twice = session.scalar(
+        select(func.count()).select_from(
+            select(t.pending_id)
+            .where(t.pending_id.is_not(None))
+            .group_by(t.pending_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
+    )
+    if twice:
+        report.problems.append(f"{twice} 笔预留款被处理了不止一次")
+    return report

@@ -1,0 +1,465 @@
+"""Writes to the ledger. Every function takes the caller's session and never commits: the entry
+point's transaction makes a journal atomic.
+
+Floored accounts (budgets, personal accounts) keep a balance row that every transfer touching
+them updates under a row lock, checking the floor; all other balances are sums of transfers, so
+no fund or clearing account is a hot row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from socialcard.kernel.money import Money
+from socialcard.ledger.accounts import check_account_code
+from socialcard.ledger.errors import (
+    AccountNotFound,
+    AccountSideConflict,
+    BalanceFloorBreached,
+    ReservationAlreadyResolved,
+    TransferInvalid,
+    TransferKeyConflict,
+    TransferNotFound,
+    TransferNotReversible,
+)
+from socialcard.ledger.models import (
+    POSTING_PHASES,
+    LedgerAccount,
+    LedgerBalance,
+    LedgerTransfer,
+    NormalSide,
+    TransferKind,
+    TransferPhase,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    transfer_key: str  # chosen by the caller; a retry with the same key is a no-op
+    debit_account: str
+    credit_account: str
+    amount: Money
+    kind: TransferKind
+    reference: str  # the business object, e.g. "payment:123"
+    journal_key: str | None = None  # defaults to the transfer key
+
+
+def open_account(
+    session: Session,
+    code: str,
+    *,
+    name: str,
+    normal_side: NormalSide,
+    has_floor: bool = False,
+    at: datetime,
+) -> LedgerAccount:
+    """Open the account, or return it when it exists with the same side and floor."""
+    check_account_code(code)
+    account = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
+    if account is not None:
+        if account.normal_side is not normal_side or account.has_floor is not has_floor:
+            raise AccountSideConflict(code)
+        return account
+    account = LedgerAccount(
+        code=code, name=name, normal_side=normal_side, has_floor=has_floor, created_at=at
+    )
+    try:
+        with session.begin_nested():
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        # Opened meanwhile by a concurrent transaction: use that one.
+        return open_account(
+            session, code, name=name, normal_side=normal_side, has_floor=has_floor, at=at
+        )
+    if has_floor:
+        session.add(LedgerBalance(account_id=account.id, updated_at=at))
+        session.flush()
+    return account
+
+
+def _account(session: Session, code: str) -> LedgerAccount:
+    account = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
+    if account is None:
+        raise AccountNotFound(code)
+    return account
+
+
+def _transfer(session: Session, key: str) -> LedgerTransfer:
+    transfer = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.transfer_key == key)
+    ).first()
+    if transfer is None:
+        raise TransferNotFound(key)
+    return transfer
+
+
+# (debits_posted, credits_posted, debits_pending, credits_pending) per account id
+_Delta = list[int]
+
+
+def _deltas_of(phase: TransferPhase, amount: int, *, debit_side: bool) -> tuple[int, int, int, int]:
+    posted = amount if phase in POSTING_PHASES else 0
+    pending = {TransferPhase.PENDING: amount, TransferPhase.SINGLE: 0}.get(phase, -amount)
+    if debit_side:
+        return (posted, 0, pending, 0)
+    return (0, posted, 0, pending)
+
+
+def _apply_to_floors(session: Session, deltas: dict[int, _Delta], at: datetime) -> None:
+    """Lock the balance rows of the floored accounts among `deltas` (in id order, so two
+    journals never deadlock), add the deltas and check every floor."""
+    if not deltas:
+        return
+    rows = session.scalars(
+        select(LedgerBalance)
+        .where(LedgerBalance.account_id.in_(sorted(deltas)))
+        .order_by(LedgerBalance.account_id)
+        .with_for_update()
+    ).all()
+    if not rows:
+        return
+    accounts = {
+        a.id: a
+        for a in session.scalars(
+            select(LedgerAccount).where(LedgerAccount.id.in_([r.account_id for r in rows]))
+        )
+    }
+    for row in rows:
+        dp, cp, dpend, cpend = deltas[row.account_id]
+        row.debits_posted += dp
+        row.credits_posted += cp
+        row.debits_pending += dpend
+        row.credits_pending += cpend
+        row.updated_at = at
+        account = accounts[row.account_id]
+        available = available_of(
+            account.normal_side,
+            row.debits_posted,
+            row.credits_posted,
+            row.debits_pending,
+            row.credits_pending,
+        )
+        if available < 0:
+            outgoing = dp + dpend if account.normal_side is NormalSide.CREDIT else cp + cpend
+            raise BalanceFloorBreached(account.code, available + max(outgoing, 0), outgoing)
+    session.flush()
+
+
+def available_of(
+    side: NormalSide,
+    debits_posted: int,
+    credits_posted: int,
+    debits_pending: int,
+    credits_pending: int,
+) -> int:
+    """Posted balance on the normal side less what is reserved against it."""
+    if side is NormalSide.CREDIT:
+        return credits_posted - debits_posted - debits_pending
+    return debits_posted - credits_posted - credits_pending
+
+
+def _floored_ids(session: Session, ids: Iterable[int]) -> set[int]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(LedgerAccount.id).where(LedgerAccount.id.in_(wanted), LedgerAccount.has_floor)
+        )
+    )
+
+
+def _insert(
+    session: Session,
+    *,
+    key: str,
+    journal: str,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: int,
+    kind: TransferKind,
+    phase: TransferPhase,
+    reference: str,
+    at: datetime,
+    pending_id: int | None = None,
+    reverses_id: int | None = None,
+) -> LedgerTransfer:
+    if amount <= 0:
+        raise TransferInvalid("金额必须为正数（分）")
+    if debit.id == credit.id:
+        raise TransferInvalid("借方与贷方必须是两个不同的科目")
+    transfer = LedgerTransfer(
+        transfer_key=key,
+        journal_key=journal,
+        debit_account_id=debit.id,
+        credit_account_id=credit.id,
+        amount_minor=amount,
+        kind=kind,
+        phase=phase,
+        pending_id=pending_id,
+        reverses_id=reverses_id,
+        reference=reference,
+        created_at=at,
+    )
+    session.add(transfer)
+    session.flush()
+    deltas: dict[int, _Delta] = defaultdict(lambda: [0, 0, 0, 0])
+    for account, debit_side in ((debit, True), (credit, False)):
+        if account.has_floor:
+            for i, value in enumerate(_deltas_of(phase, amount, debit_side=debit_side)):
+                deltas[account.id][i] += value
+    _apply_to_floors(session, dict(deltas), at)
+    return transfer
+
+
+def _same(
+    existing: LedgerTransfer,
+    debit: int,
+    credit: int,
+    amount: int,
+    kind: TransferKind,
+    phase: TransferPhase,
+    reference: str,
+) -> bool:
+    return (
+        existing.debit_account_id == debit
+        and existing.credit_account_id == credit
+        and existing.amount_minor == amount
+        and existing.kind is kind
+        and existing.phase is phase
+        and existing.reference == reference
+    )
+
+
+def _record(
+    session: Session, request: TransferRequest, phase: TransferPhase, at: datetime
+) -> LedgerTransfer:
+    if request.amount.currency != "CNY":
+        raise TransferInvalid("账本只记人民币（分）")
+    debit = _account(session, request.debit_account)
+    credit = _account(session, request.credit_account)
+    existing = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.transfer_key == request.transfer_key)
+    ).first()
+    if existing is not None:
+        if _same(
+            existing,
+            debit.id,
+            credit.id,
+            request.amount.minor,
+            request.kind,
+            phase,
+            request.reference,
+        ):
+            return existing
+        raise TransferKeyConflict(request.transfer_key)
+    return _insert(
+        session,
+        key=request.transfer_key,
+        journal=request.journal_key or request.transfer_key,
+        debit=debit,
+        credit=credit,
+        amount=request.amount.minor,
+        kind=request.kind,
+        phase=phase,
+        reference=request.reference,
+        at=at,
+    )
+
+
+def post_transfer(session: Session, request: TransferRequest, *, at: datetime) -> LedgerTransfer:
+    """Move money at once."""
+    return _record(session, request, TransferPhase.SINGLE, at)
+
+
+def reserve_transfer(session: Session, request: TransferRequest, *, at: datetime) -> LedgerTransfer:
+    """Set money aside (pending): it leaves the debit account's available balance now and moves
+    when `post_reserved` confirms it, or comes back when `void_reserved` releases it."""
+    return _record(session, request, TransferPhase.PENDING, at)
+
+
+def _resolve(
+    session: Session,
+    pending_key: str,
+    *,
+    transfer_key: str,
+    kind: TransferKind,
+    phase: TransferPhase,
+    at: datetime,
+) -> LedgerTransfer:
+    pending = _transfer(session, pending_key)
+    if pending.phase is not TransferPhase.PENDING:
+        raise TransferInvalid(f"{pending_key} 不是预留款")
+    resolution = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.pending_id == pending.id)
+    ).first()
+    if resolution is not None:
+        if resolution.transfer_key == transfer_key and resolution.phase is phase:
+            return resolution  # the same resolution retried
+        raise ReservationAlreadyResolved(pending_key)
+    debit, credit = (
+        session.get_one(LedgerAccount, pending.debit_account_id),
+        session.get_one(LedgerAccount, pending.credit_account_id),
+    )
+    try:
+        with session.begin_nested():
+            return _insert(
+                session,
+                key=transfer_key,
+                journal=pending.journal_key,
+                debit=debit,
+                credit=credit,
+                amount=pending.amount_minor,
+                kind=kind,
+                phase=phase,
+                reference=pending.reference,
+                at=at,
+                pending_id=pending.id,
+            )
+    except IntegrityError:
+        raise ReservationAlreadyResolved(pending_key) from None
+
+
+def post_reserved(
+    session: Session,
+    pending_key: str,
+    *,
+    transfer_key: str,
+    kind: TransferKind = TransferKind.PAYOUT_CONFIRMED,
+    at: datetime,
+) -> LedgerTransfer:
+    return _resolve(
+        session, pending_key, transfer_key=transfer_key, kind=kind, phase=TransferPhase.POST, at=at
+    )
+
+
+def void_reserved(
+    session: Session,
+    pending_key: str,
+    *,
+    transfer_key: str,
+    kind: TransferKind = TransferKind.PAYOUT_RELEASED,
+    at: datetime,
+) -> LedgerTransfer:
+    return _resolve(
+        session, pending_key, transfer_key=transfer_key, kind=kind, phase=TransferPhase.VOID, at=at
+    )
+
+
+def reverse_transfer(
+    session: Session, original_key: str, *, transfer_key: str, reference: str, at: datetime
+) -> LedgerTransfer:
+    """Undo a posted transfer with a new one in the other direction; the original stays."""
+    original = _transfer(session, original_key)
+    if original.phase not in POSTING_PHASES:
+        raise TransferNotReversible(original_key, "只有已入账的转账可以冲正")
+    if original.kind is TransferKind.REVERSAL:
+        raise TransferNotReversible(original_key, "冲正转账本身不再冲正，请另做调整")
+    earlier = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.reverses_id == original.id)
+    ).first()
+    if earlier is not None:
+        if earlier.transfer_key == transfer_key:
+            return earlier
+        raise TransferNotReversible(original_key, "已经冲正过")
+    debit = session.get_one(LedgerAccount, original.credit_account_id)
+    credit = session.get_one(LedgerAccount, original.debit_account_id)
+    return _insert(
+        session,
+        key=transfer_key,
+        journal=transfer_key,
+        debit=debit,
+        credit=credit,
+        amount=original.amount_minor,
+        kind=TransferKind.REVERSAL,
+        phase=TransferPhase.SINGLE,
+        reference=reference,
+        at=at,
+        reverses_id=original.id,
+    )
+
+
+# --- set-based journals: a whole batch of lines in one statement ---------------------------------
+
+TRANSFER_COLUMNS = (
+    "transfer_key",
+    "journal_key",
+    "debit_account_id",
+    "credit_account_id",
+    "amount_minor",
+    "kind",
+    "phase",
+    "pending_id",
+    "reference",
+    "created_at",
+)
+
+
+def record_journal_from(
+    session: Session, rows: Select[tuple[object, ...]], *, journal_key: str, at: datetime
+) -> int:
+    """Insert every transfer the SELECT yields (its columns in TRANSFER_COLUMNS order, all with
+    this journal key) in one statement, then apply them to the floored accounts. Used by batch
+    work (a disbursement of a million lines) instead of a transfer at a time. Returns the count.
+    A broken floor raises and the caller's transaction rolls everything back."""
+    t = LedgerTransfer
+    if session.scalar(select(t.id).where(t.journal_key == journal_key).limit(1)) is not None:
+        raise TransferInvalid(f"日记账 {journal_key} 已经记过，不能再批量写入")
+    session.execute(insert(LedgerTransfer).from_select(list(TRANSFER_COLUMNS), rows))
+    after = session.scalar(select(func.count()).where(t.journal_key == journal_key)) or 0
+    _apply_journal_to_floors(session, journal_key, at)
+    return int(after)
+
+
+def _apply_journal_to_floors(session: Session, journal_key: str, at: datetime) -> None:
+    t = LedgerTransfer
+    deltas: dict[int, _Delta] = defaultdict(lambda: [0, 0, 0, 0])
+    for side_column, debit_side in ((t.debit_account_id, True), (t.credit_account_id, False)):
+        stmt = (
+            select(side_column, t.phase, func.sum(t.amount_minor))
+            .join(LedgerAccount, LedgerAccount.id == side_column)
+            .where(t.journal_key == journal_key, LedgerAccount.has_floor)
+            .group_by(side_column, t.phase)
+        )
+        for account_id, phase, amount in session.execute(stmt).tuples():
+            for i, value in enumerate(_deltas_of(phase, int(amount), debit_side=debit_side)):
+                deltas[account_id][i] += value
+    _apply_to_floors(session, dict(deltas), at)
+
+
+def check_journal_resolutions(session: Session, journal_key: str) -> int:
+    """How many post/void transfers of the journal do not mirror their pending transfer
+    (other accounts or amount). Batch callers assert it is zero before committing."""
+    t = LedgerTransfer
+    pending = LedgerTransfer.__table__.alias("pending")
+    stmt = (
+        select(func.count())
+        .select_from(t)
+        .join(pending, pending.c.id == t.pending_id)
+        .where(
+            t.journal_key == journal_key,
+            (pending.c.debit_account_id != t.debit_account_id)
+            | (pending.c.credit_account_id != t.credit_account_id)
+            | (pending.c.amount_minor != t.amount_minor)
+            | (pending.c.phase != TransferPhase.PENDING.value),
+        )
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def ensure_accounts(
+    session: Session, specs: Sequence[tuple[str, str, NormalSide, bool]], *, at: datetime
+) -> dict[str, LedgerAccount]:
+    """Open (or find) several accounts: (code, name, side, floor) each."""
+    return {
+        code: open_account(session, code, name=name, normal_side=side, has_floor=floor, at=at)
+        for code, name, side, floor in specs
+    }
