@@ -30,6 +30,7 @@ def load_all_models() -> MetaData:
     import socialcard.access.models
     import socialcard.cards.models
     import socialcard.catalog.models
+    import socialcard.disbursement.models
     import socialcard.ledger.models
     import socialcard.regions.models
     import socialcard.registry.models  # noqa: F401

@@ -253,3 +253,25 @@ class VerificationCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HolderMessage(Base):
+    """A message to a cardholder (a payment received, a payment failed): kept as a log that the
+    portal and the kiosk show, and delivered by SMS through the notification port when the
+    holder has a phone number on record."""
+
+    __tablename__ = "holder_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivery: Mapped[str | None] = mapped_column(String(20))  # sms | no_phone
+
+    __table_args__ = (
+        Index("ix_holder_messages_person", "person_id", "id"),
+        Index("ix_holder_messages_undelivered", "delivered_at", "id"),
+    )

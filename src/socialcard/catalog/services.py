@@ -7,7 +7,7 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, insert, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from socialcard.catalog.errors import OpeningNotAllowed, OpeningOutOfOrder
@@ -23,8 +23,10 @@ from socialcard.catalog.models import (
 )
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import get_item, latest_opening
-from socialcard.catalog.tallies import note_successful_use
+from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
+from socialcard.db import UTCDateTime
 from socialcard.errors import DomainError, InvalidField
+from socialcard.kernel.clock import SHANGHAI
 
 
 def shipped_catalog() -> dict[str, Any]:
@@ -150,6 +152,50 @@ def record_card_use(
     if outcome is UseOutcome.SUCCESS:
         note_successful_use(session, item_no=item_no, person_id=person_id, used_at=used_at)
     return use
+
+
+def record_card_uses_of_day(
+    session: Session,
+    *,
+    item_no: int,
+    channel: Channel,
+    used_at: datetime,
+    rows: Select[Any],
+) -> int:
+    """Append many successful card uses of one item at one moment (a bank's return file: every
+    payment credited is a use of the programme's item), set-based, with the distinct-user
+    tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code)."""
+    source = rows.subquery()
+    person, card, county = source.c[0], source.c[1], source.c[2]
+    session.execute(
+        insert(CardUse).from_select(
+            [
+                "item_no",
+                "person_id",
+                "card_id",
+                "channel",
+                "county_code",
+                "used_at",
+                "outcome",
+                "details",
+            ],
+            select(
+                literal(item_no),
+                person,
+                card,
+                literal(channel.value),
+                county,
+                literal(used_at, UTCDateTime()),
+                literal(UseOutcome.SUCCESS.value),
+                literal_column("'{}'"),
+            ),
+        )
+    )
+    day = used_at.astimezone(SHANGHAI).date()
+    note_successful_uses_of_day(
+        session, item_no=item_no, day=day, person_ids=select(person).distinct()
+    )
+    return int(session.scalar(select(func.count()).select_from(source)) or 0)
 
 
 def apply_opening_sheet(

@@ -25,11 +25,13 @@ from sqlalchemy import (
     CursorResult,
     Date,
     Integer,
+    Select,
     cast,
     delete,
     distinct,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -242,3 +244,86 @@ def years_with_uses(session: Session) -> list[int]:
     if first is None or last is None:
         return []
     return list(range(first.astimezone(SHANGHAI).year, last.astimezone(SHANGHAI).year + 1))
+
+
+def note_successful_uses_of_day(
+    session: Session, *, item_no: int, day: date, person_ids: Select[Any]
+) -> int:
+    """Keep the tallies true for many successful uses of one item on one day (a bank's return
+    file), set-based: holders without a first use this year get one on `day`; holders whose first
+    use was later move to `day`. `person_ids` selects distinct person ids. Returns how many
+    holders made their first use of the year. SQLite serialises writers, so counting before the
+    insert is exact there; PostgreSQL counts what its INSERT … RETURNING actually inserted."""
+    year_users = ItemYearUser.__table__
+    source = person_ids.subquery()
+    person = source.c[0]
+    known = select(ItemYearUser.person_id).where(
+        ItemYearUser.item_no == item_no,
+        ItemYearUser.year == day.year,
+        ItemYearUser.person_id == person,
+    )
+    # Holders whose first use moves earlier.
+    later = (
+        select(ItemYearUser.first_used_on, ItemYearUser.person_id % USER_TALLY_SHARDS, func.count())
+        .join(source, person == ItemYearUser.person_id)
+        .where(
+            ItemYearUser.item_no == item_no,
+            ItemYearUser.year == day.year,
+            ItemYearUser.first_used_on > day,
+        )
+        .group_by(ItemYearUser.first_used_on, ItemYearUser.person_id % USER_TALLY_SHARDS)
+    )
+    moved = session.execute(later).tuples().all()
+    for first_day, shard, count in moved:
+        _add_shard(session, item_no=item_no, day=first_day, shard=shard, delta=-int(count))
+        _add_shard(session, item_no=item_no, day=day, shard=shard, delta=int(count))
+    if moved:
+        session.execute(
+            update(ItemYearUser)
+            .where(
+                ItemYearUser.item_no == item_no,
+                ItemYearUser.year == day.year,
+                ItemYearUser.first_used_on > day,
+                ItemYearUser.person_id.in_(select(person)),
+            )
+            .values(first_used_on=day)
+        )
+    new_rows = select(literal(item_no), literal(day.year), person, literal(day)).where(
+        ~known.exists()
+    )
+    columns = ["item_no", "year", "person_id", "first_used_on"]
+    shards: dict[int, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = (
+            postgresql.insert(ItemYearUser)
+            .from_select(columns, new_rows)
+            .on_conflict_do_nothing()
+            .returning(year_users.c.person_id)
+            .cte("inserted")
+        )
+        stmt = select(inserted.c.person_id % USER_TALLY_SHARDS, func.count()).group_by(
+            inserted.c.person_id % USER_TALLY_SHARDS
+        )
+        shards = {int(s): int(n) for s, n in session.execute(stmt).tuples()}
+    else:
+        counted = select(person % USER_TALLY_SHARDS, func.count()).where(~known.exists())
+        shards = {
+            int(s): int(n)
+            for s, n in session.execute(counted.group_by(person % USER_TALLY_SHARDS)).tuples()
+        }
+        session.execute(sqlite.insert(ItemYearUser).from_select(columns, new_rows))
+    for shard, count in shards.items():
+        _add_shard(session, item_no=item_no, day=day, shard=shard, delta=count)
+    return sum(shards.values())
+
+
+def _add_shard(session: Session, *, item_no: int, day: date, shard: int, delta: int) -> None:
+    tallies = ItemUserTally.__table__
+    session.execute(
+        _insert(session, ItemUserTally)
+        .values(item_no=item_no, first_used_on=day, shard=shard, users=delta)
+        .on_conflict_do_update(
+            index_elements=["item_no", "first_used_on", "shard"],
+            set_={"users": tallies.c.users + delta},
+        )
+    )

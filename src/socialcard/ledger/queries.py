@@ -55,6 +55,19 @@ def find_account(session: Session, code: str) -> LedgerAccount | None:
     return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
 
 
+def account_ids(session: Session, codes: list[str]) -> dict[str, int]:
+    """The ids of accounts by code (for set-based journals); a missing one raises."""
+    found = dict(
+        session.execute(
+            select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(set(codes)))
+        ).tuples()
+    )
+    for code in codes:
+        if code not in found:
+            raise AccountNotFound(code)
+    return found
+
+
 def list_accounts(session: Session, *, prefix: str | None = None) -> list[LedgerAccount]:
     stmt = select(LedgerAccount).order_by(LedgerAccount.code)
     if prefix:

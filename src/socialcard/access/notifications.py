@@ -1,0 +1,96 @@
+"""Telling holders: a message log (holder_messages) behind a notification port. Areas write
+messages in their own transaction (set-based for a batch's return file); `deliver_messages`
+sends the undelivered ones through the SMS gateway port in chunks, outside those transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, insert, literal, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from socialcard.access.models import HolderMessage
+from socialcard.access.verification import SmsGateway
+
+
+def record_message(
+    session: Session, *, person_id: int, kind: str, text: str, reference: str, at: datetime
+) -> HolderMessage:
+    message = HolderMessage(
+        person_id=person_id, kind=kind, text=text[:300], reference=reference[:80], created_at=at
+    )
+    session.add(message)
+    return message
+
+
+def record_messages_from(session: Session, rows: Select[Any], *, kind: str, at: datetime) -> None:
+    """Many messages at once: `rows` selects (person_id, text, reference)."""
+    source = rows.subquery()
+    session.execute(
+        insert(HolderMessage).from_select(
+            ["person_id", "kind", "text", "reference", "created_at"],
+            select(source.c[0], literal(kind), source.c[1], source.c[2], literal(at)),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    sent: int
+    without_phone: int
+
+
+def deliver_messages(
+    sessions: sessionmaker[Session],
+    sms: SmsGateway | None,
+    phones_of: Callable[[Session, list[int]], dict[int, str]],
+    *,
+    at: datetime,
+    chunk: int = 1000,
+) -> Delivery:
+    """Send undelivered messages by SMS, a chunk per transaction; a holder without a phone on
+    record (or a platform without an SMS adapter) still sees them in the portal. `phones_of` maps
+    person ids to phone numbers (the registry answers it; access does not read persons)."""
+    sent = without = 0
+    while True:
+        with sessions() as session, session.begin():
+            messages = session.scalars(
+                select(HolderMessage)
+                .where(HolderMessage.delivered_at.is_(None))
+                .order_by(HolderMessage.id)
+                .limit(chunk)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not messages:
+                return Delivery(sent, without)
+            phones = phones_of(session, sorted({m.person_id for m in messages}))
+            for message in messages:
+                phone = phones.get(message.person_id)
+                if sms is not None and phone is not None:
+                    sms.send(phone, message.text, at=at)
+                    message.delivery = "sms"
+                    sent += 1
+                else:
+                    message.delivery = "no_phone"
+                    without += 1
+                message.delivered_at = at
+
+
+def list_messages(session: Session, person_id: int, *, limit: int = 20) -> list[HolderMessage]:
+    return list(
+        session.scalars(
+            select(HolderMessage)
+            .where(HolderMessage.person_id == person_id)
+            .order_by(HolderMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_undelivered(session: Session) -> int:
+    return int(
+        session.scalar(select(func.count()).where(HolderMessage.delivered_at.is_(None))) or 0
+    )

@@ -1,0 +1,164 @@
+"""Disbursement tables: programmes, batches (one uploaded payee list each) and payment lines.
+
+A batch is the unit of approval and reconciliation; each partner bank gets its own send file of
+the batch's lines (bank batch number `<batch_no>-<bank>`). A line is one payment to one holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type
+from socialcard.disbursement.errors import BatchTransitionNotAllowed
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Programme(Base):
+    """A payout programme: one per payout item of the catalogue (20, 31, 38 … 111)."""
+
+    __tablename__ = "disbursement_programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # "I107"
+    item_no: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(40))  # the memo on the holder's statement
+    # Departments that prepare its lists (codes of access.Department).
+    departments: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    approving_department: Mapped[str] = mapped_column(String(30))
+    funding_account: Mapped[str] = mapped_column(String(120))  # ledger code of its budget
+    max_line_minor: Mapped[int] = mapped_column(BigInteger)  # one payment may not exceed it
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BatchStatus(StrEnum):
+    DRAFTED = "drafted"  # list uploaded and validated; the preparer reviews it
+    SUBMITTED = "submitted"  # waiting in the finance bureau's approval queue
+    APPROVED = "approved"  # money reserved; send files being prepared and sent
+    SENT = "sent"  # every bank file is with its bank; waiting for return files
+    COMPLETED = "completed"  # every line paid; reconciled
+    COMPLETED_WITH_FAILURES = "completed_with_failures"  # reconciled; failures in correction
+    CANCELLED = "cancelled"  # withdrawn before approval; nothing was paid
+
+
+BATCH_TRANSITIONS: Final[Mapping[BatchStatus, frozenset[BatchStatus]]] = {
+    BatchStatus.DRAFTED: frozenset({BatchStatus.SUBMITTED, BatchStatus.CANCELLED}),
+    # The approver approves, or sends it back to the preparer with a reason.
+    BatchStatus.SUBMITTED: frozenset(
+        {BatchStatus.APPROVED, BatchStatus.DRAFTED, BatchStatus.CANCELLED}
+    ),
+    BatchStatus.APPROVED: frozenset({BatchStatus.SENT}),
+    BatchStatus.SENT: frozenset({BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES}),
+    BatchStatus.COMPLETED: frozenset(),
+    BatchStatus.COMPLETED_WITH_FAILURES: frozenset(),
+    BatchStatus.CANCELLED: frozenset(),
+}
+
+
+class DisbursementBatch(Base):
+    __tablename__ = "disbursement_batches"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    batch_no: Mapped[str] = mapped_column(String(24), unique=True)  # DF2026112900001
+    programme_id: Mapped[int] = mapped_column(ForeignKey("disbursement_programmes.id"))
+    department_code: Mapped[str] = mapped_column(String(30))
+    period: Mapped[str] = mapped_column(String(10))  # "2026", "2026-11"
+    title: Mapped[str] = mapped_column(String(100))
+    status: Mapped[BatchStatus] = mapped_column(enum_type(BatchStatus, "batch_status", length=24))
+    source_name: Mapped[str] = mapped_column(String(200))
+    source_digest: Mapped[str] = mapped_column(String(64))  # SM3 of the uploaded file
+    reissue_of_batch_id: Mapped[int | None] = mapped_column(ForeignKey("disbursement_batches.id"))
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_count: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    paid_count: Mapped[int] = mapped_column(Integer, default=0)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    prepared_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    returned_reason: Mapped[str | None] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconciliation: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_disbursement_batches_programme", "programme_id", "period"),)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    def move_to(self, target: BatchStatus) -> None:
+        if target not in BATCH_TRANSITIONS[self.status]:
+            raise BatchTransitionNotAllowed(self.batch_no, self.status.value, target.value)
+        self.status = target
+
+
+class LineStatus(StrEnum):
+    INVALID = "invalid"  # refused by validation; never paid (reject_code says why)
+    QUEUED = "queued"  # valid; in a batch not yet approved
+    RESERVED = "reserved"  # approved: its money is reserved in the ledger
+    PAID = "paid"  # the bank credited the holder's account; the reservation is posted
+    FAILED = "failed"  # the bank refused it; the reservation is released; see the correction
+    WITHDRAWN = "withdrawn"  # its batch was cancelled before approval
+
+
+class Correction(StrEnum):
+    """Where a failed line is in the correction queue."""
+
+    OPEN = "open"  # waiting for the account to be fixed (activation, new card, bank)
+    REISSUED = "reissued"  # paid again through a new batch (reissued_line_id)
+    CLOSED = "closed"  # given up with a reason (death, refusal, returned to the treasury)
+
+
+class PaymentLine(Base):
+    __tablename__ = "disbursement_lines"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("disbursement_batches.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # row of the uploaded list (1 = first payee)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    resident_id_index: Mapped[str | None] = mapped_column(String(64))
+    resident_id_masked: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(50))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str] = mapped_column(String(60))
+    status: Mapped[LineStatus] = mapped_column(enum_type(LineStatus, "line_status", length=12))
+    reject_code: Mapped[str | None] = mapped_column(String(40))
+    reject_reason: Mapped[str | None] = mapped_column(String(200))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    bank_code: Mapped[str | None] = mapped_column(String(10))
+    end_to_end_id: Mapped[str] = mapped_column(String(32), unique=True)
+    bank_reason_code: Mapped[str | None] = mapped_column(String(40))
+    bank_reason_text: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    correction: Mapped[Correction | None] = mapped_column(
+        enum_type(Correction, "correction", length=12)
+    )
+    correction_note: Mapped[str | None] = mapped_column(String(200))
+    reissued_line_id: Mapped[int | None] = mapped_column(ForeignKey("disbursement_lines.id"))
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),
+        Index("ix_disbursement_lines_batch_status", "batch_id", "status", "bank_code"),
+        Index("ix_disbursement_lines_person", "person_id", "id"),
+        Index("ix_disbursement_lines_correction", "correction"),
+    )

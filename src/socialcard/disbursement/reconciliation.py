@@ -1,0 +1,163 @@
+"""Reconciling a batch (对账, DOMAIN §7): per bank, paid + failed = sent in count and amount; the
+bank's return file agrees with the lines; the ledger posted exactly what the banks paid and
+released exactly what they refused, with nothing left reserved. A batch completes only when all
+of it holds; the figures are kept on the batch as the reconciliation report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialcard.banks import queries as bank_queries
+from socialcard.banks.formats.batch_file import parse_return_file
+from socialcard.banks.gateway import BankGateway
+from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, PaymentLine
+from socialcard.ledger.models import LedgerTransfer, TransferPhase
+
+
+def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[str, int]]:
+    stmt = (
+        select(
+            PaymentLine.bank_code,
+            PaymentLine.status,
+            func.count(),
+            func.coalesce(func.sum(PaymentLine.amount_minor), 0),
+        )
+        .where(
+            PaymentLine.batch_id == batch.id,
+            PaymentLine.status.in_(
+                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
+            ),
+        )
+        .group_by(PaymentLine.bank_code, PaymentLine.status)
+    )
+    totals: dict[str, dict[str, int]] = {}
+    for bank, status, count, amount in session.execute(stmt).tuples():
+        entry = totals.setdefault(
+            str(bank),
+            dict.fromkeys(
+                (
+                    "sent_count",
+                    "sent_minor",
+                    "paid_count",
+                    "paid_minor",
+                    "failed_count",
+                    "failed_minor",
+                    "reserved_count",
+                ),
+                0,
+            ),
+        )
+        entry["sent_count"] += int(count)
+        entry["sent_minor"] += int(amount)
+        if status is LineStatus.PAID:
+            entry["paid_count"], entry["paid_minor"] = int(count), int(amount)
+        elif status is LineStatus.FAILED:
+            entry["failed_count"], entry["failed_minor"] = int(count), int(amount)
+        else:
+            entry["reserved_count"] = int(count)
+    return totals
+
+
+def _ledger_totals(session: Session, batch: DisbursementBatch) -> dict[str, int]:
+    t = LedgerTransfer
+    prefix = f"return:{batch.batch_no}-"
+    posted = session.execute(
+        select(t.phase, func.count(), func.coalesce(func.sum(t.amount_minor), 0))
+        .where(t.journal_key.startswith(prefix, autoescape=True))
+        .group_by(t.phase)
+    ).tuples()
+    figures = {"posted_minor": 0, "posted_count": 0, "voided_minor": 0, "voided_count": 0}
+    for phase, count, amount in posted:
+        key = "posted" if phase is TransferPhase.POST else "voided"
+        figures[f"{key}_count"] += int(count)
+        figures[f"{key}_minor"] += int(amount)
+    reserve = session.execute(
+        select(func.count(), func.coalesce(func.sum(t.amount_minor), 0)).where(
+            t.journal_key == f"batch:{batch.batch_no}:reserve"
+        )
+    ).one()
+    figures["reserved_count"], figures["reserved_minor"] = int(reserve[0]), int(reserve[1])
+    return figures
+
+
+def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
+    """The reconciliation report of a batch as it stands (complete or not)."""
+    lines = _line_totals(session, batch)
+    banks: dict[str, Any] = {}
+    problems: list[str] = []
+    for bank_code, entry in sorted(lines.items()):
+        report: dict[str, Any] = dict(entry)
+        returned = bank_queries.find_return_file(
+            session, bank_code, f"{batch.batch_no}-{bank_code}"
+        )
+        if returned is not None:
+            result = parse_return_file(returned.content)
+            report.update(
+                bank_done_count=result.done_count,
+                bank_done_minor=result.done_amount,
+                bank_failed_count=result.failed_count,
+                bank_failed_minor=result.failed_amount,
+            )
+            if (result.done_count, result.done_amount) != (
+                entry["paid_count"],
+                entry["paid_minor"],
+            ):
+                problems.append(f"{bank_code}: 回盘成功笔数/金额与明细不符")
+            if (result.failed_count, result.failed_amount) != (
+                entry["failed_count"],
+                entry["failed_minor"],
+            ):
+                problems.append(f"{bank_code}: 回盘失败笔数/金额与明细不符")
+        elif entry["reserved_count"] == 0:
+            problems.append(f"{bank_code}: 明细已处理但没有回盘文件")
+        if entry["reserved_count"] == 0 and (
+            entry["paid_count"] + entry["failed_count"] != entry["sent_count"]
+            or entry["paid_minor"] + entry["failed_minor"] != entry["sent_minor"]
+        ):
+            problems.append(f"{bank_code}: 成功 + 失败 ≠ 送盘")
+        banks[bank_code] = report
+    ledger_figures = _ledger_totals(session, batch)
+    paid = sum(e["paid_minor"] for e in lines.values())
+    failed = sum(e["failed_minor"] for e in lines.values())
+    if ledger_figures["posted_minor"] != paid:
+        problems.append(f"账本入账 {ledger_figures['posted_minor']} ≠ 已到账 {paid}")
+    if ledger_figures["voided_minor"] != failed:
+        problems.append(f"账本释放 {ledger_figures['voided_minor']} ≠ 失败 {failed}")
+    if ledger_figures["reserved_minor"] != batch.accepted_minor:
+        problems.append(
+            f"账本预留 {ledger_figures['reserved_minor']} ≠ 批次金额 {batch.accepted_minor}"
+        )
+    outstanding = sum(e["reserved_count"] for e in lines.values())
+    return {
+        "banks": banks,
+        "ledger": ledger_figures,
+        "accepted_count": batch.accepted_count,
+        "accepted_minor": batch.accepted_minor,
+        "paid_minor": paid,
+        "failed_minor": failed,
+        "outstanding_lines": outstanding,
+        "problems": problems,
+        "balanced": not problems,
+    }
+
+
+def complete_if_reconciled(
+    session: Session, gateway: BankGateway, batch: DisbursementBatch, *, at: datetime
+) -> bool:
+    """Complete a sent batch whose every line is resolved and whose figures reconcile."""
+    del gateway  # statements are compared by the daily statement check, not per batch
+    if batch.status is not BatchStatus.SENT:
+        return False
+    report = reconcile(session, batch)
+    batch.reconciliation = report
+    if report["outstanding_lines"] or not report["balanced"]:
+        return False
+    batch.move_to(
+        BatchStatus.COMPLETED_WITH_FAILURES if batch.failed_count else BatchStatus.COMPLETED
+    )
+    batch.completed_at = at
+    return True

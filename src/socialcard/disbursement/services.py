@@ -1,0 +1,535 @@
+"""Writes of the disbursement area: upload a payee list into a batch (validated set-based),
+submit, send back, approve (maker-checker; approval reserves every line's money), cancel, and the
+correction queue. The entry point owns the transaction; the bank side lives in runner.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from socialcard.cards.models import Card, CardStatus
+from socialcard.db import bulk_insert
+from socialcard.disbursement.errors import (
+    BatchNotFound,
+    CorrectionNotOpen,
+    MakerCannotCheck,
+    NotApprovingDepartment,
+    NothingToReissue,
+    NotProgrammeDepartment,
+    PayeeListEmpty,
+)
+from socialcard.disbursement.models import (
+    BatchStatus,
+    Correction,
+    DisbursementBatch,
+    LineStatus,
+    PaymentLine,
+    Programme,
+)
+from socialcard.disbursement.payee_lists import PayeeRow
+from socialcard.disbursement.programmes import get_programme
+from socialcard.kernel.clock import SHANGHAI
+from socialcard.kernel.crypto import KeyRing, sm3_hex
+from socialcard.ledger import accounts as codes
+from socialcard.ledger import queries as ledger_queries
+from socialcard.ledger import services as ledger
+from socialcard.ledger.models import TransferKind, TransferPhase
+from socialcard.registry.models import Person, PersonStatus
+from socialcard.registry.services import resident_id_index
+
+USABLE_CARD = (CardStatus.ISSUED.value, CardStatus.ACTIVE.value)
+IN_HAND = ("issued", "active", "reported_temporary", "reported_formal")
+# Lines that count as "paid or being paid" for the one-payment-per-period rule.
+LIVE_LINES = (LineStatus.QUEUED.value, LineStatus.RESERVED.value, LineStatus.PAID.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    """Who acts: a staff member and their department."""
+
+    staff_id: int | None
+    department_code: str
+
+
+def reserve_key(line_id: int) -> str:
+    return f"pay:{line_id}:reserve"
+
+
+def _line_key(suffix: str) -> Any:
+    return literal("pay:") + cast(PaymentLine.id, String) + literal(suffix)
+
+
+def _next_batch_no(session: Session, at: datetime) -> str:
+    day = at.astimezone(SHANGHAI).strftime("%Y%m%d")
+    prefix = f"DF{day}"
+    last = session.scalar(
+        select(func.max(DisbursementBatch.batch_no)).where(
+            DisbursementBatch.batch_no.startswith(prefix)
+        )
+    )
+    number = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{number:05d}"
+
+
+def _staging_table() -> Table:
+    return Table(
+        "payee_staging",
+        MetaData(),
+        Column("seq", Integer),
+        Column("id_index", String(64)),
+        Column("masked", String(18)),
+        Column("name", String(50)),
+        Column("amount_minor", BigInteger),
+        Column("memo", String(60)),
+        Column("reject_code", String(40)),
+        Column("reject_detail", String(200)),
+        Column("e2e", String(32)),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def create_batch(
+    session: Session,
+    keys: KeyRing,
+    *,
+    programme_code: str,
+    period: str,
+    title: str,
+    rows: Sequence[PayeeRow],
+    source_name: str,
+    source: bytes,
+    officer: Officer,
+    at: datetime,
+    reissue_of: DisbursementBatch | None = None,
+) -> DisbursementBatch:
+    """A drafted batch from a read payee list, every line validated against the registry, the
+    card and the bank account in one set-based statement (a million lines in seconds)."""
+    programme = get_programme(session, programme_code)
+    if officer.department_code not in programme.departments:
+        raise NotProgrammeDepartment(programme.code, officer.department_code)
+    if not rows:
+        raise PayeeListEmpty()
+    batch = DisbursementBatch(
+        batch_no=_next_batch_no(session, at),
+        programme_id=programme.id,
+        department_code=officer.department_code,
+        period=period,
+        title=title[:100],
+        status=BatchStatus.DRAFTED,
+        source_name=source_name[:200],
+        source_digest=sm3_hex(source),
+        reissue_of_batch_id=reissue_of.id if reissue_of else None,
+        prepared_by=officer.staff_id,
+        prepared_at=at,
+    )
+    session.add(batch)
+    session.flush()
+    staging = _staging_table()
+    connection = session.connection()
+    staging.create(connection)
+    try:
+        bulk_insert(
+            session,
+            staging,
+            [
+                {
+                    "seq": row.seq,
+                    "id_index": resident_id_index(keys, row.resident_id)
+                    if row.resident_id
+                    else None,
+                    "masked": row.raw_id_masked[:18],
+                    "name": row.name,
+                    "amount_minor": row.amount_minor,
+                    "memo": row.memo or programme.short_name,
+                    "reject_code": row.reject_code,
+                    "reject_detail": row.reject_detail,
+                    "e2e": f"{batch.batch_no}{row.seq:07d}",
+                }
+                for row in rows
+            ],
+        )
+        _validate_into_lines(session, staging, batch, programme)
+    finally:
+        staging.drop(connection)
+    _count_lines(session, batch)
+    return batch
+
+
+def _validate_into_lines(
+    session: Session, staging: Table, batch: DisbursementBatch, programme: Programme
+) -> None:
+    s = staging.c
+    p = aliased(Person)
+    c = aliased(Card)
+    earlier = aliased(PaymentLine)
+    earlier_batch = aliased(DisbursementBatch)
+    same_programme_period = and_(
+        earlier.person_id == p.id,
+        earlier.batch_id == earlier_batch.id,
+        earlier_batch.programme_id == programme.id,
+        earlier_batch.period == batch.period,
+        earlier_batch.id != batch.id,
+    )
+    copies = func.count().over(partition_by=s.id_index)
+    reject = case(
+        (s.reject_code.is_not(None), s.reject_code),
+        (p.id.is_(None), "person_not_found"),
+        (p.status != PersonStatus.LIVING.value, "person_not_living"),
+        (p.name != s.name, "name_mismatch"),
+        (copies > 1, "duplicate_in_list"),
+        (c.id.is_(None), "no_usable_card"),
+        (c.status.not_in(USABLE_CARD), "no_usable_card"),
+        (c.bank_account_cipher.is_(None), "bank_account_missing"),
+        (c.bank_account_activated_at.is_(None), "bank_account_not_activated"),
+        (
+            exists().where(same_programme_period, earlier.status.in_(LIVE_LINES)),
+            "already_in_programme_period",
+        ),
+        (
+            exists().where(
+                same_programme_period,
+                earlier.status == LineStatus.FAILED.value,
+                earlier.correction == Correction.OPEN.value,
+            ),
+            "in_correction_queue",
+        ),
+        else_=null(),
+    )
+    checked = (
+        select(
+            s.seq,
+            p.id.label("person_id"),
+            s.id_index,
+            func.coalesce(p.resident_id_masked, s.masked).label("masked"),
+            s.name,
+            s.amount_minor,
+            s.memo,
+            reject.label("reject_code"),
+            s.reject_detail,
+            c.id.label("card_id"),
+            c.bank_code,
+            s.e2e,
+        )
+        .select_from(staging)
+        .outerjoin(p, p.resident_id_index == s.id_index)
+        .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
+        .subquery()
+    )
+    k = checked.c
+    accepted = k.reject_code.is_(None)
+    session.execute(
+        insert(PaymentLine).from_select(
+            [
+                "batch_id",
+                "seq",
+                "person_id",
+                "resident_id_index",
+                "resident_id_masked",
+                "name",
+                "amount_minor",
+                "memo",
+                "status",
+                "reject_code",
+                "reject_reason",
+                "card_id",
+                "bank_code",
+                "end_to_end_id",
+            ],
+            select(
+                literal(batch.id),
+                k.seq,
+                k.person_id,
+                k.id_index,
+                k.masked,
+                k.name,
+                k.amount_minor,
+                k.memo,
+                case((accepted, LineStatus.QUEUED.value), else_=LineStatus.INVALID.value),
+                k.reject_code,
+                k.reject_detail,
+                case((accepted, k.card_id), else_=null()),
+                case((accepted, k.bank_code), else_=null()),
+                k.e2e,
+            ),
+        )
+    )
+
+
+def _count_lines(session: Session, batch: DisbursementBatch) -> None:
+    line = PaymentLine
+    stmt = (
+        select(line.status, func.count(), func.coalesce(func.sum(line.amount_minor), 0))
+        .where(line.batch_id == batch.id)
+        .group_by(line.status)
+    )
+    counts = {status: (int(n), int(total)) for status, n, total in session.execute(stmt).tuples()}
+
+    def of(*statuses: LineStatus) -> tuple[int, int]:
+        return (
+            sum(counts.get(s, (0, 0))[0] for s in statuses),
+            sum(counts.get(s, (0, 0))[1] for s in statuses),
+        )
+
+    batch.line_count = sum(n for n, _ in counts.values())
+    batch.rejected_count = of(LineStatus.INVALID)[0]
+    live = (LineStatus.QUEUED, LineStatus.RESERVED, LineStatus.PAID, LineStatus.FAILED)
+    batch.accepted_count, batch.accepted_minor = of(*live)
+    batch.paid_count, batch.paid_minor = of(LineStatus.PAID)
+    batch.failed_count, batch.failed_minor = of(LineStatus.FAILED)
+    session.flush()
+
+
+def refresh_counts(session: Session, batch: DisbursementBatch) -> None:
+    _count_lines(session, batch)
+
+
+def get_batch_for_update(session: Session, batch_no: str) -> DisbursementBatch:
+    batch = session.scalars(
+        select(DisbursementBatch).where(DisbursementBatch.batch_no == batch_no).with_for_update()
+    ).first()
+    if batch is None:
+        raise BatchNotFound(batch_no)
+    return batch
+
+
+def submit_batch(
+    session: Session, *, batch_no: str, officer: Officer, at: datetime
+) -> DisbursementBatch:
+    """The preparing department sends the batch to the finance bureau's approval queue."""
+    batch = get_batch_for_update(session, batch_no)
+    if officer.department_code != batch.department_code:
+        raise NotProgrammeDepartment(batch.batch_no, officer.department_code)
+    if batch.accepted_count == 0 and batch.status is BatchStatus.DRAFTED:
+        raise PayeeListEmpty()
+    batch.move_to(BatchStatus.SUBMITTED)
+    batch.submitted_by = officer.staff_id
+    batch.submitted_at = at
+    batch.returned_reason = None
+    return batch
+
+
+def _check_checker(session: Session, batch: DisbursementBatch, officer: Officer) -> None:
+    programme = session.get_one(Programme, batch.programme_id)
+    if officer.department_code != programme.approving_department:
+        raise NotApprovingDepartment(batch.batch_no, programme.approving_department)
+    if officer.staff_id is not None and officer.staff_id in (batch.prepared_by, batch.submitted_by):
+        raise MakerCannotCheck(batch.batch_no)
+
+
+def return_batch(
+    session: Session, *, batch_no: str, reason: str, officer: Officer
+) -> DisbursementBatch:
+    """The approver sends the batch back to the preparer with a reason."""
+    batch = get_batch_for_update(session, batch_no)
+    _check_checker(session, batch, officer)
+    batch.move_to(BatchStatus.DRAFTED)
+    batch.returned_reason = reason[:200]
+    return batch
+
+
+def cancel_batch(session: Session, *, batch_no: str, officer: Officer) -> DisbursementBatch:
+    """Withdraw a batch before approval; its lines are withdrawn and nothing is paid."""
+    batch = get_batch_for_update(session, batch_no)
+    if officer.department_code not in (batch.department_code, "finance"):
+        raise NotProgrammeDepartment(batch.batch_no, officer.department_code)
+    batch.move_to(BatchStatus.CANCELLED)
+    session.execute(
+        update(PaymentLine)
+        .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
+        .values(status=LineStatus.WITHDRAWN.value)
+    )
+    _reopen_corrections_of(session, batch)
+    return batch
+
+
+def _reopen_corrections_of(session: Session, batch: DisbursementBatch) -> None:
+    """A cancelled re-issue batch hands its failed originals back to the correction queue."""
+    if batch.reissue_of_batch_id is None:
+        return
+    mine = select(PaymentLine.id).where(PaymentLine.batch_id == batch.id)
+    session.execute(
+        update(PaymentLine)
+        .where(PaymentLine.reissued_line_id.in_(mine))
+        .values(correction=Correction.OPEN.value, reissued_line_id=None)
+    )
+
+
+def approve_batch(
+    session: Session, *, batch_no: str, officer: Officer, at: datetime
+) -> DisbursementBatch:
+    """The finance bureau approves: every accepted line's money is reserved from the programme's
+    budget in one journal (the budget's floor refuses an over-spend, and nothing is reserved)."""
+    batch = get_batch_for_update(session, batch_no)
+    _check_checker(session, batch, officer)
+    batch.move_to(BatchStatus.APPROVED)
+    programme = session.get_one(Programme, batch.programme_id)
+    banks = session.scalars(
+        select(PaymentLine.bank_code)
+        .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
+        .distinct()
+    ).all()
+    ids = ledger_queries.account_ids(
+        session, [programme.funding_account, *(codes.bank_clearing(b or "") for b in banks)]
+    )
+    budget = ids[programme.funding_account]
+    line = PaymentLine
+    bank_account = case(
+        *((line.bank_code == b, literal(ids[codes.bank_clearing(b or "")])) for b in banks),
+        else_=null(),
+    )
+    rows = (
+        select(
+            _line_key(":reserve"),
+            literal(f"batch:{batch.batch_no}:reserve"),
+            literal(budget),
+            bank_account,
+            line.amount_minor,
+            literal(TransferKind.PAYOUT_RESERVED.value),
+            literal(TransferPhase.PENDING.value),
+            cast(null(), BigInteger),
+            literal("payment:") + cast(line.id, String),
+            literal(at),
+        )
+        .select_from(line)
+        .where(line.batch_id == batch.id, line.status == LineStatus.QUEUED.value)
+    )
+    reserved = ledger.record_journal_from(
+        session, rows, journal_key=f"batch:{batch.batch_no}:reserve", at=at
+    )
+    updated = session.execute(
+        update(PaymentLine)
+        .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
+        .values(status=LineStatus.RESERVED.value)
+    )
+    if reserved != batch.accepted_count or updated.rowcount != batch.accepted_count:  # type: ignore[attr-defined]
+        raise RuntimeError(
+            f"batch {batch.batch_no}: {reserved} reservations for {batch.accepted_count} lines"
+        )
+    batch.approved_by = officer.staff_id
+    batch.approved_at = at
+    return batch
+
+
+# --- the correction queue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionItem:
+    line: PaymentLine
+    batch_no: str
+    programme_code: str
+    period: str
+    ready: bool  # a usable card with an activated account now
+    blocker: str | None  # why not yet (the rejection code it would get today)
+
+
+def close_correction(
+    session: Session, *, line_id: int, note: str, officer: Officer, at: datetime
+) -> PaymentLine:
+    line = session.get(PaymentLine, line_id, with_for_update=True)
+    if line is None or line.correction is not Correction.OPEN:
+        raise CorrectionNotOpen(
+            line_id, line.correction.value if line and line.correction else None
+        )
+    line.correction = Correction.CLOSED
+    line.correction_note = note[:200]
+    return line
+
+
+def reissue_failed_lines(
+    session: Session,
+    keys: KeyRing,
+    *,
+    programme_code: str,
+    period: str,
+    line_ids: Sequence[int] | None,
+    officer: Officer,
+    at: datetime,
+    decrypt: Any,
+) -> DisbursementBatch:
+    """A new batch (new batch number, new end-to-end ids) for the open corrections of one
+    programme and period that are ready (the holder's card is usable and the account active);
+    the originals become `reissued`. The new batch goes through approval like any other."""
+    from socialcard.disbursement.queries import list_corrections
+
+    items = [
+        item
+        for item in list_corrections(session, programme_code=programme_code, period=period)
+        if item.ready and (line_ids is None or item.line.id in line_ids)
+    ]
+    if not items:
+        raise NothingToReissue()
+    originals = {item.line.id: item.line for item in items}
+    first_batch = session.get_one(DisbursementBatch, items[0].line.batch_id)
+    persons = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(Person.id.in_([i.line.person_id for i in items]))
+        )
+    }
+    from socialcard.kernel.resident_id import ResidentId
+
+    rows = []
+    for seq, item in enumerate(items, start=1):
+        person = persons[item.line.person_id or 0]
+        rows.append(
+            PayeeRow(
+                seq=seq,
+                resident_id=ResidentId(decrypt(person.resident_id_cipher)),
+                raw_id_masked=person.resident_id_masked,
+                name=item.line.name,
+                amount_minor=item.line.amount_minor,
+                memo=item.line.memo,
+                reject_code=None,
+                reject_detail=None,
+            )
+        )
+    # The originals leave the queue first, so the new lines pass the one-per-period rule.
+    for line in originals.values():
+        line.correction = Correction.REISSUED
+    session.flush()
+    batch = create_batch(
+        session,
+        keys,
+        programme_code=programme_code,
+        period=period,
+        title=f"纠错重发（原批次 {first_batch.batch_no} 等）",
+        rows=rows,
+        source_name="correction-queue",
+        source=",".join(str(i) for i in sorted(originals)).encode(),
+        officer=officer,
+        at=at,
+        reissue_of=first_batch,
+    )
+    new_lines = session.scalars(
+        select(PaymentLine).where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.seq)
+    ).all()
+    for item, new_line in zip(items, new_lines, strict=True):
+        if new_line.status is LineStatus.QUEUED:
+            item.line.reissued_line_id = new_line.id
+        else:  # became unready since the list was read: back to the queue
+            item.line.correction = Correction.OPEN
+    session.flush()
+    return batch
