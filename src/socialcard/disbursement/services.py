@@ -446,13 +446,17 @@ class CorrectionItem:
 
 
 def close_correction(
-    session: Session, *, line_id: int, note: str, officer: Officer, at: datetime
+    session: Session, *, line_id: int, note: str, officer: Officer
 ) -> PaymentLine:
+    """Take a failed line out of the queue for good (the holder died, the money goes back)."""
     line = session.get(PaymentLine, line_id, with_for_update=True)
     if line is None or line.correction is not Correction.OPEN:
         raise CorrectionNotOpen(
             line_id, line.correction.value if line and line.correction else None
         )
+    batch = session.get_one(DisbursementBatch, line.batch_id)
+    if officer.department_code not in (batch.department_code, "finance"):
+        raise NotProgrammeDepartment(batch.batch_no, officer.department_code)
     line.correction = Correction.CLOSED
     line.correction_note = note[:200]
     return line
