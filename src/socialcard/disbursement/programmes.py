@@ -49,6 +49,9 @@ UNLISTED_OWNERS: Final = {
     88: ("healthcare_security",),  # maternity allowance
     102: ("hrss",),  # migrant workers' wages (劳动监察)
 }
+# Departments that compile the lists although the catalogue names only the finance bureau: the
+# grain subsidy's household lists come from the agriculture bureau and the townships.
+EXTRA_OWNERS: Final = {107: ("agriculture",)}
 SHORT_NAMES: Final = {
     20: "就业补贴",
     31: "举报奖励",
@@ -83,7 +86,8 @@ def programme_code(item_no: int) -> str:
 def owners_of(responsible_units: list[str], item_no: int) -> list[str]:
     units = set(responsible_units)
     owners = [code for code, _name, names in DEPARTMENTS if units & set(names)]
-    return owners or list(UNLISTED_OWNERS.get(item_no, ("hrss",)))
+    owners = owners or list(UNLISTED_OWNERS.get(item_no, ("hrss",)))
+    return owners + [code for code in EXTRA_OWNERS.get(item_no, ()) if code not in owners]
 
 
 def ensure_programmes(session: Session, *, bank_codes: list[str], at: datetime) -> list[Programme]:
