@@ -10,7 +10,9 @@ from socialcard.api.routes import (
     audit,
     cards,
     catalog,
+    disbursement,
     imports,
+    ledger,
     persons,
     reference,
     regions,
@@ -25,7 +27,19 @@ from socialcard.http.problems import PROBLEM_JSON, problem_body, status_for
 
 def build_api_routers() -> list[APIRouter]:
     """The API's routers, each carrying its full prefix (include them without another)."""
-    modules = (system, persons, regions, reference, catalog, cards, imports, staff, audit)
+    modules = (
+        system,
+        persons,
+        regions,
+        reference,
+        catalog,
+        cards,
+        imports,
+        staff,
+        audit,
+        disbursement,
+        ledger,
+    )
     return [m.router for m in modules] + [terminals.router, terminals.signed]
 
 

@@ -18,6 +18,7 @@ from socialcard.access.audit import verify_chain, write_checkpoint
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.cli.cards import cards_app, nightly, terminals_app
+from socialcard.cli.money import disbursement_app, ledger_app, messages_app
 from socialcard.cli.platform import (
     OPERATOR,
     audit_cli,
@@ -50,6 +51,9 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(reports_app, name="report")
 app.add_typer(cards_app, name="cards")
 app.add_typer(terminals_app, name="terminals")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(disbursement_app, name="disbursement")
+app.add_typer(messages_app, name="messages")
 app.command("nightly")(closing_platforms(nightly))
 
 

@@ -162,3 +162,13 @@ def lock_person(session: Session, person_id: int) -> Person:
     if person is None:
         raise PersonNotFound(person_id)
     return person
+
+
+def phones_of(session: Session, keys: KeyRing, person_ids: list[int]) -> dict[int, str]:
+    """Phone numbers of persons who gave one, for messages to them."""
+    rows = session.execute(
+        select(Person.id, Person.phone_cipher).where(
+            Person.id.in_(person_ids), Person.phone_cipher.is_not(None)
+        )
+    ).tuples()
+    return {person_id: keys.decrypt(cipher) for person_id, cipher in rows if cipher is not None}
