@@ -98,8 +98,8 @@ def encode_records(records: Iterable[Sequence[str]], encoding: str, *, first_fie
         raise ValueError(f"{bad!r} cannot be written in {encoding} ({first_field} file)") from None
 
 
-def split_records(data: bytes, *, version: str, encoding_index: int) -> list[list[str]]:
-    """Decode the file with the encoding its header declares and split it into records.
+def header_encoding(data: bytes, *, version: str, encoding_index: int) -> str:
+    """The encoding a file's header declares (Python's name for it).
 
     The header's fields up to the encoding are ASCII: they are split on the raw bytes before
     anything is decoded (a GBK trail byte can equal "|", so only the ASCII prefix is split raw).
@@ -117,6 +117,15 @@ def split_records(data: bytes, *, version: str, encoding_index: int) -> list[lis
     encoding = {v: k for k, v in DECLARED_ENCODINGS.items()}.get(declared)
     if encoding is None:
         raise BankFileInvalid(1, "encoding", f"不支持的文件编码：{declared!r}")
+    return encoding
+
+
+def split_lines(data: bytes, *, version: str, encoding_index: int) -> list[str]:
+    """Decode the file with the encoding its header declares and split it into lines."""
+    encoding = header_encoding(data, version=version, encoding_index=encoding_index)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    declared = DECLARED_ENCODINGS[encoding]
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -125,9 +134,18 @@ def split_records(data: bytes, *, version: str, encoding_index: int) -> list[lis
     if not text.endswith(LINE_END):
         raise BankFileInvalid(text.count("\n") + 1, "line_end", "文件未以 CRLF 结束")
     lines = text[: -len(LINE_END)].split(LINE_END)
-    for number, line in enumerate(lines, start=1):
-        if "\r" in line or "\n" in line:
-            raise BankFileInvalid(number, "line_end", "行尾应为 CRLF")
+    # A stray CR or LF inside a line shows as a count that differs from the number of lines;
+    # only then is each line looked at, to name the first bad one.
+    if text.count("\r") != len(lines) or text.count("\n") != len(lines):
+        for number, line in enumerate(lines, start=1):
+            if "\r" in line or "\n" in line:
+                raise BankFileInvalid(number, "line_end", "行尾应为 CRLF")
+    return lines
+
+
+def split_records(data: bytes, *, version: str, encoding_index: int) -> list[list[str]]:
+    """The file's records, each split into its fields."""
+    lines = split_lines(data, version=version, encoding_index=encoding_index)
     return [line.split(SEPARATOR) for line in lines]
 
 
