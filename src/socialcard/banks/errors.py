@@ -38,4 +38,16 @@ class BankFileNotFound(NotFound):
         super().__init__(f"没有这个银行文件（{reference}）。", reference=reference)
 
 
+class BankFileTransitionNotAllowed(Conflict):
+    code = "bank_file_transition_not_allowed"
+
+    def __init__(self, name: str, current: str, target: str) -> None:
+        super().__init__(
+            f"银行文件 {name} 当前为 {current}，不能改为 {target}。",
+            name=name,
+            current_status=current,
+            target_status=target,
+        )
+
+
 KIND_LABELS = {"send": "送盘文件", "return": "回盘文件", "statement": "对账单"}
