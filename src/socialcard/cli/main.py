@@ -17,6 +17,7 @@ from socialcard.access import services as access
 from socialcard.access.audit import verify_chain, write_checkpoint
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
+from socialcard.cli.banks import banks_app
 from socialcard.cli.cards import cards_app, nightly, terminals_app
 from socialcard.cli.platform import (
     OPERATOR,
@@ -50,6 +51,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(reports_app, name="report")
 app.add_typer(cards_app, name="cards")
 app.add_typer(terminals_app, name="terminals")
+app.add_typer(banks_app, name="banks")
 app.command("nightly")(closing_platforms(nightly))
 
 
