@@ -14,7 +14,8 @@ from socialcard.banks import queries
 from socialcard.banks.file_exchange import run_sandbox_bank_over_files
 from socialcard.banks.formats.framing import format_yuan
 from socialcard.banks.models import BankFileKind, BankFileStatus
-from socialcard.banks.sandbox import AccountState, SandboxAccountError, SandboxBank
+from socialcard.banks.sandbox import SandboxAccountError, SandboxBank
+from socialcard.banks.sandbox_accounts import AccountState
 from socialcard.banks.services import relay_send_files
 from socialcard.bootstrap import Platform
 from socialcard.cli.platform import (
