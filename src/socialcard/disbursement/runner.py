@@ -130,7 +130,7 @@ def build_send_file(
             end_to_end_id=e2e,
             resident_id=keys.decrypt(id_cipher),
             name=name,
-            account_number=keys.decrypt(account_cipher),
+            account_number=keys.decrypt(account_cipher or b""),
             amount_minor=amount,
             memo=memo,
         )
