@@ -31,6 +31,7 @@ DUMMY_PARAMETERS = {
     "batch_no": "ZK20261129ICBC001",
     "terminal_code": "T-MISSING",
     "action": "issue",
+    "line_id": "1",
 }
 
 

@@ -448,6 +448,24 @@ class CorrectionItem:
     blocker: str | None  # why not yet (the rejection code it would get today)
 
 
+def mark_account_fixed(
+    session: Session, *, line_id: int, note: str, officer: Officer, at: datetime
+) -> PaymentLine:
+    """The department confirmed with the holder or the bank that the account was put right
+    (unfrozen, reactivated, name corrected): the line may be paid again."""
+    line = session.get(PaymentLine, line_id, with_for_update=True)
+    if line is None or line.correction is not Correction.OPEN:
+        raise CorrectionNotOpen(
+            line_id, line.correction.value if line and line.correction else None
+        )
+    batch = session.get_one(DisbursementBatch, line.batch_id)
+    if officer.department_code not in (batch.department_code, "finance"):
+        raise NotProgrammeDepartment(batch.batch_no, officer.department_code)
+    line.fixed_at = at
+    line.correction_note = note[:200]
+    return line
+
+
 def close_correction(session: Session, *, line_id: int, note: str, officer: Officer) -> PaymentLine:
     """Take a failed line out of the queue for good (the holder died, the money goes back)."""
     line = session.get(PaymentLine, line_id, with_for_update=True)
