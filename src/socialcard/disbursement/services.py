@@ -4,6 +4,7 @@ correction queue. The entry point owns the transaction; the bank side lives in r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,7 @@ from socialcard.disbursement.models import (
 )
 from socialcard.disbursement.payee_lists import PayeeRow
 from socialcard.disbursement.programmes import get_programme
+from socialcard.errors import InvalidField
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.kernel.crypto import KeyRing, sm3_hex
 from socialcard.ledger import accounts as codes
@@ -59,6 +61,7 @@ from socialcard.ledger.models import TransferKind, TransferPhase
 from socialcard.registry.models import Person, PersonStatus
 from socialcard.registry.services import resident_id_index
 
+PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 USABLE_CARD = (CardStatus.ISSUED.value, CardStatus.ACTIVE.value)
 IN_HAND = ("issued", "active", "reported_temporary", "reported_formal")
 # Lines that count as "paid or being paid" for the one-payment-per-period rule.
@@ -127,6 +130,8 @@ def create_batch(
 ) -> DisbursementBatch:
     """A drafted batch from a read payee list, every line validated against the registry, the
     card and the bank account in one set-based statement (a million lines in seconds)."""
+    if not PERIOD.match(period):
+        raise InvalidField("period", "period_format", "期间应写作 2026（年度）或 2026-11（月份）。")
     programme = get_programme(session, programme_code)
     if officer.department_code not in programme.departments:
         raise NotProgrammeDepartment(programme.code, officer.department_code)
