@@ -157,8 +157,9 @@ def parse_send_file(data: bytes) -> InstructionFile:
         assert found is not None
         seq_text, end_to_end_id, resident_id, name, account, yuan, fen, memo = found.groups()
         amount = int(yuan) * 100 + int(fen)
-        if int(seq_text) != seq or amount <= 0 or not name.strip():
+        if int(seq_text) != seq or not name.strip():
             _explain_detail(raw[number - 1].split(SEPARATOR), number, seq)
+        if amount <= 0:
             raise BankFileInvalid(number, "amount", "金额必须大于零")
         lines.append(InstructionLine(seq, end_to_end_id, resident_id, name, account, amount, memo))
     trailer_number = len(raw)
