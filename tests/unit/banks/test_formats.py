@@ -295,3 +295,11 @@ def test_a_send_file_is_not_read_as_a_return_file() -> None:
     with pytest.raises(BankFileInvalid) as raised:
         parse_return_file(_golden("send-gbk.txt"))
     assert raised.value.rule == "header"
+
+
+def test_a_result_must_carry_a_reason_exactly_when_it_failed() -> None:
+    done_with_reason = dataclasses.replace(RETURN.results[0], reason_code="dormant")
+    failed_without = dataclasses.replace(RETURN.results[1], reason_code=None)
+    for wrong in (done_with_reason, failed_without):
+        with pytest.raises(ValueError, match="field reason_code"):
+            render_return_file(dataclasses.replace(RETURN, results=(wrong,)))
