@@ -28,13 +28,37 @@ class ActivationSync:
 def sync_bank_activations(
     sessions: sessionmaker[Session], keys: KeyRing, gateway: BankGateway, *, at: datetime
 ) -> ActivationSync:
+    """Read the feed to its end, a page at a time (a bank hands out a bounded page)."""
+    total = ActivationSync(0, 0, 0)
+    while True:
+        page = _sync_page(sessions, keys, gateway, at=at)
+        total = ActivationSync(
+            total.notices + page.notices,
+            total.activated + page.activated,
+            total.unknown + page.unknown,
+        )
+        if page.new == 0:
+            return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    notices: int
+    activated: int
+    unknown: int
+    new: int  # notices after the cursor (a duplicated delivery adds none)
+
+
+def _sync_page(
+    sessions: sessionmaker[Session], keys: KeyRing, gateway: BankGateway, *, at: datetime
+) -> _Page:
     """Apply the activation notices after the cursor, then move it (one transaction; the feed
     is read outside it)."""
     with sessions() as session:
         cursor = session.get(BankNoticeCursor, ACTIVATION_FEED)
         after = cursor.last_notice_id if cursor else 0
     notices = gateway.fetch_activations(after)
-    activated = unknown = 0
+    activated = unknown = new = 0
     with sessions() as session, session.begin():
         cursor = session.get(BankNoticeCursor, ACTIVATION_FEED, with_for_update=True)
         if cursor is None:
@@ -43,6 +67,7 @@ def sync_bank_activations(
         for notice in sorted(notices, key=lambda n: n.notice_id):
             if notice.notice_id <= cursor.last_notice_id:
                 continue  # delivered again, or read by a concurrent sync
+            new += 1
             index = bank_account_index(keys, notice.bank_code, notice.account_number)
             card = session.scalars(
                 select(Card).where(
@@ -64,4 +89,4 @@ def sync_bank_activations(
                 )
             cursor.last_notice_id = notice.notice_id
             cursor.updated_at = at
-    return ActivationSync(len(notices), activated, unknown)
+    return _Page(len(notices), activated, unknown, new)

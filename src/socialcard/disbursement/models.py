@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -160,7 +161,16 @@ class PaymentLine(Base):
 
     __table_args__ = (
         UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),
-        Index("ix_disbursement_lines_batch_status", "batch_id", "status", "bank_code"),
+        # No index on status: a line's status changes twice (reserved, then paid or failed), and
+        # leaving it out of every index lets PostgreSQL update the row in place (HOT, with the
+        # free space of the table's fill factor 70 set in migration 0012) instead of adding
+        # entries to every index.
+        Index("ix_disbursement_lines_batch_bank", "batch_id", "bank_code"),
         Index("ix_disbursement_lines_person", "person_id", "id"),
-        Index("ix_disbursement_lines_correction", "correction"),
+        Index(
+            "ix_disbursement_lines_correction",
+            "correction",
+            postgresql_where=text("correction IS NOT NULL"),
+            sqlite_where=text("correction IS NOT NULL"),
+        ),
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -215,6 +216,9 @@ def apply_return(
                 for r in result.results
             ],
         )
+        if connection.dialect.name == "postgresql":
+            # Fresh statistics, or the planner takes the million-row table for an empty one.
+            session.execute(text("ANALYZE bank_results_staging"))
         applied = _apply_staged(session, staging, batch, bank_code, at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.

@@ -20,12 +20,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     insert,
     literal,
     null,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -61,6 +61,7 @@ from socialcard.ledger.models import TransferKind, TransferPhase
 from socialcard.registry.models import Person, PersonStatus
 from socialcard.registry.services import resident_id_index
 
+ANALYZE_AFTER = 10_000  # lines: smaller lists leave the statistics to autovacuum
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 USABLE_CARD = (CardStatus.ISSUED.value, CardStatus.ACTIVE.value)
 IN_HAND = ("issued", "active", "reported_temporary", "reported_formal")
@@ -176,11 +177,18 @@ def create_batch(
                 for row in rows
             ],
         )
+        if connection.dialect.name == "postgresql":
+            # Fresh statistics, or the planner takes the million-row table for an empty one.
+            session.execute(text("ANALYZE payee_staging"))
         _validate_into_lines(session, staging, batch, programme)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
         if connection.dialect.name != "postgresql":
             staging.drop(connection)
+    if connection.dialect.name == "postgresql" and len(rows) >= ANALYZE_AFTER:
+        # A big list changes the table's size by orders of magnitude: without fresh statistics
+        # the planner treats the batch's lines as one row and nests loops over them.
+        session.execute(text("ANALYZE disbursement_lines"))
     _count_lines(session, batch)
     return batch
 
@@ -193,12 +201,34 @@ def _validate_into_lines(
     c = aliased(Card)
     earlier = aliased(PaymentLine)
     earlier_batch = aliased(DisbursementBatch)
-    same_programme_period = and_(
-        earlier.person_id == p.id,
-        earlier.batch_id == earlier_batch.id,
-        earlier_batch.programme_id == programme.id,
-        earlier_batch.period == batch.period,
-        earlier_batch.id != batch.id,
+    # Earlier lines of the same programme and period, one row per person (a hash join, not a
+    # lookup per payee).
+    prior = (
+        select(
+            earlier.person_id.label("person_id"),
+            func.max(case((earlier.status.in_(LIVE_LINES), 1), else_=0)).label("live"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            earlier.status == LineStatus.FAILED.value,
+                            earlier.correction == Correction.OPEN.value,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("open_failed"),
+        )
+        .join(earlier_batch, earlier_batch.id == earlier.batch_id)
+        .where(
+            earlier_batch.programme_id == programme.id,
+            earlier_batch.period == batch.period,
+            earlier_batch.id != batch.id,
+            earlier.person_id.is_not(None),
+        )
+        .group_by(earlier.person_id)
+        .subquery("prior")
     )
     copies = func.count().over(partition_by=s.id_index)
     reject = case(
@@ -211,18 +241,8 @@ def _validate_into_lines(
         (c.status.not_in(USABLE_CARD), "no_usable_card"),
         (c.bank_account_cipher.is_(None), "bank_account_missing"),
         (c.bank_account_activated_at.is_(None), "bank_account_not_activated"),
-        (
-            exists().where(same_programme_period, earlier.status.in_(LIVE_LINES)),
-            "already_in_programme_period",
-        ),
-        (
-            exists().where(
-                same_programme_period,
-                earlier.status == LineStatus.FAILED.value,
-                earlier.correction == Correction.OPEN.value,
-            ),
-            "in_correction_queue",
-        ),
+        (prior.c.live == 1, "already_in_programme_period"),
+        (prior.c.open_failed == 1, "in_correction_queue"),
         else_=null(),
     )
     checked = (
@@ -243,6 +263,7 @@ def _validate_into_lines(
         .select_from(staging)
         .outerjoin(p, p.resident_id_index == s.id_index)
         .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
+        .outerjoin(prior, prior.c.person_id == p.id)
         .subquery()
     )
     k = checked.c

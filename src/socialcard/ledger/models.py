@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -92,8 +93,8 @@ class LedgerTransfer(Base):
     phase: Mapped[TransferPhase] = mapped_column(
         enum_type(TransferPhase, "transfer_phase", length=8)
     )
-    pending_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    pending_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
     reference: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -105,7 +106,22 @@ class LedgerTransfer(Base):
         ),
         Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
-        Index("ix_ledger_transfers_reference", "reference"),
+        # A reservation is resolved once and a transfer reversed once. Partial, so that the
+        # many transfers that are neither (a million reservations of a batch) skip both indexes.
+        Index(
+            "ux_ledger_transfers_pending",
+            "pending_id",
+            unique=True,
+            postgresql_where=text("pending_id IS NOT NULL"),
+            sqlite_where=text("pending_id IS NOT NULL"),
+        ),
+        Index(
+            "ux_ledger_transfers_reverses",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
     )
 
 
