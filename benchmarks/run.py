@@ -5,8 +5,8 @@
     python benchmarks/run.py --smoke              # tiny sizes: proves the workloads still run
 
 --smoke is what CI runs: it never judges a timing, it fails only when a workload breaks or its
-result is wrong. Workloads so far: W1 (household-register import) and W5 (dashboard metrics,
-PostgreSQL only).
+result is wrong. Workloads so far: W1 (household-register import), W5 (dashboard metrics,
+PostgreSQL only) and W3 (a disbursement end to end, PostgreSQL only).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 
 import psycopg
 from w1_household_import import W1Result, print_table, run_w1
+from w3_disbursement import run_w3
 from w5_dashboard import run_w5
 
 SMOKE_RESIDENTS = 2_000
@@ -60,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         database_name="socialcard_bench_w5_smoke" if arguments.smoke else "socialcard_bench_w5",
     )
     print(w5.describe(smoke=arguments.smoke))
-    return 0 if ok and w5.users > 0 else 1
+    w3 = run_w3(
+        payees=2_000 if arguments.smoke else 100_000,
+        database_url=postgres,
+        keep=arguments.keep,
+        database_name="socialcard_bench_w3_smoke" if arguments.smoke else "socialcard_bench_w3",
+    )
+    print(w3.describe(smoke=arguments.smoke))
+    return 0 if ok and w5.users > 0 and w3.correct else 1
 
 
 if __name__ == "__main__":

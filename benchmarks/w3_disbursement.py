@@ -23,6 +23,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,6 @@ from socialcard.kernel.money import Money
 from socialcard.kernel.resident_id import check_character
 from socialcard.ledger import queries as ledger_queries
 from socialcard.registry.models import Person
-from socialcard.registry.services import resident_id_index
 
 TARGET_SECONDS = 60.0
 BENCH_DATABASE = "socialcard_bench_w3"
@@ -91,8 +91,10 @@ class W3Result:
         lines.append(f"  {'baseline: plain set-based SQL':<44} {self.baseline_seconds:8.2f} s")
         ratio = self.seconds / self.baseline_seconds if self.baseline_seconds else 0
         verdict = (
-            "smoke (no timing verdict)" if smoke
-            else ("PASS" if self.seconds <= TARGET_SECONDS else "FAIL") + f" (target ≤ {TARGET_SECONDS:.0f} s)"
+            "smoke (no timing verdict)"
+            if smoke
+            else ("PASS" if self.seconds <= TARGET_SECONDS else "FAIL")
+            + f" (target ≤ {TARGET_SECONDS:.0f} s)"
         )
         lines.append(
             f"  paid {self.paid:,}, failed {self.failed:,}, reconciled {self.balanced}, "
@@ -134,26 +136,40 @@ def _setup(platform: Platform, bank: SandboxBank, payees: int, seed: int) -> byt
     for start in range(0, payees, chunk):
         with platform.session() as session, transaction(session):
             rows = []
-            for rid, name in zip(ids[start : start + chunk], names[start : start + chunk], strict=True):
+            for rid, name in zip(
+                ids[start : start + chunk], names[start : start + chunk], strict=True
+            ):
                 rows.append(
                     {
                         "resident_id_cipher": keys.encrypt(rid),
                         "resident_id_index": keys.blind_index("resident_id", rid),
                         "resident_id_masked": mask_resident_id(rid),
-                        "name": name, "sex": "male", "birth_on": date(int(rid[6:10]), int(rid[10:12]), int(rid[12:14])),
-                        "origin_code": "431124", "is_from_yongzhou": True,
-                        "household_region_code": "431124", "residence_county_code": "431124",
-                        "status": "living", "source": "bench", "content_hash": "0" * 64,
-                        "version": 1, "created_at": at, "updated_at": at,
+                        "name": name,
+                        "sex": "male",
+                        "birth_on": date(int(rid[6:10]), int(rid[10:12]), int(rid[12:14])),
+                        "origin_code": "431124",
+                        "is_from_yongzhou": True,
+                        "household_region_code": "431124",
+                        "residence_county_code": "431124",
+                        "status": "living",
+                        "source": "bench",
+                        "content_hash": "0" * 64,
+                        "version": 1,
+                        "created_at": at,
+                        "updated_at": at,
                     }
                 )
             bulk_insert(session, Person.__table__, rows)
     with platform.engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE persons")
     with platform.session() as session:
-        person_ids = dict(session.execute(
-            Person.__table__.select().with_only_columns(Person.resident_id_index, Person.id)
-        ).tuples().all())
+        person_ids = dict(
+            session.execute(
+                Person.__table__.select().with_only_columns(Person.resident_id_index, Person.id)
+            )
+            .tuples()
+            .all()
+        )
     accounts = []
     for start in range(0, payees, chunk):
         with platform.session() as session, transaction(session):
@@ -167,16 +183,28 @@ def _setup(platform: Platform, bank: SandboxBank, payees: int, seed: int) -> byt
                 rows.append(
                     {
                         "person_id": person_ids[keys.blind_index("resident_id", rid)],
-                        "card_number": card_number, "generation": 3, "spec_version": "3.0",
-                        "issuing_region_code": "431124", "bank_code": code,
+                        "card_number": card_number,
+                        "generation": 3,
+                        "spec_version": "3.0",
+                        "issuing_region_code": "431124",
+                        "bank_code": code,
                         "bank_account_cipher": keys.encrypt(account),
                         "bank_account_masked": mask_bank_account(account),
                         "bank_account_index": bank_account_index(keys, code, account),
-                        "bank_account_activated_at": at, "status": "active", "reason": "first",
-                        "application_channel": "batch", "applied_at": at, "photo_collected": True,
-                        "produced_at": at, "issued_on": at.date(), "issued_region_code": "431124",
-                        "activated_at": at, "pin_hash": pin_digest(keys, card_number, "246810"),
-                        "pin_is_initial": False, "pin_failures": 0, "version": 1,
+                        "bank_account_activated_at": at,
+                        "status": "active",
+                        "reason": "first",
+                        "application_channel": "batch",
+                        "applied_at": at,
+                        "photo_collected": True,
+                        "produced_at": at,
+                        "issued_on": at.date(),
+                        "issued_region_code": "431124",
+                        "activated_at": at,
+                        "pin_hash": pin_digest(keys, card_number, "246810"),
+                        "pin_is_initial": False,
+                        "pin_failures": 0,
+                        "version": 1,
                     }
                 )
             bulk_insert(session, Card.__table__, rows)
@@ -190,7 +218,10 @@ def _setup(platform: Platform, bank: SandboxBank, payees: int, seed: int) -> byt
         code, account = accounts[number][0], accounts[number][1]
         bank.set_state(code, account, "closed")
     return render_payee_list(
-        [(rid, name, 10_000 + (n % 50) * 100, "") for n, (rid, name) in enumerate(zip(ids, names, strict=True))]
+        [
+            (rid, name, 10_000 + (n % 50) * 100, "")
+            for n, (rid, name) in enumerate(zip(ids, names, strict=True))
+        ]
     )
 
 
@@ -205,10 +236,24 @@ def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3
 
     at = datetime.now(UTC)
     with platform.session() as session, transaction(session):
-        maker = create_staff(session, username="bench_maker", display_name="制单", password="Bench-2026-w3x",
-                             department_code="agriculture", scope_region_code="431100", created_at=at)
-        checker = create_staff(session, username="bench_checker", display_name="审核", password="Bench-2026-w3x",
-                               department_code="finance", scope_region_code="431100", created_at=at)
+        maker = create_staff(
+            session,
+            username="bench_maker",
+            display_name="制单",
+            password="Bench-2026-w3x",
+            department_code="agriculture",
+            scope_region_code="431100",
+            created_at=at,
+        )
+        checker = create_staff(
+            session,
+            username="bench_checker",
+            display_name="审核",
+            password="Bench-2026-w3x",
+            department_code="finance",
+            scope_region_code="431100",
+            created_at=at,
+        )
         maker_officer = Officer(maker.id, "agriculture")
         checker_officer = Officer(checker.id, "finance")
     started = time.perf_counter()
@@ -216,8 +261,16 @@ def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3
     started = _timed(result, "read the list (CSV, GB 11643 checks)", started)
     with platform.session() as session, transaction(session):
         batch = disbursement.create_batch(
-            session, platform.keys, programme_code="I107", period="2026", title="W3",
-            rows=rows, source_name="list.csv", source=data, officer=maker_officer, at=at,
+            session,
+            platform.keys,
+            programme_code="I107",
+            period="2026",
+            title="W3",
+            rows=rows,
+            source_name="list.csv",
+            source=data,
+            officer=maker_officer,
+            at=at,
         )
         batch_no = batch.batch_no
     started = _timed(result, "validate against registry, cards, bank status", started)
@@ -235,13 +288,16 @@ def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3
         done = get_batch(session, batch_no)
         result.paid, result.failed = done.paid_count, done.failed_count
         result.balanced = bool(reconcile(session, done)["balanced"]) and done.status in (
-            BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES
+            BatchStatus.COMPLETED,
+            BatchStatus.COMPLETED_WITH_FAILURES,
         )
         result.ledger_ok = ledger_queries.verify_ledger(session).ok
     del progress
 
 
-def _run_baseline(conninfo: str, data: bytes, result: W3Result) -> None:
+def _run_baseline(
+    conninfo: str, data: bytes, result: W3Result, index: Callable[[str], str]
+) -> None:
     """The same steps as plain SQL on the same tables' data (no Python per row beyond COPY)."""
     text_rows = data.decode("utf-8-sig").splitlines()[1:]
     with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
@@ -249,13 +305,11 @@ def _run_baseline(conninfo: str, data: bytes, result: W3Result) -> None:
         cursor.execute(
             "CREATE TEMP TABLE base_list (seq int, id_index text, name text, amount bigint)"
         )
-        import hmac as _hmac  # the blind index is what makes a list matchable at all
-        del _hmac
         with cursor.copy("COPY base_list FROM STDIN") as copy:
             for seq, line in enumerate(text_rows, start=1):
                 rid, name, amount, _memo = line.split(",")
                 yuan, fen = amount.split(".")
-                copy.write_row((seq, INDEX(rid), name, int(yuan) * 100 + int(fen)))
+                copy.write_row((seq, index(rid), name, int(yuan) * 100 + int(fen)))
         started = _base(result, "COPY the list (with blind index)", started)
         cursor.execute(
             "CREATE TEMP TABLE base_lines AS SELECT l.seq, p.id AS person_id, c.id AS card_id, "
@@ -289,20 +343,16 @@ def _run_baseline(conninfo: str, data: bytes, result: W3Result) -> None:
         )
         started = _base(result, "bank answer (one UPDATE)", started)
         cursor.execute(
-            "INSERT INTO base_ledger SELECT seq, amount, 'post' FROM base_lines WHERE status = 'paid'"
+            "INSERT INTO base_ledger SELECT seq, amount, 'post' FROM base_lines "
+            "WHERE status = 'paid'"
         )
         started = _base(result, "post (one INSERT … SELECT)", started)
-        cursor.execute(
-            "SELECT status, count(*), sum(amount) FROM base_lines GROUP BY status"
-        )
+        cursor.execute("SELECT status, count(*), sum(amount) FROM base_lines GROUP BY status")
         cursor.fetchall()
         cursor.execute("SELECT phase, count(*), sum(amount) FROM base_ledger GROUP BY phase")
         cursor.fetchall()
         _base(result, "reconcile (two aggregates)", started)
         connection.rollback()
-
-
-INDEX = str  # replaced with the platform's blind index in run_w3
 
 
 def _base(result: W3Result, name: str, started: float) -> float:
@@ -314,7 +364,6 @@ def _base(result: W3Result, name: str, started: float) -> float:
 def run_w3(
     *, payees: int, database_url: str, keep: bool = False, database_name: str = BENCH_DATABASE
 ) -> W3Result:
-    global INDEX
     admin = _conninfo(database_url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{database_name}"')
@@ -331,9 +380,13 @@ def run_w3(
             ensure_reference_data(platform)
             bank = SandboxBank(Path(folder) / "bank.sqlite3")
             keys = platform.keys
-            INDEX = lambda rid: keys.blind_index("resident_id", rid)  # noqa: E731
             data = _setup(platform, bank, payees, seed=2026)
-            _run_baseline(_conninfo(database_url, database_name), data, result)
+            _run_baseline(
+                _conninfo(database_url, database_name),
+                data,
+                result,
+                lambda rid: keys.blind_index("resident_id", rid),
+            )
             _run_platform(platform, bank, data, result)
             platform.engine.dispose()
     finally:
@@ -351,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true")
     arguments = parser.parse_args(argv)
-    result = run_w3(payees=arguments.payees, database_url=arguments.database_url, keep=arguments.keep)
+    result = run_w3(
+        payees=arguments.payees, database_url=arguments.database_url, keep=arguments.keep
+    )
     print(result.describe())
     return 0 if result.correct else 1
 
