@@ -120,3 +120,20 @@ def cardholders(
             )
         bulk_insert(session, Card.__table__, card_rows)
     return holders
+
+
+def fund_grain_subsidy(platform: Platform, amount_minor: int = 100_000_000) -> None:
+    """Every programme, and the grain subsidy (I107) funded."""
+    from socialcard.cards.models import PARTNER_BANKS
+    from socialcard.disbursement.programmes import ensure_programmes, fund_programme
+    from socialcard.kernel.money import Money
+
+    with platform.session() as session, transaction(session):
+        ensure_programmes(session, bank_codes=sorted(PARTNER_BANKS), at=platform.clock.now())
+        fund_programme(
+            session,
+            "I107",
+            amount=Money(amount_minor),
+            reference="2026-budget",
+            at=platform.clock.now(),
+        )

@@ -1,0 +1,126 @@
+"""The money console end to end in the browser's shoes (issue 5): a department officer uploads a
+list and submits it; a finance approver approves and sends it; the batch page reconciles; the
+correction queue shows the bank's refusal; the preparer can never approve; the holder sees the
+payment in the portal; the API agrees."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from socialcard.access import services as access
+from socialcard.banks.sandbox import SandboxBank
+from socialcard.bootstrap import Platform
+from socialcard.db import transaction
+from socialcard.disbursement.payee_lists import render_payee_list
+from socialcard.disbursement.runner import agency_account
+from socialcard.server import create_app
+from tests.e2e.test_web_pages import csrf_token, log_in
+from tests.money_support import cardholders, fund_grain_subsidy
+from tests.support import make_staff
+
+BATCH = re.compile(r"/disbursement/batches/(DF\d{13})")
+
+
+def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> None:
+    fund_grain_subsidy(platform)
+    holders = cardholders(platform, 6, banks=("ICBC",))
+    bank = platform.bank
+    assert isinstance(bank, SandboxBank)
+    bank.open_accounts((h.bank_code, h.account, h.name, h.resident_id, True) for h in holders)
+    bank.open_agency_account("ICBC", agency_account("ICBC"), "永州市财政局")
+    bank.set_state(holders[5].bank_code, holders[5].account, "frozen")
+
+    officer = TestClient(create_app(platform))
+    log_in(
+        officer,
+        platform,
+        make_staff(platform, "nongye", roles=("disbursement_officer",), department="agriculture"),
+    )
+    approver = TestClient(create_app(platform))
+    log_in(
+        approver,
+        platform,
+        make_staff(platform, "caizheng", roles=("finance_approver",), department="finance"),
+    )
+    rows = [(h.resident_id, h.name, 31_500, "") for h in holders]
+    rows.append(("431124197001019993", "查无此人", 100, ""))
+    page = officer.get("/disbursement")
+    assert "上传发放名单" in page.text
+    uploaded = officer.post(
+        "/disbursement/batches",
+        data={
+            "programme_code": "I107",
+            "period": "2026",
+            "title": "种粮补贴",
+            "csrf_token": csrf_token(officer, "/disbursement"),
+        },
+        files={"file": ("名单.csv", render_payee_list(rows), "text/csv")},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    batch_no = BATCH.findall(str(uploaded.url))[0]
+    assert "户籍库中无此人" in uploaded.text  # the refused line, with its reason
+    assert "提交财政审核" in uploaded.text
+    rejections = officer.get(f"/disbursement/batches/{batch_no}/rejections.csv")
+    assert "户籍库中无此人" in rejections.content.decode("utf-8-sig")
+    submitted = officer.post(
+        f"/disbursement/batches/{batch_no}/submit",
+        data={"csrf_token": csrf_token(officer, f"/disbursement/batches/{batch_no}")},
+    )
+    assert "已提交财政部门审核" in submitted.text
+    # The preparer holds no approval right; the policy refuses before the service is asked.
+    refused = officer.post(
+        f"/disbursement/batches/{batch_no}/approve",
+        data={"csrf_token": csrf_token(officer, f"/disbursement/batches/{batch_no}")},
+    )
+    assert refused.status_code == 403
+
+    queue = approver.get("/disbursement/approvals")
+    assert batch_no in queue.text
+    token = csrf_token(approver, f"/disbursement/batches/{batch_no}")
+    approved = approver.post(
+        f"/disbursement/batches/{batch_no}/approve", data={"csrf_token": token}
+    )
+    assert "资金已在账本中冻结" in approved.text
+    ran = approver.post(
+        f"/disbursement/batches/{batch_no}/run",
+        data={"csrf_token": csrf_token(approver, f"/disbursement/batches/{batch_no}")},
+    )
+    assert "已完成（有失败）" in ran.text
+    assert "已平衡" in ran.text
+    assert "<svg" in ran.text  # the per-bank chart
+    corrections = officer.get("/disbursement/corrections")
+    assert holders[5].name in corrections.text
+    assert "账户冻结" in corrections.text
+
+    holder = TestClient(create_app(platform))
+    holder.post(
+        "/portal/sign-in",
+        data={
+            "resident_id": holders[0].resident_id,
+            "card_number": holders[0].card_number,
+            "pin": "246810",
+        },
+    )
+    benefits = holder.get("/portal/benefits")
+    assert "种粮补贴" in benefits.text
+    assert "¥315.00" in benefits.text
+    assert "永州市农业农村局" in benefits.text  # the department that paid it
+
+    with platform.session() as session, transaction(session):
+        api_token = access.issue_api_token(
+            session, staff_id=_staff_id(platform, "caizheng"), name="t", at=platform.clock.now()
+        )
+    api = TestClient(create_app(platform), headers={"Authorization": f"Bearer {api_token}"})
+    report = api.get(f"/api/v1/disbursement/batches/{batch_no}/reconciliation").json()
+    assert report["balanced"] is True
+    assert report["paid_minor"] == 5 * 31_500
+    assert api.get("/api/v1/ledger/verification").json()["ok"] is True
+    lines = api.get(f"/api/v1/disbursement/batches/{batch_no}/lines?status=failed").json()
+    assert [line["bank_reason_code"] for line in lines] == ["account_frozen"]
+
+
+def _staff_id(platform: Platform, username: str) -> int:
+    with platform.session() as session:
+        return access.get_staff_by_username(session, username).id
