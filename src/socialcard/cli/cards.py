@@ -365,9 +365,15 @@ def terminal_list() -> None:
 
 def nightly() -> None:
     """The nightly housekeeping: lapse temporary loss reports, forget terminal nonces and
-    idempotency records past their windows. Safe to run more than once."""
+    idempotency records past their windows, read the banks' activation notices, deliver holder
+    messages, and prove the ledger. Safe to run more than once; exit 1 if the ledger does not
+    verify."""
+    from socialcard.access.notifications import deliver_messages
     from socialcard.access.terminals import purge_nonces
+    from socialcard.cards.bank_sync import sync_bank_activations
     from socialcard.http.idempotency import purge_idempotency_records
+    from socialcard.ledger.queries import verify_ledger
+    from socialcard.registry.queries import phones_of
 
     platform = ready_platform()
     with platform.session() as session, transaction(session):
@@ -380,3 +386,24 @@ def nightly() -> None:
         f"nightly: {lapsed} temporary loss reports lapsed, {nonces} terminal nonces and "
         f"{keys} idempotency records purged"
     )
+    activations = sync_bank_activations(
+        platform.sessions, platform.keys, platform.bank, at=platform.clock.now()
+    )
+    ring = platform.keys
+    delivered = deliver_messages(
+        platform.sessions,
+        platform.sms,
+        lambda session, ids: phones_of(session, ring, ids),
+        at=platform.clock.now(),
+    )
+    out.print(
+        f"nightly: {activations.activated} bank accounts activated from "
+        f"{activations.notices} bank notices; {delivered.sent} messages sent by SMS"
+    )
+    with platform.session() as session:
+        report = verify_ledger(session)
+    if not report.ok:
+        for problem in report.problems:
+            out.print(f"ledger problem: {problem}")
+        raise typer.Exit(1)
+    out.print(f"nightly: ledger verified ({report.transfers} transfers)")
