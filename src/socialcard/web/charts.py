@@ -63,8 +63,8 @@ def nice_step(maximum: float, *, ticks_min: int = 4, ticks_max: int = 10) -> flo
 
 
 def count_label(value: float) -> str:
-    """An axis label for counts: 0, 5, 2.5, 1,000."""
-    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+    """An axis label for counts: 0, 5, 1,000 — and none between whole numbers."""
+    return f"{value:,.0f}" if value == int(value) else ""
 
 
 def wan_label(value: float) -> str:
