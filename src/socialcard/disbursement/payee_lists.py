@@ -143,16 +143,17 @@ def read_payee_list(
         raise PayeeListUnreadable("缺少列：" + "、".join(missing), missing=missing)
     result: list[PayeeRow] = []
     seq = 0
+    id_at, name_at, amount_at = positions["resident_id"], positions["name"], positions["amount"]
+    memo_at, period_at = positions.get("memo"), positions.get("period")
+    width = max(positions.values()) + 1
     for values in rows:
-        if not any(v.strip() for v in values):
+        if len(values) < width:
+            values = [*values, *([""] * (width - len(values)))]
+        raw_id, name = values[id_at].strip(), values[name_at].strip()
+        if not raw_id and not name and not any(v.strip() for v in values):
             continue  # blank lines at the end of a sheet
         seq += 1
-
-        def cell(field: str, values: list[str] = values) -> str:
-            index = positions.get(field)
-            return values[index].strip() if index is not None and index < len(values) else ""
-
-        raw_id, name, memo = cell("resident_id"), cell("name"), cell("memo")
+        memo = values[memo_at].strip() if memo_at is not None else ""
         code: str | None = None
         detail: str | None = None
         resident_id: ResidentId | None = None
@@ -160,14 +161,14 @@ def read_payee_list(
             resident_id = ResidentId.parse(raw_id)
         except InvalidResidentId as error:
             code, detail = "resident_id_invalid", error.message
-        amount, amount_code = _amount(cell("amount"), max_line_minor)
+        amount, amount_code = _amount(values[amount_at], max_line_minor)
         if code is None and not name:
             code = "name_missing"
         if code is None and amount_code:
             code = amount_code
         if code is None and len(memo) > MEMO_MAX:
             code = "memo_too_long"
-        row_period = cell("period")
+        row_period = values[period_at].strip() if period_at is not None else ""
         if code is None and row_period and row_period != period:
             code, detail = "period_mismatch", f"名单为 {row_period}，批次为 {period}"
         result.append(
