@@ -136,7 +136,6 @@ def test_mixed_concurrent_operations_keep_the_books(platform: Platform) -> None:
         keys = Counter(session.scalars(select(LedgerTransfer.transfer_key)))
         report = queries.verify_ledger(session)
         total = sum(queries.get_balance(session, code).posted for code in [*BUDGETS, *BANKS])
-        budgets_total = sum(queries.get_balance(session, code).posted for code in BUDGETS)
         count = session.scalar(select(func.count()).select_from(LedgerTransfer))
     assert report.ok, report.problems
     assert all(n == 1 for n in keys.values())  # a key never twice
@@ -148,11 +147,6 @@ def test_mixed_concurrent_operations_keep_the_books(platform: Platform) -> None:
     assert failed_but_written == []
     # Money only moved inside the closed set (budgets and banks) after the opening funding.
     assert total == OPENING * len(BUDGETS)
-    assert (
-        0
-        <= budgets_total
-        <= OPENING * len(BUDGETS) + sum(1 for r in outcomes.values() if r == "ok") * 900
-    )
     codes = Counter(r for r in outcomes.values())
     assert codes["ok"] > OPERATIONS // 2
     assert set(codes) <= {
