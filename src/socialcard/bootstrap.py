@@ -17,6 +17,9 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.verification import SandboxSmsGateway, SmsGateway
+from socialcard.banks.file_exchange import FileExchangeGateway
+from socialcard.banks.gateway import BankGateway
+from socialcard.banks.sandbox import SandboxBank
 from socialcard.cards.policy import CardPolicy
 from socialcard.catalog.bindings import Binding, collect_bindings
 from socialcard.config import Settings
@@ -28,6 +31,7 @@ from socialcard.kernel.crypto import KeyRing
 def load_all_models() -> MetaData:
     """Import every area's models so Base.metadata knows all tables."""
     import socialcard.access.models
+    import socialcard.banks.models
     import socialcard.cards.models
     import socialcard.catalog.models
     import socialcard.disbursement.models
@@ -64,6 +68,7 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyRing
+    bank: BankGateway
     clock: Clock = field(default_factory=SystemClock)
     card_policy: CardPolicy = field(default_factory=CardPolicy)
     sms: SmsGateway | None = None
@@ -109,6 +114,14 @@ def catalog_bindings() -> dict[int, Binding]:
     return collect_bindings(declared)
 
 
+def build_bank_gateway(settings: Settings, *, clock: Clock) -> BankGateway:
+    """The configured bank gateway. The settings refuse the sandbox in production; the sandbox
+    opens its file on first use, so building a platform touches nothing."""
+    if settings.bank_gateway == "file_exchange":
+        return FileExchangeGateway(settings.resolved_bank_exchange_dir)
+    return SandboxBank(settings.resolved_sandbox_bank_path, clock=clock.now)
+
+
 def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platform:
     """Wire settings to a ready platform. Creates the data directory for the embedded default."""
     if settings.database_url.startswith("sqlite"):
@@ -117,12 +130,14 @@ def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platfor
         settings.resolved_key_file, may_create=settings.environment != "production"
     )
     engine = make_engine(settings.database_url)
+    the_clock = clock or SystemClock()
     return Platform(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         keys=keys,
-        clock=clock or SystemClock(),
+        clock=the_clock,
+        bank=build_bank_gateway(settings, clock=the_clock),
         card_policy=CardPolicy(
             pin_failures_max=settings.card_pin_failures_max,
             pin_change_required=settings.card_pin_change_required,

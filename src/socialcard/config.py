@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     card_pin_change_required: bool = True
     card_temporary_loss_days: int = Field(default=7, ge=1, le=90)
     ecard_token_seconds: int = Field(default=60, ge=15, le=600)
+    # The bank gateway (docs/banks.md): the sandbox bank simulates the partner banks in its own
+    # SQLite file; file_exchange uses the banks' drop folders.
+    bank_gateway: Literal["sandbox", "file_exchange"] = "sandbox"
+    bank_exchange_dir: Path | None = None
+    sandbox_bank_path: Path | None = None
 
     @model_validator(mode="after")
     def _fill_paths_and_refuse_unsafe_production(self) -> Self:
@@ -41,7 +46,16 @@ class Settings(BaseSettings):
             self.key_file = self.data_dir / "keys.json"
         if self.audit_checkpoint_file is None:
             self.audit_checkpoint_file = self.data_dir / "audit-checkpoints.log"
+        if self.bank_exchange_dir is None:
+            self.bank_exchange_dir = self.data_dir / "bank-exchange"
+        if self.sandbox_bank_path is None:
+            self.sandbox_bank_path = self.data_dir / "sandbox-bank.sqlite3"
         if self.environment == "production":
+            if self.bank_gateway == "sandbox":
+                raise ValueError(
+                    "production needs SOCIALCARD_BANK_GATEWAY=file_exchange: the sandbox bank"
+                    " moves no real money"
+                )
             if self.database_url.startswith("sqlite"):
                 raise ValueError("production needs PostgreSQL, not SQLite")
             if not self.secure_cookies:
@@ -57,3 +71,13 @@ class Settings(BaseSettings):
     def resolved_checkpoint_file(self) -> Path:
         assert self.audit_checkpoint_file is not None
         return self.audit_checkpoint_file
+
+    @property
+    def resolved_bank_exchange_dir(self) -> Path:
+        assert self.bank_exchange_dir is not None
+        return self.bank_exchange_dir
+
+    @property
+    def resolved_sandbox_bank_path(self) -> Path:
+        assert self.sandbox_bank_path is not None
+        return self.sandbox_bank_path

@@ -17,6 +17,7 @@ from socialcard.access import services as access
 from socialcard.access.audit import verify_chain, write_checkpoint
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
+from socialcard.cli.banks import banks_app
 from socialcard.cli.cards import cards_app, nightly, terminals_app
 from socialcard.cli.money import disbursement_app, ledger_app, messages_app
 from socialcard.cli.platform import (
@@ -54,6 +55,7 @@ app.add_typer(terminals_app, name="terminals")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(disbursement_app, name="disbursement")
 app.add_typer(messages_app, name="messages")
+app.add_typer(banks_app, name="banks")
 app.command("nightly")(closing_platforms(nightly))
 
 

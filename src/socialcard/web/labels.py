@@ -48,6 +48,8 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "card.batch_created": "生成制卡批次",
     "card.batch_send_file": "下载制卡送盘文件",
     "card.batch_returned": "导入制卡回盘文件",
+    "bank.files_relayed": "发送银行送盘文件",
+    "bank.sandbox_account_changed": "变更沙箱银行账户",
     "terminal.register": "登记终端",
     "terminal.admit": "终端入网",
     "terminal.suspend": "暂停终端",
@@ -88,6 +90,8 @@ OBJECT_TYPES: Final[dict[str, str]] = {
     "card": "社会保障卡",
     "production_batch": "制卡批次",
     "terminal": "终端",
+    "bank_file": "银行文件",
+    "sandbox_account": "沙箱银行账户",
 }
 
 
