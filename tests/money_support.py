@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
-from socialcard.cards.services import pin_digest
+from socialcard.cards.services import bank_account_index, pin_digest
 from socialcard.db import bulk_insert, transaction
 from socialcard.kernel.masking import mask_bank_account
 from socialcard.kernel.resident_id import ResidentId
@@ -90,6 +90,7 @@ def cardholders(
                     "bank_code": bank,
                     "bank_account_cipher": platform.keys.encrypt(account),
                     "bank_account_masked": mask_bank_account(account),
+                    "bank_account_index": bank_account_index(platform.keys, bank, account),
                     "bank_account_activated_at": at - timedelta(days=3) if activated else None,
                     "status": CardStatus.ACTIVE.value,
                     "reason": "first",

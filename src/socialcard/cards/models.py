@@ -147,6 +147,8 @@ class Card(Base):
     bank_code: Mapped[str] = mapped_column(String(10))
     bank_account_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     bank_account_masked: Mapped[str | None] = mapped_column(String(32))
+    # Keyed HMAC-SM3 of the account number: finds the card of a bank's activation notice.
+    bank_account_index: Mapped[str | None] = mapped_column(String(64), index=True)
     bank_account_activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     atr: Mapped[str | None] = mapped_column(String(64))
     box_location: Mapped[str | None] = mapped_column(String(40))
@@ -333,3 +335,14 @@ class CardAreaRecord(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     written_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminal_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class BankNoticeCursor(Base):
+    """How far the platform has read a bank feed (activation notices): the last notice applied.
+    Notices are idempotent, so a feed read twice changes nothing."""
+
+    __tablename__ = "bank_notice_cursors"
+
+    feed: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_notice_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -175,6 +175,7 @@ def _new_card(
     if replaces is not None:
         # The holder's links follow the person, and the bank account follows the card.
         card.bank_account_cipher = replaces.bank_account_cipher
+        card.bank_account_index = replaces.bank_account_index
         card.bank_account_masked = replaces.bank_account_masked
         card.bank_account_activated_at = replaces.bank_account_activated_at
     session.add(card)
@@ -559,11 +560,20 @@ def cancel_cards_of_departed(session: Session, *, handling: Handling) -> list[Ca
     return cancelled
 
 
+BANK_ACCOUNT_PURPOSE = "bank_account"
+
+
+def bank_account_index(keys: KeyRing, bank_code: str, account_number: str) -> str:
+    """The blind index of a card's bank account (the account number is stored only encrypted)."""
+    return keys.blind_index(BANK_ACCOUNT_PURPOSE, f"{bank_code}:{account_number}")
+
+
 def link_bank_account(keys: KeyRing, *, card: Card, account_number: str) -> None:
     """The bank account the partner bank opened for the card (from the production return file)."""
     from socialcard.kernel.masking import mask_bank_account
 
     card.bank_account_cipher = keys.encrypt(account_number)
+    card.bank_account_index = bank_account_index(keys, card.bank_code, account_number)
     card.bank_account_masked = mask_bank_account(account_number)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     update,
@@ -255,6 +256,8 @@ def note_successful_uses_of_day(
     holders made their first use of the year. SQLite serialises writers, so counting before the
     insert is exact there; PostgreSQL counts what its INSERT … RETURNING actually inserted."""
     year_users = ItemYearUser.__table__
+    # One literal, so PostgreSQL sees the same expression in SELECT and GROUP BY.
+    shards_literal: ColumnElement[int] = literal_column(str(USER_TALLY_SHARDS))
     source = person_ids.subquery()
     person = source.c[0]
     known = select(ItemYearUser.person_id).where(
@@ -264,14 +267,14 @@ def note_successful_uses_of_day(
     )
     # Holders whose first use moves earlier.
     later = (
-        select(ItemYearUser.first_used_on, ItemYearUser.person_id % USER_TALLY_SHARDS, func.count())
+        select(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal, func.count())
         .join(source, person == ItemYearUser.person_id)
         .where(
             ItemYearUser.item_no == item_no,
             ItemYearUser.year == day.year,
             ItemYearUser.first_used_on > day,
         )
-        .group_by(ItemYearUser.first_used_on, ItemYearUser.person_id % USER_TALLY_SHARDS)
+        .group_by(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal)
     )
     moved = session.execute(later).tuples().all()
     for first_day, shard, count in moved:
@@ -301,15 +304,15 @@ def note_successful_uses_of_day(
             .returning(year_users.c.person_id)
             .cte("inserted")
         )
-        stmt = select(inserted.c.person_id % USER_TALLY_SHARDS, func.count()).group_by(
-            inserted.c.person_id % USER_TALLY_SHARDS
+        stmt = select(inserted.c.person_id % shards_literal, func.count()).group_by(
+            inserted.c.person_id % shards_literal
         )
         shards = {int(s): int(n) for s, n in session.execute(stmt).tuples()}
     else:
-        counted = select(person % USER_TALLY_SHARDS, func.count()).where(~known.exists())
+        counted = select(person % shards_literal, func.count()).where(~known.exists())
         shards = {
             int(s): int(n)
-            for s, n in session.execute(counted.group_by(person % USER_TALLY_SHARDS)).tuples()
+            for s, n in session.execute(counted.group_by(person % shards_literal)).tuples()
         }
         session.execute(sqlite.insert(ItemYearUser).from_select(columns, new_rows))
     for shard, count in shards.items():

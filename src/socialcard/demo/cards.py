@@ -35,7 +35,7 @@ from socialcard.cards.models import (
 )
 from socialcard.cards.numbers import INITIAL_PIN, SERIES_LETTERS, format_card_number
 from socialcard.cards.policy import CardPolicy
-from socialcard.cards.services import Handling, pin_digest
+from socialcard.cards.services import Handling, bank_account_index, pin_digest
 from socialcard.db import bulk_insert
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.masking import mask_bank_account
@@ -172,6 +172,7 @@ def create_demo_cards(
                 "issuing_region_code": county,
                 "bank_code": bank,
                 "bank_account_cipher": keys.encrypt(account) if produced else None,
+                "bank_account_index": bank_account_index(keys, bank, account) if produced else None,
                 "bank_account_masked": mask_bank_account(account) if produced else None,
                 "bank_account_activated_at": issued_at + timedelta(days=rng.randint(1, 60))
                 if produced and rng.random() < 0.72

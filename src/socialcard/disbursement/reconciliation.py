@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from socialcard.banks import queries as bank_queries
 from socialcard.banks.formats.batch_file import parse_return_file
 from socialcard.banks.gateway import BankGateway
+from socialcard.banks.models import BankFileKind
 from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, PaymentLine
 from socialcard.ledger.models import LedgerTransfer, TransferPhase
 
@@ -91,8 +92,8 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
     problems: list[str] = []
     for bank_code, entry in sorted(lines.items()):
         report: dict[str, Any] = dict(entry)
-        returned = bank_queries.find_return_file(
-            session, bank_code, f"{batch.batch_no}-{bank_code}"
+        returned = bank_queries.find_bank_file(
+            session, bank_code, f"{batch.batch_no}-{bank_code}", BankFileKind.RETURN
         )
         if returned is not None:
             result = parse_return_file(returned.content)

@@ -130,7 +130,7 @@ def build_send_file(
             end_to_end_id=e2e,
             resident_id=keys.decrypt(id_cipher),
             name=name,
-            account_number=keys.decrypt(account_cipher),
+            account_number=keys.decrypt(account_cipher or b""),
             amount_minor=amount,
             memo=memo,
         )
@@ -187,6 +187,7 @@ def _results_table() -> Table:
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
         prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
 
 
@@ -216,7 +217,9 @@ def apply_return(
         )
         applied = _apply_staged(session, staging, batch, bank_code, at=at)
     finally:
-        staging.drop(connection)
+        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
+        if connection.dialect.name != "postgresql":
+            staging.drop(connection)
     return applied
 
 

@@ -107,6 +107,7 @@ def _staging_table() -> Table:
         Column("reject_detail", String(200)),
         Column("e2e", String(32)),
         prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
 
 
@@ -172,7 +173,9 @@ def create_batch(
         )
         _validate_into_lines(session, staging, batch, programme)
     finally:
-        staging.drop(connection)
+        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
+        if connection.dialect.name != "postgresql":
+            staging.drop(connection)
     _count_lines(session, batch)
     return batch
 
@@ -445,9 +448,7 @@ class CorrectionItem:
     blocker: str | None  # why not yet (the rejection code it would get today)
 
 
-def close_correction(
-    session: Session, *, line_id: int, note: str, officer: Officer
-) -> PaymentLine:
+def close_correction(session: Session, *, line_id: int, note: str, officer: Officer) -> PaymentLine:
     """Take a failed line out of the queue for good (the holder died, the money goes back)."""
     line = session.get(PaymentLine, line_id, with_for_update=True)
     if line is None or line.correction is not Correction.OPEN:

@@ -58,7 +58,7 @@ def find_account(session: Session, code: str) -> LedgerAccount | None:
 def account_ids(session: Session, codes: list[str]) -> dict[str, int]:
     """The ids of accounts by code (for set-based journals); a missing one raises."""
     stmt = select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(set(codes)))
-    found = {code: account_id for code, account_id in session.execute(stmt).tuples()}
+    found = dict(session.execute(stmt).tuples().all())
     for code in codes:
         if code not in found:
             raise AccountNotFound(code)

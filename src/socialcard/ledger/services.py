@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -404,7 +405,7 @@ TRANSFER_COLUMNS = (
 
 
 def record_journal_from(
-    session: Session, rows: Select[tuple[object, ...]], *, journal_key: str, at: datetime
+    session: Session, rows: Select[Any], *, journal_key: str, at: datetime
 ) -> int:
     """Insert every transfer the SELECT yields (its columns in TRANSFER_COLUMNS order, all with
     this journal key) in one statement, then apply them to the floored accounts. Used by batch

@@ -23,6 +23,7 @@ from socialcard.web.routes import (
     cards,
     catalog,
     dashboard,
+    disbursement,
     holders,
     home,
     imports,
@@ -49,6 +50,7 @@ def build_web_router() -> APIRouter:
         regions,
         catalog,
         dashboard,
+        disbursement,
     ):
         router.include_router(module.router)
     return router

@@ -4,7 +4,7 @@ templates only draw and a test can check the arithmetic."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -62,6 +62,11 @@ def nice_step(maximum: float, *, ticks_min: int = 4, ticks_max: int = 10) -> flo
     return min(fitting, key=lambda step: (step * math.ceil(maximum / step), -step))
 
 
+def count_label(value: float) -> str:
+    """An axis label for counts: 0, 5, 2.5, 1,000."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+
+
 def wan_label(value: float) -> str:
     """A population axis label in 万 (10,000): 0, 20万, 2.5万."""
     if value == 0:
@@ -78,6 +83,7 @@ def horizontal_bar_chart(
     bar_height: int = 22,
     gap: int = 10,
     axis_height: int = 28,
+    tick_label: Callable[[float], str] = wan_label,
 ) -> BarChart:
     """Lay out one horizontal bar per item, longest value scaled to the plot width."""
     plot_left = label_width
@@ -102,7 +108,7 @@ def horizontal_bar_chart(
     plot_bottom = plot_top + len(items) * (bar_height + gap)
     tick_count = round(top_value / step)
     ticks = tuple(
-        Tick(x=round(plot_left + plot_width * i / tick_count, 1), label=wan_label(step * i))
+        Tick(x=round(plot_left + plot_width * i / tick_count, 1), label=tick_label(step * i))
         for i in range(tick_count + 1)
     )
     return BarChart(
@@ -324,4 +330,66 @@ def line_chart(
             Tick(x=x_of(i), label=points[i].axis_label or points[i].label) for i in labelled
         ),
         targets=tuple(steps),
+    )
+
+
+# --- Stacked shares (a disbursement batch: paid, failed, waiting per bank) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    key: str  # css class suffix: paid, failed, reserved …
+    label: str
+    value: int
+    x: float
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class StackedRow:
+    label: str
+    total: int
+    y: int
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StackedChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_width: int
+    bar_height: int
+    rows: tuple[StackedRow, ...]
+
+
+def stacked_bar_chart(
+    rows: Sequence[tuple[str, Sequence[tuple[str, str, int]]]],
+    *,
+    width: int = 1000,
+    label_width: int = 150,
+    value_width: int = 110,
+    bar_height: int = 24,
+    gap: int = 12,
+) -> StackedChart:
+    """One full-width bar per row split into its segments by share of the row's total, so rows
+    of different sizes compare as proportions (every segment's value is printed beside it)."""
+    plot_width = width - label_width - value_width
+    laid: list[StackedRow] = []
+    for index, (label, segments) in enumerate(rows):
+        total = sum(value for _key, _label, value in segments)
+        x = float(label_width)
+        parts = []
+        for key, segment_label, value in segments:
+            share = plot_width * value / total if total else 0.0
+            parts.append(Segment(key, segment_label, value, round(x, 1), round(share, 1)))
+            x += share
+        laid.append(StackedRow(label, total, index * (bar_height + gap), tuple(parts)))
+    return StackedChart(
+        width=width,
+        height=max(len(laid), 1) * (bar_height + gap),
+        plot_left=label_width,
+        plot_width=plot_width,
+        bar_height=bar_height,
+        rows=tuple(laid),
     )

@@ -1,0 +1,201 @@
+"""A disbursement from upload to reconciled with the sandbox bank (issue 5, RELIABILITY A8):
+realistic bank refusals, the correction queue, activation, a re-issue in a new batch, and the
+books proven after every step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from socialcard.access.models import HolderMessage
+from socialcard.banks.sandbox import SandboxBank
+from socialcard.bootstrap import Platform
+from socialcard.cards.bank_sync import sync_bank_activations
+from socialcard.catalog.models import CardUse, ItemYearUser
+from socialcard.catalog.tallies import compare_user_tallies
+from socialcard.db import transaction
+from socialcard.disbursement import queries
+from socialcard.disbursement import services as disbursement
+from socialcard.disbursement.models import BatchStatus, Correction, LineStatus
+from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
+from socialcard.disbursement.reconciliation import reconcile
+from socialcard.disbursement.runner import agency_account, run_batch
+from socialcard.disbursement.services import Officer
+from socialcard.ledger import queries as ledger_queries
+from tests.money_support import Holder, cardholders
+from tests.support import make_staff
+
+BANKS = ("ICBC", "CCB")
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> SandboxBank:
+    """A strict sandbox bank: it never deduplicates and counts every execution."""
+    sandbox = SandboxBank(tmp_path / "bank.sqlite3", strict=True)
+    for code in BANKS:
+        sandbox.open_agency_account(code, agency_account(code), "永州市财政局")
+    return sandbox
+
+
+def _open(bank: SandboxBank, holders: list[Holder], *, activated: bool = True) -> None:
+    bank.open_accounts((h.bank_code, h.account, h.name, h.resident_id, activated) for h in holders)
+
+
+def _officers(platform: Platform) -> tuple[Officer, Officer, Officer]:
+    maker = make_staff(
+        platform, "nongye", roles=("disbursement_officer",), department="agriculture"
+    )
+    first = make_staff(platform, "caizheng1", roles=("finance_approver",), department="finance")
+    second = make_staff(platform, "caizheng2", roles=("finance_approver",), department="finance")
+    return (
+        Officer(maker.staff_id, "agriculture"),
+        Officer(first.staff_id, "finance"),
+        Officer(second.staff_id, "finance"),
+    )
+
+
+def _approved_batch(
+    platform: Platform, holders: list[Holder], maker: Officer, checker: Officer, amount: int
+) -> str:
+    data = render_payee_list([(h.resident_id, h.name, amount, "") for h in holders])
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        rows = read_payee_list(data, filename="x.csv", period="2026", max_line_minor=10**7)
+        batch = disbursement.create_batch(
+            session,
+            platform.keys,
+            programme_code="I107",
+            period="2026",
+            title="种粮补贴",
+            rows=rows,
+            source_name="x.csv",
+            source=data,
+            officer=maker,
+            at=at,
+        )
+        batch_no = batch.batch_no
+        disbursement.submit_batch(session, batch_no=batch_no, officer=maker, at=at)
+    with platform.session() as session, transaction(session):
+        disbursement.approve_batch(session, batch_no=batch_no, officer=checker, at=at)
+    return batch_no
+
+
+def _verified(platform: Platform) -> None:
+    with platform.session() as session:
+        report = ledger_queries.verify_ledger(session)
+    assert report.ok, report.problems
+
+
+def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
+    money: Platform, bank: SandboxBank
+) -> None:
+    maker, checker, second_checker = _officers(money)
+    holders = cardholders(money, 20, banks=BANKS)
+    fine, closed, lost, renamed, inactive, missing = (
+        holders[:15],
+        holders[15],
+        holders[16],
+        holders[17],
+        holders[18],
+        holders[19],
+    )
+    _open(bank, [*fine, closed, lost])
+    bank.open_account(
+        renamed.bank_code, renamed.account, "别人", renamed.resident_id, activated=True
+    )
+    _open(bank, [inactive], activated=False)  # the platform believes it was activated
+    bank.set_state(closed.bank_code, closed.account, "closed")
+    bank.set_state(lost.bank_code, lost.account, "lost")
+    del missing  # the bank never opened this account
+
+    batch_no = _approved_batch(money, holders, maker, checker, 15_000)
+    progress = run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
+    assert progress.status is BatchStatus.COMPLETED_WITH_FAILURES
+    assert progress.reconciliation is not None
+    assert progress.reconciliation["balanced"]
+    _verified(money)
+
+    with money.session() as session:
+        batch = queries.get_batch(session, batch_no)
+        assert (batch.paid_count, batch.paid_minor) == (15, 225_000)
+        assert (batch.failed_count, batch.failed_minor) == (5, 75_000)
+        reasons = {
+            line.name: line.bank_reason_code
+            for line in queries.list_lines(session, batch, statuses=[LineStatus.FAILED])
+        }
+        assert sorted(str(r) for r in reasons.values()) == sorted(
+            ["account_closed", "account_lost", "name_mismatch", "not_activated", "no_such_account"]
+        )
+        budget = ledger_queries.get_balance(session, "programme:I107:budget")
+        assert (budget.posted, budget.available) == (100_000_000 - 225_000, 100_000_000 - 225_000)
+        # Every payment is a card use of item 107, and every holder was told.
+        uses = session.scalar(
+            select(func.count()).select_from(CardUse).where(CardUse.item_no == 107)
+        )
+        assert uses == 15
+        assert session.scalar(select(func.count()).select_from(ItemYearUser)) == 15
+        # The set-based tallies agree with a count from the card uses themselves.
+        assert compare_user_tallies(session, years=[2026]) == []
+        assert session.scalar(select(func.count()).select_from(HolderMessage)) == 20
+        received = queries.list_payments_received(session, fine[0].person_id)
+        assert [(p.programme, p.amount_minor, p.status) for p in received] == [
+            ("种粮补贴", 15_000, LineStatus.PAID)
+        ]
+    for holder in fine:
+        assert bank.balance(holder.bank_code, holder.account) == 15_000
+    assert bank.execution_count() == 20
+
+    # Running again pays nobody twice.
+    run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
+    assert bank.execution_count() == 20
+
+    # The correction queue: the holder activates at the branch; the bank's notice arrives.
+    bank.activate(inactive.bank_code, inactive.account)
+    sync = sync_bank_activations(money.sessions, money.keys, bank, at=money.clock.now())
+    assert sync.notices == 1
+    with money.session() as session:
+        items = {i.line.name: i for i in queries.list_corrections(session, programme_code="I107")}
+    assert items[inactive.name].ready
+    assert not items[closed.name].ready
+    assert items[closed.name].blocker == "account_closed"
+    assert not items[lost.name].ready
+
+    with money.session() as session, transaction(session):
+        again = disbursement.reissue_failed_lines(
+            session,
+            money.keys,
+            programme_code="I107",
+            period="2026",
+            line_ids=None,
+            officer=maker,
+            at=money.clock.now(),
+            decrypt=money.keys.decrypt,
+        )
+        again_no = again.batch_no
+        assert again.accepted_count == 1
+        disbursement.submit_batch(session, batch_no=again_no, officer=maker, at=money.clock.now())
+    with money.session() as session, transaction(session):
+        disbursement.approve_batch(
+            session, batch_no=again_no, officer=second_checker, at=money.clock.now()
+        )
+    progress = run_batch(money.sessions, money.keys, bank, again_no, at=money.clock.now())
+    assert progress.status is BatchStatus.COMPLETED
+    assert bank.balance(inactive.bank_code, inactive.account) == 15_000
+    with money.session() as session:
+        items = {i.line.name: i for i in queries.list_corrections(session, programme_code="I107")}
+        assert inactive.name not in items
+        original = next(
+            line
+            for line in queries.list_lines(session, queries.get_batch(session, batch_no))
+            if line.name == inactive.name
+        )
+        assert original.correction is Correction.REISSUED
+        assert original.reissued_line_id is not None
+        assert reconcile(session, queries.get_batch(session, again_no))["balanced"]
+    with money.session() as session, transaction(session):
+        disbursement.close_correction(
+            session, line_id=items[closed.name].line.id, note="持卡人已去世", officer=maker
+        )
+    _verified(money)
