@@ -36,6 +36,7 @@ def load_all_models() -> MetaData:
     import socialcard.catalog.models
     import socialcard.disbursement.models
     import socialcard.ledger.models
+    import socialcard.payments.models
     import socialcard.regions.models
     import socialcard.registry.models  # noqa: F401
 
