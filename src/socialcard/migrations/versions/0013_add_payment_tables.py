@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import socialcard.db
+
 
 revision: str = '0013'
 down_revision: str | None = '0012'
