@@ -4,10 +4,12 @@ and the books proven after every test (the `fees` fixture verifies the ledger)."
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from socialcard.access.models import HolderMessage
@@ -32,6 +34,7 @@ from socialcard.payments.errors import (
 )
 from socialcard.payments.models import OrderStatus, RefundStatus
 from socialcard.payments.queries import list_orders_for_holder
+from socialcard.reports.payment_receipt import payment_receipt_of, render_payment_receipt
 from tests.integration.payments.conftest import (
     CALLER,
     open_at_bank,
@@ -99,7 +102,12 @@ def test_paying_an_order_debits_once_and_posts_records_and_tells(
     assert any(order_no in text and "50.00" in text for text in _messages(fees, holder.person_id))
     with fees.session() as session:
         mine = list_orders_for_holder(session, holder.person_id)
+        receipt = payment_receipt_of(session, fees.keys, order_no)
     assert [o.order_no for o in mine] == [order_no]
+    text = PdfReader(io.BytesIO(render_payment_receipt(receipt))).pages[0].extract_text()
+    assert order_no in text
+    assert "伍拾元整" in text
+    assert holder.resident_id not in text
 
 
 def test_paying_again_changes_nothing(fees: Platform, bank: SandboxBank) -> None:
