@@ -94,15 +94,18 @@ def migrate(engine: Engine) -> None:
 
 
 def ensure_reference_data(platform: Platform) -> None:
-    """Insert shipped reference data that is missing (regions, departments, the catalogue)."""
+    """Insert shipped reference data that is missing (regions, departments, the catalogue,
+    the example fee schedules)."""
     from socialcard.access.services import ensure_departments
     from socialcard.catalog.services import load_catalog, shipped_catalog
+    from socialcard.payments.schedules import ensure_fee_schedules
     from socialcard.regions.services import ensure_regions
 
     with platform.session() as session, transaction(session):
         ensure_regions(session)
         ensure_departments(session)
         load_catalog(session, shipped_catalog(), at=platform.clock.now())
+        ensure_fee_schedules(session, platform.clock.now())
 
 
 def catalog_bindings() -> dict[int, Binding]:
