@@ -27,8 +27,10 @@ from socialcard.banks import reasons
 from socialcard.banks.errors import BankFileInvalid
 from socialcard.banks.faults import Fault, FaultPlan
 from socialcard.banks.formats.batch_file import (
-    parse_send_file,
-    render_return_file,
+    ResultRow,
+    SendRow,
+    parse_send_rows,
+    render_return_rows,
     send_file_encoding,
     validate_line,
 )
@@ -46,7 +48,6 @@ from socialcard.banks.gateway import (
     InstructionLine,
     LineResult,
     LineStatus,
-    ReturnFile,
 )
 from socialcard.banks.sandbox_accounts import (
     AGENCY,
@@ -60,7 +61,7 @@ from socialcard.kernel.clock import SHANGHAI
 
 ACTIVATION_PAGE = 10_000
 _SCAN_ABOVE = 20_000
-DONE, FAILED = LineStatus.DONE, LineStatus.FAILED
+_DONE, _FAILED = LineStatus.DONE.value, LineStatus.FAILED.value
 _IN_CHUNK = 900  # stays under SQLite's default limit of bound parameters per statement
 
 
@@ -317,7 +318,7 @@ class SandboxBank:
     def submit_file(self, bank_code: str, name: str, data: bytes) -> None:
         """Receive and process a send file at once; a known batch number is ignored (non-strict)."""
         fault = self._fault(Fault.UNAVAILABLE, Fault.TIMEOUT, Fault.DROP_RESPONSE)
-        file = parse_send_file(data)
+        file, rows = parse_send_rows(data)
         if file.bank_code != bank_code:
             raise BankFileInvalid(
                 1, "bank_code", f"文件头银行代码 {file.bank_code} 不是 {bank_code}"
@@ -330,26 +331,18 @@ class SandboxBank:
             ).fetchone()
             if known is None or self.strict:
                 results = self._execute(
-                    connection, bank_code, file.direction, file.agency_account, file.lines,
+                    connection, bank_code, file.direction, file.agency_account, rows,
                     file.batch_no, at,
                 )  # fmt: skip
-                answer = render_return_file(
-                    ReturnFile(file.batch_no, bank_code, at, tuple(results)),
-                    encoding=send_file_encoding(data),
+                answer = render_return_rows(
+                    file.batch_no, bank_code, at, results, encoding=send_file_encoding(data)
                 )
                 connection.execute(
                     "INSERT INTO batches (bank_code, batch_no, name, direction, line_count,"
                     " received_at, return_file) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        bank_code,
-                        file.batch_no,
-                        name,
-                        file.direction.value,
-                        file.count,
-                        _iso(at),
-                        answer,
-                    ),
-                )
+                    (bank_code, file.batch_no, name, file.direction.value, len(rows), _iso(at),
+                     answer),
+                )  # fmt: skip
         if fault is Fault.DROP_RESPONSE:
             raise BankTimeout("sandbox bank: the answer was lost after the file was processed")
 
@@ -388,16 +381,19 @@ class SandboxBank:
         fault = self._fault(Fault.UNAVAILABLE, Fault.TIMEOUT, Fault.DROP_RESPONSE)
         validate_line(line)
         at = self._clock()
+        row: SendRow = (
+            line.seq, line.end_to_end_id, line.resident_id, line.name, line.account_number,
+            line.amount_minor, line.memo,
+        )  # fmt: skip
         with self._write() as connection:
-            earlier = (
-                None if self.strict else self._latest(connection, bank_code, line.end_to_end_id)
-            )
-            result = (
-                earlier
-                or self._execute(
-                    connection, bank_code, Direction(direction), agency_account, (line,), None, at
-                )[0]
-            )
+            earlier = None if self.strict else self._latest(connection, bank_code, row[1])
+            if earlier is None:
+                executed = self._execute(
+                    connection, bank_code, Direction(direction), agency_account, [row], None, at
+                )
+                result = _line_result(executed[0])
+            else:
+                result = earlier
         if fault is Fault.DROP_RESPONSE:
             raise BankTimeout("sandbox bank: the answer was lost after the instruction executed")
         return result
@@ -476,37 +472,36 @@ class SandboxBank:
         bank_code: str,
         direction: Direction,
         agency_account: str,
-        lines: Sequence[InstructionLine],
+        rows: Sequence[SendRow],
         batch_no: str | None,
         at: datetime,
-    ) -> list[LineResult]:
+    ) -> list[ResultRow]:
         """Check and post every line inside the caller's write transaction: the accounts are read
         once into memory (the lock is held, nothing else changes them) and written back once."""
-        held = self._load(connection, bank_code, {line.account_number for line in lines})
+        held = self._load(connection, bank_code, {row[4] for row in rows})
         if agency_account not in held:
             held[agency_account] = self._open_agency(connection, bank_code, agency_account)
         balances: dict[str, int] = {}
-        results: list[LineResult] = []
+        results: list[ResultRow] = []
         append = results.append
         moved = 0
         sign = 1 if direction is Direction.CREDIT else -1
-        for line in lines:
-            number, amount = line.account_number, line.amount_minor
+        debit = direction is Direction.DEBIT
+        for seq, end_to_end_id, resident_id, name, number, amount, _memo in rows:
             account = held.get(number)
             balance = balances.get(number, account[5]) if account is not None else 0
-            reason = refusal(account, balance, line, direction)
+            reason = refusal(account, balance, name, resident_id, amount, debit=debit)
             if reason is None:
                 balances[number] = balance + sign * amount
                 moved += amount
-                append(LineResult(line.seq, line.end_to_end_id, amount, DONE, None, None))
+                append((seq, end_to_end_id, amount, None, None))
             else:
-                text = reasons.describe(reason)
-                append(LineResult(line.seq, line.end_to_end_id, amount, FAILED, reason, text))
+                append((seq, end_to_end_id, amount, reason, reasons.describe(reason)))
         if moved:
             side = EntrySide.DEBIT if direction is Direction.CREDIT else EntrySide.CREDIT
             balances[agency_account] = balances.get(agency_account, held[agency_account][5])
             balances[agency_account] -= sign * moved
-            reference = batch_no or lines[0].end_to_end_id
+            reference = batch_no or rows[0][1]
             self._book(connection, bank_code, agency_account, reference, side, moved, at)
         connection.executemany(
             "UPDATE accounts SET balance = ? WHERE bank_code = ? AND account_number = ?",
@@ -517,9 +512,9 @@ class SandboxBank:
             "INSERT INTO executions (bank_code, end_to_end_id, batch_no, seq, amount, status,"
             " reason_code, reason_text, executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (bank_code, r.end_to_end_id, batch_no, r.seq, r.amount_minor, r.status.value,
-                 r.reason_code, r.reason_text, executed_at)
-                for r in results
+                (bank_code, end_to_end_id, batch_no, seq, amount,
+                 _DONE if code is None else _FAILED, code, text, executed_at)
+                for seq, end_to_end_id, amount, code, text in results
             ),
         )  # fmt: skip
         return results
@@ -579,3 +574,9 @@ class SandboxBank:
                 at.astimezone(SHANGHAI).date().isoformat(),
             ),
         )  # fmt: skip
+
+
+def _line_result(row: ResultRow) -> LineResult:
+    seq, end_to_end_id, amount, code, text = row
+    status = LineStatus.DONE if code is None else LineStatus.FAILED
+    return LineResult(seq, end_to_end_id, amount, status, code, text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 from socialcard.banks import reasons
-from socialcard.banks.gateway import Direction, InstructionLine
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -66,22 +65,28 @@ HeldAccount = tuple[str, str, str, str, int, int]
 
 
 def refusal(
-    account: HeldAccount | None, balance: int, line: InstructionLine, direction: Direction
+    account: HeldAccount | None,
+    balance: int,
+    name: str,
+    resident_id: str,
+    amount_minor: int,
+    *,
+    debit: bool,
 ) -> str | None:
     """The reason the bank refuses a line, in the order a bank checks: the account, its state,
     activation, then the payee's name and ID against the account's, then the funds."""
     if account is None:
         return reasons.NO_SUCH_ACCOUNT
-    name, resident_id, _kind, state, activated, _stored_balance = account
+    held_name, held_resident_id, _kind, state, activated, _stored_balance = account
     state_reason = _REASON_OF_STATE.get(state)
     if state_reason is not None:
         return state_reason
     if not activated:
         return reasons.NOT_ACTIVATED
-    if name != line.name:
+    if held_name != name:
         return reasons.NAME_MISMATCH
-    if resident_id != line.resident_id:
+    if held_resident_id != resident_id:
         return reasons.ID_MISMATCH
-    if direction is Direction.DEBIT and balance < line.amount_minor:
+    if debit and balance < amount_minor:
         return reasons.INSUFFICIENT_FUNDS
     return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from socialcard.banks.errors import BankFileInvalid
 from socialcard.banks.formats.framing import (
@@ -130,8 +131,26 @@ def render_send_file(file: InstructionFile, *, encoding: str = "gbk") -> bytes:
     return encode_records(records, encoding, first_field="send")
 
 
+# A detail line as plain values (seq, end_to_end_id, resident_id, name, account, amount, memo):
+# the sandbox bank executes a million of them, where building frozen dataclasses would dominate.
+SendRow = tuple[int, str, str, str, str, int, str]
+# A result as plain values (seq, end_to_end_id, amount, reason code or None, reason text or None).
+ResultRow = tuple[int, str, int, str | None, str | None]
+
+
 def parse_send_file(data: bytes) -> InstructionFile:
     """Read a send file as the bank does; the trailer must agree with the details."""
+    file, rows = parse_send_rows(data)
+    lines = tuple(InstructionLine(*row) for row in rows)
+    return InstructionFile(
+        file.batch_no, file.bank_code, file.direction, file.agency_account, file.purpose,
+        file.period, file.created_at, lines,
+    )  # fmt: skip
+
+
+def parse_send_rows(data: bytes) -> tuple[InstructionFile, list[SendRow]]:
+    """The header (as a file without lines) and the detail lines as plain values, checked
+    exactly as parse_send_file checks them."""
     raw = split_lines(data, version=SEND_VERSION, encoding_index=6)
     header = raw[0].split(SEPARATOR)
     expect_fields(header, 10, line_number=1, kind="文件头")
@@ -147,8 +166,10 @@ def parse_send_file(data: bytes) -> InstructionFile:
         raise BankFileInvalid(1, "period", f"期别格式错误：{header[8]!r}")
     created_at = parse_timestamp(header[7], line_number=1, field="生成时间")
     _check_body(raw)
-    lines: list[InstructionLine] = []
+    rows: list[SendRow] = []
+    append = rows.append
     match = _DETAIL.fullmatch
+    total = 0
     for number in range(2, len(raw)):
         found = match(raw[number - 1])
         seq = number - 1
@@ -157,28 +178,28 @@ def parse_send_file(data: bytes) -> InstructionFile:
         assert found is not None
         seq_text, end_to_end_id, resident_id, name, account, yuan, fen, memo = found.groups()
         amount = int(yuan) * 100 + int(fen)
-        if int(seq_text) != seq or amount <= 0 or not name.strip():
+        if int(seq_text) != seq or not name.strip():
             _explain_detail(raw[number - 1].split(SEPARATOR), number, seq)
+        if amount <= 0:
             raise BankFileInvalid(number, "amount", "金额必须大于零")
-        lines.append(InstructionLine(seq, end_to_end_id, resident_id, name, account, amount, memo))
+        total += amount
+        append((seq, end_to_end_id, resident_id, name, account, amount, memo))
     trailer_number = len(raw)
-    records = [raw[-1].split(SEPARATOR)]
-    trailer = records[-1]
+    trailer = raw[-1].split(SEPARATOR)
     expect_fields(trailer, 3, line_number=trailer_number, kind="文件尾")
     count = parse_count(trailer[1], line_number=trailer_number, field="总笔数")
-    amount = parse_yuan(trailer[2], line_number=trailer_number, field="总金额")
-    if count != len(lines):
+    declared = parse_yuan(trailer[2], line_number=trailer_number, field="总金额")
+    if count != len(rows):
         raise BankFileInvalid(
-            trailer_number, "trailer_count", f"总笔数 {count} 与明细 {len(lines)} 笔不符"
+            trailer_number, "trailer_count", f"总笔数 {count} 与明细 {len(rows)} 笔不符"
         )
-    total = sum(line.amount_minor for line in lines)
-    if amount != total:
+    if declared != total:
         raise BankFileInvalid(
             trailer_number,
             "trailer_amount",
             f"总金额 {trailer[2]} 与明细合计 {format_yuan(total)} 不符",
         )
-    return InstructionFile(
+    file = InstructionFile(
         batch_no=header[2],
         bank_code=header[3],
         direction=direction,
@@ -186,42 +207,65 @@ def parse_send_file(data: bytes) -> InstructionFile:
         purpose=header[9],
         period=header[8],
         created_at=created_at,
-        lines=tuple(lines),
+        lines=(),
     )
+    return file, rows
 
 
 def render_return_file(ret: ReturnFile, *, encoding: str = "gbk") -> bytes:
     """The return file the bank writes after processing a batch."""
+    for result in ret.results:
+        if (result.status is LineStatus.DONE) != (result.reason_code is None):
+            raise ValueError(f"field reason_code of seq {result.seq} is missing or malformed")
+    rows = [
+        (r.seq, r.end_to_end_id, r.amount_minor, r.reason_code, r.reason_text) for r in ret.results
+    ]
+    return render_return_rows(
+        ret.batch_no, ret.bank_code, ret.processed_at, rows, encoding=encoding
+    )
+
+
+def render_return_rows(
+    batch_no: str,
+    bank_code: str,
+    processed_at: datetime,
+    rows: Sequence[ResultRow],
+    *,
+    encoding: str = "gbk",
+) -> bytes:
+    """render_return_file over plain values; a row without a reason code is done."""
     declared = declared_encoding(encoding)
-    _check_header_values(ret.batch_no, ret.bank_code)
-    records: list[list[str]] = [
+    _check_header_values(batch_no, bank_code)
+    records: list[Sequence[str]] = [
         [
             "H",
             RETURN_VERSION,
-            ret.batch_no,
-            ret.bank_code,
-            format_timestamp(ret.processed_at),
+            batch_no,
+            bank_code,
+            format_timestamp(processed_at),
             declared,
         ]
     ]
-    for result in ret.results:
-        done = result.status is LineStatus.DONE
-        status = SUCCESS_STATUS if done else (result.reason_code or "")
-        amount = result.amount_minor
-        detail = (
-            f"D|{result.seq}|{result.end_to_end_id}|{amount // 100}.{amount % 100:02d}|"
-            f"{status}|{result.reason_text or ''}"
-        )
-        if amount <= 0 or not _RESULT.fullmatch(detail) or (not done and status == SUCCESS_STATUS):
-            _explain_result(result)
+    done_count = done_amount = failed_count = failed_amount = 0
+    for seq, end_to_end_id, amount, code, text in rows:
+        if code is None:
+            done_count += 1
+            done_amount += amount
+        else:
+            failed_count += 1
+            failed_amount += amount
+        status = SUCCESS_STATUS if code is None else code
+        detail = f"D|{seq}|{end_to_end_id}|{amount // 100}.{amount % 100:02d}|{status}|{text or ''}"
+        if amount <= 0 or code == SUCCESS_STATUS or not _RESULT.fullmatch(detail):
+            _explain_result(seq, end_to_end_id, amount, code, text)
         records.append([detail])
     records.append(
         [
             "T",
-            str(ret.done_count),
-            format_yuan(ret.done_amount),
-            str(ret.failed_count),
-            format_yuan(ret.failed_amount),
+            str(done_count),
+            format_yuan(done_amount),
+            str(failed_count),
+            format_yuan(failed_amount),
         ]
     )
     return encode_records(records, encoding, first_field="return")
@@ -250,13 +294,23 @@ def parse_return_file(data: bytes) -> ReturnFile:
         if code == SUCCESS_STATUS:
             results.append(
                 LineResult(
-                    int(seq_text), end_to_end_id, amount, LineStatus.DONE, None, text or None
+                    int(seq_text),
+                    end_to_end_id,
+                    amount,
+                    LineStatus.DONE,
+                    None,
+                    text or None,
                 )
             )
         else:
             results.append(
                 LineResult(
-                    int(seq_text), end_to_end_id, amount, LineStatus.FAILED, code, text or None
+                    int(seq_text),
+                    end_to_end_id,
+                    amount,
+                    LineStatus.FAILED,
+                    code,
+                    text or None,
                 )
             )
     trailer_number = len(raw)
@@ -270,7 +324,12 @@ def parse_return_file(data: bytes) -> ReturnFile:
         parse_count(trailer[3], line_number=trailer_number, field="失败笔数"),
         parse_yuan(trailer[4], line_number=trailer_number, field="失败金额"),
     )
-    actual = (parsed.done_count, parsed.done_amount, parsed.failed_count, parsed.failed_amount)
+    actual = (
+        parsed.done_count,
+        parsed.done_amount,
+        parsed.failed_count,
+        parsed.failed_amount,
+    )
     if declared != actual:
         raise BankFileInvalid(
             trailer_number,
@@ -309,18 +368,18 @@ def _explain_detail(record: list[str], number: int, seq: int) -> None:
     raise BankFileInvalid(number, "detail", "明细行格式错误")
 
 
-def _explain_result(result: LineResult) -> None:
+def _explain_result(
+    seq: int, end_to_end_id: str, amount: int, code: str | None, text: str | None
+) -> None:
     """Name what makes a result unwritable (only called for one that is)."""
-    if result.amount_minor <= 0:
-        raise ValueError(f"field amount_minor of seq {result.seq} must be positive")
-    if not END_TO_END_ID.match(result.end_to_end_id):
-        raise ValueError(f"field end_to_end_id is malformed: {result.end_to_end_id!r}")
-    if result.status is LineStatus.FAILED and (
-        result.reason_code is None or not REASON_CODE.match(result.reason_code)
-    ):
-        raise ValueError(f"field reason_code of seq {result.seq} is missing or malformed")
-    check_field("reason_text", result.reason_text or "")
-    raise ValueError(f"result of seq {result.seq} cannot be written")
+    if amount <= 0:
+        raise ValueError(f"field amount_minor of seq {seq} must be positive")
+    if not END_TO_END_ID.match(end_to_end_id):
+        raise ValueError(f"field end_to_end_id is malformed: {end_to_end_id!r}")
+    if code is not None and not REASON_CODE.match(code):
+        raise ValueError(f"field reason_code of seq {seq} is missing or malformed")
+    check_field("reason_text", text or "")
+    raise ValueError(f"result of seq {seq} cannot be written")
 
 
 def _explain_result_line(record: list[str], number: int) -> None:
