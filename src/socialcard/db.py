@@ -161,3 +161,38 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def exclusive_job(engine: Engine, name: str) -> Iterator[None]:
+    """Hold a lock named `name` across processes and hosts for the duration of a job that talks
+    to the outside (a relay of bank files must never run twice at once). PostgreSQL: a session
+    advisory lock on a connection of its own; SQLite: an exclusive file lock beside the database
+    file. Either is released by the operating system or the server when the process dies, so a
+    job killed mid-way never leaves a lock behind."""
+    import zlib
+
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(name.encode()) - (1 << 31)
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                connection.commit()
+        return
+    import fcntl
+    from pathlib import Path
+
+    database = engine.url.database or ""
+    path = Path(f"{database}.{name}.lock") if database else None
+    if path is None or database == ":memory:":
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

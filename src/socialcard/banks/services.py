@@ -38,6 +38,7 @@ from socialcard.banks.gateway import (
 from socialcard.banks.models import BankFile, BankFileKind, BankFileStatus
 from socialcard.db import transaction
 from socialcard.kernel.crypto import sm3_hex
+from socialcard.kernel.faults import crash_point
 
 ERROR_MAX_CHARS = 500
 
@@ -106,8 +107,8 @@ def relay_send_files(
 ) -> RelayReport:
     """Send every prepared file to its bank, each in its own short transactions.
 
-    Run one relay at a time (the job runner's lock): two relays could both find a file that is
-    not yet at the bank and both send it.
+    Run one relay at a time (`socialcard.db.exclusive_job`, which the batch runner holds): two
+    relays could both find a file that is not yet at the bank and both send it.
     """
     sent = pending = queried = 0
     with sessions() as session:
@@ -141,6 +142,7 @@ def relay_send_files(
             _record_error(sessions, bank_file_id, f"unavailable: {error!r}")
             pending += 1
             continue
+        crash_point("after_bank_accepted")
         _mark_sent(sessions, bank_file_id, at=at)
         sent += 1
     return RelayReport(sent=sent, pending=pending, queried=queried)

@@ -21,11 +21,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     ColumnElement,
     CursorResult,
     Date,
     Integer,
+    MetaData,
     Select,
+    Table,
     cast,
     delete,
     distinct,
@@ -255,11 +259,46 @@ def note_successful_uses_of_day(
     use was later move to `day`. `person_ids` selects distinct person ids. Returns how many
     holders made their first use of the year. SQLite serialises writers, so counting before the
     insert is exact there; PostgreSQL counts what its INSERT … RETURNING actually inserted."""
-    year_users = ItemYearUser.__table__
     # One literal, so PostgreSQL sees the same expression in SELECT and GROUP BY.
     shards_literal: ColumnElement[int] = literal_column(str(USER_TALLY_SHARDS))
-    source = person_ids.subquery()
-    person = source.c[0]
+    # The holders once, in a keyed temporary table: every statement below joins it instead of
+    # evaluating the caller's query again (a million holders in a return file).
+    holders = Table(
+        "use_holders",
+        MetaData(),
+        Column("person_id", BigInteger, primary_key=True),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    connection = session.connection()
+    holders.create(connection)
+    try:
+        session.execute(insert(holders).from_select(["person_id"], person_ids))
+        if connection.dialect.name == "postgresql":
+            session.execute(text("ANALYZE use_holders"))
+        return _note_holders(
+            session,
+            holders,
+            item_no=item_no,
+            day=day,
+            shards_literal=shards_literal,
+        )
+    finally:
+        if connection.dialect.name != "postgresql":
+            holders.drop(connection)
+
+
+def _note_holders(
+    session: Session,
+    holders: Table,
+    *,
+    item_no: int,
+    day: date,
+    shards_literal: ColumnElement[int],
+) -> int:
+    year_users = ItemYearUser.__table__
+    source = holders
+    person = holders.c.person_id
     known = select(ItemYearUser.person_id).where(
         ItemYearUser.item_no == item_no,
         ItemYearUser.year == day.year,
@@ -296,6 +335,7 @@ def note_successful_uses_of_day(
     )
     columns = ["item_no", "year", "person_id", "first_used_on"]
     shards: dict[int, int] = {}
+    del source
     if session.get_bind().dialect.name == "postgresql":
         inserted = (
             postgresql.insert(ItemYearUser)

@@ -26,7 +26,7 @@ from socialcard.cli.platform import (
     out,
     ready_platform,
 )
-from socialcard.db import transaction
+from socialcard.db import exclusive_job, transaction
 
 banks_app = typer.Typer(help="Bank gateway: files, relay, sandbox bank.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The sandbox bank (not in production).", no_args_is_help=True)
@@ -69,9 +69,10 @@ def relay(bank: str | None = typer.Option(None, "--bank")) -> None:
     """Send the prepared files to the banks; files whose earlier attempt may have arrived are
     asked about first, never sent twice."""
     platform = ready_platform()
-    report = relay_send_files(
-        platform.sessions, platform.bank, at=platform.clock.now(), bank_code=bank
-    )
+    with exclusive_job(platform.engine, "bank-relay"):
+        report = relay_send_files(
+            platform.sessions, platform.bank, at=platform.clock.now(), bank_code=bank
+        )
     with platform.session() as session, transaction(session):
         audit_cli(
             session, platform, "bank.files_relayed", "bank_file", bank or "*",

@@ -126,6 +126,14 @@ def _build_demo(
             f"demo catalogue rollout: {city.rollout.openings} opening changes, "
             f"{city.rollout.card_uses} card uses"
         )
+    if city.money is not None:
+        money = city.money
+        out.print(
+            f"demo money: {money.accounts_opened} sandbox bank accounts; grain subsidy batch "
+            f"{money.grain_batch}: {money.grain_paid} paid, {money.grain_failed} returned by the "
+            f"banks; re-issue {money.reissue_batch or '—'}; waiting for approval: "
+            f"{money.waiting_batch or '—'} (/disbursement)"
+        )
     if city.cards is not None:
         out.print(
             f"demo cards: {city.cards.cards} cards, {city.cards.active} active, "

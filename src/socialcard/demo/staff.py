@@ -50,6 +50,15 @@ DEMO_ACCOUNTS: Final = (
     ),
     DemoAccountPlan("leading_group", "李建军", "leading_group", "leading_group", CITY_CODE),
     DemoAccountPlan("medical_unit", "邓晓梅", "unit_officer", "healthcare_security", CITY_CODE),
+    # Money, maker-checker: the agriculture bureau prepares the grain-subsidy lists, two finance
+    # approvers check them (never their own), an auditor reads the books.
+    DemoAccountPlan("nongye_officer", "蒋国平", "disbursement_officer", "agriculture", CITY_CODE),
+    DemoAccountPlan(
+        "minzheng_officer", "唐秀英", "disbursement_officer", "civil_affairs", CITY_CODE
+    ),
+    DemoAccountPlan("finance_approver", "李春华", "finance_approver", "finance", CITY_CODE),
+    DemoAccountPlan("finance_reviewer", "王晓燕", "finance_approver", "finance", CITY_CODE),
+    DemoAccountPlan("fund_auditor", "赵敏", "auditor", "finance", CITY_CODE),
 )
 
 

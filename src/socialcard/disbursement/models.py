@@ -154,6 +154,8 @@ class PaymentLine(Base):
         enum_type(Correction, "correction", length=12)
     )
     correction_note: Mapped[str | None] = mapped_column(String(200))
+    # The department confirmed the bank fixed the account (unfrozen, name corrected): ready.
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reissued_line_id: Mapped[int | None] = mapped_column(ForeignKey("disbursement_lines.id"))
 
     __table_args__ = (

@@ -171,11 +171,11 @@ def list_corrections(
         elif (
             card.id == line.card_id
             and line.bank_reason_code not in (None, "not_activated")
-            and card.bank_account_activated_at
-            <= (line.resolved_at or card.bank_account_activated_at)
+            and line.fixed_at is None
         ):
             # The same card's account was refused for a reason activation does not cure
-            # (closed, frozen, name): wait for a new card or a fix at the bank.
+            # (closed, frozen, name): wait for a new card, or for the department to confirm
+            # that the bank put the account right.
             blocker = line.bank_reason_code
         items.append(
             CorrectionItem(

@@ -42,7 +42,7 @@ from socialcard.banks.gateway import LineStatus as BankLineStatus
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert
+from socialcard.db import bulk_insert, exclusive_job
 from socialcard.disbursement.models import (
     BatchStatus,
     Correction,
@@ -374,16 +374,18 @@ def run_batch(
     """Take an approved batch as far as the banks allow now: prepare, send, apply returns,
     reconcile. Safe to call again at any time (after a crash, or later for late returns)."""
     progress = BatchProgress(batch_no, BatchStatus.APPROVED)
-    with sessions() as session:
-        status = get_batch_for_update(session, batch_no).status
-        session.rollback()
-    if status is BatchStatus.APPROVED:
-        progress.files_prepared = prepare_send_files(sessions, keys, batch_no, at=at)
-    relay = bank_services.relay_send_files(sessions, gateway, at=at)
-    progress.files_sent = relay.sent
-    progress.returns_applied, progress.waiting_for = _apply_available_returns(
-        sessions, gateway, batch_no, at=at
-    )
+    engine = sessions.kw["bind"]
+    with exclusive_job(engine, "bank-relay"):
+        with sessions() as session:
+            status = get_batch_for_update(session, batch_no).status
+            session.rollback()
+        if status is BatchStatus.APPROVED:
+            progress.files_prepared = prepare_send_files(sessions, keys, batch_no, at=at)
+        relay = bank_services.relay_send_files(sessions, gateway, at=at)
+        progress.files_sent = relay.sent
+        progress.returns_applied, progress.waiting_for = _apply_available_returns(
+            sessions, gateway, batch_no, at=at
+        )
     from socialcard.disbursement.reconciliation import complete_if_reconciled
 
     with sessions() as session, session.begin():

@@ -4,6 +4,7 @@ correction queue. The entry point owns the transaction; the bank side lives in r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +51,7 @@ from socialcard.disbursement.models import (
 )
 from socialcard.disbursement.payee_lists import PayeeRow
 from socialcard.disbursement.programmes import get_programme
+from socialcard.errors import InvalidField
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.kernel.crypto import KeyRing, sm3_hex
 from socialcard.ledger import accounts as codes
@@ -59,6 +61,7 @@ from socialcard.ledger.models import TransferKind, TransferPhase
 from socialcard.registry.models import Person, PersonStatus
 from socialcard.registry.services import resident_id_index
 
+PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 USABLE_CARD = (CardStatus.ISSUED.value, CardStatus.ACTIVE.value)
 IN_HAND = ("issued", "active", "reported_temporary", "reported_formal")
 # Lines that count as "paid or being paid" for the one-payment-per-period rule.
@@ -127,6 +130,8 @@ def create_batch(
 ) -> DisbursementBatch:
     """A drafted batch from a read payee list, every line validated against the registry, the
     card and the bank account in one set-based statement (a million lines in seconds)."""
+    if not PERIOD.match(period):
+        raise InvalidField("period", "period_format", "期间应写作 2026（年度）或 2026-11（月份）。")
     programme = get_programme(session, programme_code)
     if officer.department_code not in programme.departments:
         raise NotProgrammeDepartment(programme.code, officer.department_code)
@@ -446,6 +451,24 @@ class CorrectionItem:
     period: str
     ready: bool  # a usable card with an activated account now
     blocker: str | None  # why not yet (the rejection code it would get today)
+
+
+def mark_account_fixed(
+    session: Session, *, line_id: int, note: str, officer: Officer, at: datetime
+) -> PaymentLine:
+    """The department confirmed with the holder or the bank that the account was put right
+    (unfrozen, reactivated, name corrected): the line may be paid again."""
+    line = session.get(PaymentLine, line_id, with_for_update=True)
+    if line is None or line.correction is not Correction.OPEN:
+        raise CorrectionNotOpen(
+            line_id, line.correction.value if line and line.correction else None
+        )
+    batch = session.get_one(DisbursementBatch, line.batch_id)
+    if officer.department_code not in (batch.department_code, "finance"):
+        raise NotProgrammeDepartment(batch.batch_no, officer.department_code)
+    line.fixed_at = at
+    line.correction_note = note[:200]
+    return line
 
 
 def close_correction(session: Session, *, line_id: int, note: str, officer: Officer) -> PaymentLine:

@@ -256,6 +256,13 @@ def test_xlsx_lists_are_read_like_csv(tmp_path: object) -> None:
     assert (rows[0].amount_minor, rows[0].memo, rows[0].reject_code) == (10_050, "种粮补贴", None)
 
 
+def test_a_period_is_a_year_or_a_month(money: Platform) -> None:
+    holder = cardholders(money, 1)[0]
+    with pytest.raises(DomainError) as error:
+        _upload(money, [_row(holder)], period="2026-13")
+    assert (error.value.code, error.value.details["field"]) == ("invalid_field", "period")
+
+
 def test_domain_errors_name_their_rule(money: Platform) -> None:
     with pytest.raises(DomainError) as error:
         _upload(

@@ -478,6 +478,47 @@ def reissue_corrections(
     return Response(text, status_code=status, media_type="application/json")
 
 
+@router.post("/corrections/{line_id}/fixed")
+def fixed(
+    line_id: int,
+    body: CloseIn,
+    ctx: Context,
+    platform: PlatformDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The bank put the account right (unfrozen, reactivated, name corrected): payable again."""
+    from socialcard.disbursement.services import mark_account_fixed
+
+    def operation(session: Session) -> tuple[int, dict[str, Any]]:
+        line = mark_account_fixed(
+            session,
+            line_id=line_id,
+            note=body.note,
+            officer=officer_of(ctx),
+            at=platform.clock.now(),
+        )
+        audit_disbursement(
+            session,
+            platform,
+            ctx,
+            "disbursement.correction_fixed",
+            str(line.batch_id),
+            line=line_id,
+            note=body.note,
+        )
+        return 200, {"line_id": line_id, "fixed": True}
+
+    status, text = run_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /disbursement/corrections/{line_id}/fixed",
+        body=body.model_dump(),
+        operation=operation,
+    )
+    return Response(text, status_code=status, media_type="application/json")
+
+
 @router.post("/corrections/{line_id}/close")
 def close(
     line_id: int,

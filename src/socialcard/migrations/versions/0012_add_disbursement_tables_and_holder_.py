@@ -126,6 +126,7 @@ def upgrade() -> None:
     sa.Column('resolved_at', socialcard.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('correction', sa.Enum('open', 'reissued', 'closed', name='correction', native_enum=False, create_constraint=True, length=12), nullable=True),
     sa.Column('correction_note', sa.String(length=200), nullable=True),
+    sa.Column('fixed_at', socialcard.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reissued_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['disbursement_batches.id'], name=op.f('fk_disbursement_lines_batch_id_disbursement_batches')),
     sa.ForeignKeyConstraint(['card_id'], ['cards.id'], name=op.f('fk_disbursement_lines_card_id_cards')),

@@ -54,6 +54,7 @@ NOTICES = {
     "run": "已送盘并处理银行回盘。",
     "reissued": "已生成纠错重发批次，请提交财政审核。",
     "closed": "该笔已从纠错队列移出。",
+    "fixed": "已确认银行账户处理完毕，该笔可重发。",
 }
 BANK_REASON_HINTS = {
     "not_activated": "请持卡人到开户银行网点激活社保卡银行账户",
@@ -362,6 +363,47 @@ def reissue_ready(
             status_code=FormErrors.of(error).status_code,
         )
     return see_other(f"/disbursement/batches/{batch_no}?done=reissued")
+
+
+@router.post("/disbursement/corrections/{line_id}/fixed")
+def fixed(
+    line_id: int,
+    request: Request,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    from socialcard.disbursement.services import mark_account_fixed
+
+    try:
+        with transaction(session):
+            line = mark_account_fixed(
+                session,
+                line_id=line_id,
+                note=note.strip() or "银行已处理",
+                officer=officer_of(ctx),
+                at=platform.clock.now(),
+            )
+            audit_disbursement(
+                session,
+                platform,
+                ctx,
+                "disbursement.correction_fixed",
+                str(line.batch_id),
+                line=line_id,
+                note=note,
+            )
+    except DomainError as error:
+        session.rollback()
+        return render_page(
+            request,
+            "cards/refused.html",
+            message=error.message,
+            back="/disbursement/corrections",
+            status_code=FormErrors.of(error).status_code,
+        )
+    return see_other("/disbursement/corrections?done=fixed")
 
 
 @router.post("/disbursement/corrections/{line_id}/close")
