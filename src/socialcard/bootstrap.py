@@ -36,6 +36,7 @@ def load_all_models() -> MetaData:
     import socialcard.catalog.models
     import socialcard.disbursement.models
     import socialcard.ledger.models
+    import socialcard.payments.models
     import socialcard.regions.models
     import socialcard.registry.models  # noqa: F401
 
@@ -93,15 +94,18 @@ def migrate(engine: Engine) -> None:
 
 
 def ensure_reference_data(platform: Platform) -> None:
-    """Insert shipped reference data that is missing (regions, departments, the catalogue)."""
+    """Insert shipped reference data that is missing (regions, departments, the catalogue,
+    the example fee schedules)."""
     from socialcard.access.services import ensure_departments
     from socialcard.catalog.services import load_catalog, shipped_catalog
+    from socialcard.payments.schedules import ensure_fee_schedules
     from socialcard.regions.services import ensure_regions
 
     with platform.session() as session, transaction(session):
         ensure_regions(session)
         ensure_departments(session)
         load_catalog(session, shipped_catalog(), at=platform.clock.now())
+        ensure_fee_schedules(session, platform.clock.now())
 
 
 def catalog_bindings() -> dict[int, Binding]:

@@ -31,6 +31,7 @@ DUMMY_PARAMETERS = {
     "batch_no": "ZK20261129ICBC001",
     "terminal_code": "T-MISSING",
     "action": "issue",
+    "order_no": "JF2026112900001",
     "line_id": "1",
 }
 

@@ -13,6 +13,7 @@ from socialcard.api.routes import (
     disbursement,
     imports,
     ledger,
+    payments,
     persons,
     reference,
     regions,
@@ -39,6 +40,7 @@ def build_api_routers() -> list[APIRouter]:
         audit,
         disbursement,
         ledger,
+        payments,
     )
     return [m.router for m in modules] + [terminals.router, terminals.signed]
 

@@ -124,19 +124,29 @@ def is_item_opened(
     )
 
 
-def present_card(
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A card accepted for one use of one item, its use not yet recorded (see admit_card)."""
+
+    holder: Person
+    card: Card
+    county_code: str | None
+
+
+def admit_card(
     session: Session,
     keys: KeyRing,
     policy: CardPolicy,
     *,
     credential: Credential,
     item_no: int,
-    channel: Channel,
     county_code: str | None,
-    terminal_code: str | None,
     at: datetime,
-) -> Presented:
-    """Accept the card for one use of `item_no` and record the use, or raise CardUseRefused."""
+) -> Admitted:
+    """Every check of present_card (credential, PIN, usable card, living holder, item opened)
+    without recording the use: for an effect that happens later, outside this transaction, such
+    as a bank debit. The caller records the use with record_card_use once the effect happened
+    (payments do it when the bank confirms). Raises CardUseRefused like present_card."""
     if isinstance(credential, ElectronicCard):
         token = redeem_ecard_token(
             session, keys, policy, token=credential.token, payment=credential.payment, at=at
@@ -157,17 +167,42 @@ def present_card(
     county = county_code or holder.residence_county_code
     if not is_item_opened(session, item_no=item_no, county_code=county, at=at):
         raise _refused(ItemNotOpened(item_no, county), card)
+    return Admitted(holder=holder, card=card, county_code=county)
+
+
+def present_card(
+    session: Session,
+    keys: KeyRing,
+    policy: CardPolicy,
+    *,
+    credential: Credential,
+    item_no: int,
+    channel: Channel,
+    county_code: str | None,
+    terminal_code: str | None,
+    at: datetime,
+) -> Presented:
+    """Accept the card for one use of `item_no` and record the use, or raise CardUseRefused."""
+    admitted = admit_card(
+        session,
+        keys,
+        policy,
+        credential=credential,
+        item_no=item_no,
+        county_code=county_code,
+        at=at,
+    )
     use = record_card_use(
         session,
         item_no=item_no,
-        person_id=holder.id,
-        card_id=card.id,
+        person_id=admitted.holder.id,
+        card_id=admitted.card.id,
         channel=channel,
         terminal_code=terminal_code,
-        county_code=county,
+        county_code=admitted.county_code,
         used_at=at,
     )
-    return Presented(holder=holder, card=card, use=use)
+    return Presented(holder=admitted.holder, card=admitted.card, use=use)
 
 
 def _card_of_token(session: Session, token: EcardToken) -> Card:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,101 @@ def run_once(
                 session.rollback()
                 continue  # the twin committed first: replay its response
     raise RuntimeError("idempotency record neither stored nor claimable")
+
+
+class IdempotentRequestInProgress(Conflict):
+    code = "idempotency_request_in_progress"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            "使用该幂等键的请求仍在处理中，请稍后以同一幂等键重试。", idempotency_key=key
+        )
+
+
+TAKEOVER_SECONDS: Final = 300
+
+
+def run_once_around_calls(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    key: str | None,
+    route: str,
+    body: dict[str, Any],
+    operation: Callable[[], tuple[int, dict[str, Any]]],
+) -> tuple[int, str]:
+    """run_once for an operation that calls another system (a bank) between transactions of its
+    own, so it cannot run inside the key's transaction: the key is claimed and committed first,
+    the operation runs with no transaction open, and its answer is stored after. The operation
+    must itself be safe to run again (a payment locks its order and never debits twice): a
+    twin arriving while the first still runs gets 409 idempotency_request_in_progress, a claim
+    left by a crash is taken over after TAKEOVER_SECONDS, and a refusal frees the key."""
+    key = check_key(key)
+    caller = caller_of(context)
+    request_hash = sm3_hex(json.dumps([route, body], sort_keys=True, default=str).encode())
+    with platform.session() as session:
+        for _ in range(3):
+            stored = _stored(session, caller, key)
+            if stored is not None:
+                if stored.request_hash != request_hash:
+                    raise IdempotencyKeyReused(key)
+                if stored.status_code != PENDING:
+                    return stored.status_code, stored.response
+                if not _take_over(session, platform, stored):
+                    raise IdempotentRequestInProgress(key)
+                break
+            try:
+                with transaction(session):
+                    session.add(
+                        IdempotencyRecord(
+                            caller=caller,
+                            key=key,
+                            route=route,
+                            request_hash=request_hash,
+                            status_code=PENDING,
+                            response="",
+                            created_at=platform.clock.now(),
+                        )
+                    )
+                break
+            except IntegrityError:
+                session.rollback()
+        else:
+            raise IdempotentRequestInProgress(key)
+    mine = (IdempotencyRecord.caller == caller) & (IdempotencyRecord.key == key)
+    try:
+        status, response = operation()
+    except BaseException:
+        with platform.session() as session, transaction(session):
+            session.execute(
+                delete(IdempotencyRecord).where(mine, IdempotencyRecord.status_code == PENDING)
+            )
+        raise
+    text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    with platform.session() as session, transaction(session):
+        session.execute(
+            update(IdempotencyRecord).where(mine).values(status_code=status, response=text)
+        )
+    return status, text
+
+
+def _take_over(session: Session, platform: Platform, stored: IdempotencyRecord) -> bool:
+    """Claim a pending record whose request died (older than TAKEOVER_SECONDS), atomically."""
+    now = platform.clock.now()
+    if stored.created_at > now - timedelta(seconds=TAKEOVER_SECONDS):
+        return False
+    with transaction(session):
+        taken = session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.caller == stored.caller,
+                IdempotencyRecord.key == stored.key,
+                IdempotencyRecord.status_code == PENDING,
+                IdempotencyRecord.created_at == stored.created_at,
+            )
+            .values(created_at=now)
+        )
+    return bool(getattr(taken, "rowcount", 0))
 
 
 def _stored(session: Session, caller: str, key: str) -> IdempotencyRecord | None:

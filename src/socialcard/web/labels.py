@@ -29,6 +29,11 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "token.issue": "签发接口令牌",
     "report.evaluation_export": "下载评估报告",
     "card.apply": "申领社保卡",
+    "payment.create": "开具缴费单",
+    "payment.pay": "刷卡缴费",
+    "payment.refund": "缴费退费",
+    "payment.receipt": "打印缴费凭证",
+    "payment.settle_unknown": "向银行查询待确认缴费",
     "card.apply_bulk": "批量申领社保卡",
     "card.collect": "社保卡采集完成",
     "card.issue": "发放社保卡",
@@ -103,6 +108,8 @@ OBJECT_TYPES: Final[dict[str, str]] = {
     "terminal": "终端",
     "bank_file": "银行文件",
     "sandbox_account": "沙箱银行账户",
+    "payment_order": "缴费单",
+    "payment_orders": "缴费单",
 }
 
 
