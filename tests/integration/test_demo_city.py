@@ -17,6 +17,7 @@ from socialcard.catalog.queries import gather_metric_inputs
 from socialcard.demo.city import generate_demo_city
 from socialcard.http.cards import use_card
 from socialcard.kernel.clock import local_today
+from socialcard.ledger.queries import verify_ledger
 from socialcard.registry.models import Person
 
 
@@ -27,7 +28,14 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     assert city.rollout.openings > 0
     with platform.session() as session:
         assert session.scalar(select(func.count()).select_from(Person)) == city.outcome.accepted
-        assert session.scalar(select(func.count()).select_from(CardUse)) == city.rollout.card_uses
+        # The rollout's uses, plus one use of item 107 for every grain subsidy paid.
+        assert city.money is not None
+        paid = city.money.grain_paid + (city.money.reissue_paid or 0)
+        assert session.scalar(select(func.count()).select_from(CardUse)) == (
+            city.rollout.card_uses + paid
+        )
+        ledger = verify_ledger(session)
+        assert ledger.ok, ledger.problems
         today = local_today(platform.clock)
         figures = compute_figures(
             gather_metric_inputs(
@@ -64,4 +72,5 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     again = generate_demo_city(platform, residents=400, seed=7, messy=False)
     assert again.rollout is None
     assert again.cards is None
+    assert again.money is None
     assert again.outcome.accepted == 0

@@ -44,6 +44,7 @@ class DemoMoney:
     grain_paid: int
     grain_failed: int
     reissue_batch: str | None
+    reissue_paid: int | None
     waiting_batch: str | None
 
 
@@ -279,10 +280,15 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
         except Exception:
             session.rollback()
             reissue_no = None
+    reissue_paid: int | None = None
     if reissue_no:
         with platform.session() as session, transaction(session):
             disbursement.approve_batch(session, batch_no=reissue_no, officer=reviewer, at=at)
         run_batch(platform.sessions, platform.keys, bank, reissue_no, at=at)
+        with platform.session() as session:
+            reissue_paid = session.scalars(
+                select(DisbursementBatch.paid_count).where(DisbursementBatch.batch_no == reissue_no)
+            ).one()
     # A civil-affairs subsidy for 道县 waits in the approval queue for a visitor to approve.
     with platform.session() as session, transaction(session):
         low_income = (
@@ -319,5 +325,6 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
         grain_paid=paid,
         grain_failed=failed,
         reissue_batch=reissue_no,
+        reissue_paid=reissue_paid,
         waiting_batch=waiting_no,
     )
