@@ -124,3 +124,65 @@ def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> No
 def _staff_id(platform: Platform, username: str) -> int:
     with platform.session() as session:
         return access.get_staff_by_username(session, username).id
+
+
+def test_a_bank_terminal_answers_what_a_card_was_paid(platform: Platform) -> None:
+    """惠民资金查询 through the bank channel: a signed bank terminal, the holder's card and PIN;
+    a wrong PIN is counted; a pharmacy terminal may not ask."""
+    from socialcard.disbursement import services as disbursement
+    from socialcard.disbursement.payee_lists import read_payee_list
+    from socialcard.disbursement.runner import run_batch
+    from socialcard.disbursement.services import Officer
+    from tests.e2e.test_cards_api import _terminal
+    from tests.support import api_client
+
+    fund_grain_subsidy(platform)
+    holder = cardholders(platform, 1, banks=("ICBC",))[0]
+    bank = platform.bank
+    assert isinstance(bank, SandboxBank)
+    bank.open_account(
+        holder.bank_code, holder.account, holder.name, holder.resident_id, activated=True
+    )
+    maker = make_staff(platform, "m", roles=("disbursement_officer",), department="agriculture")
+    checker = make_staff(platform, "c", roles=("finance_approver",), department="finance")
+    data = render_payee_list([(holder.resident_id, holder.name, 42_000, "")])
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        batch = disbursement.create_batch(
+            session,
+            platform.keys,
+            programme_code="I107",
+            period="2026",
+            title="t",
+            rows=read_payee_list(data, filename="x.csv", period="2026", max_line_minor=10**7),
+            source_name="x.csv",
+            source=data,
+            officer=Officer(maker.staff_id, "agriculture"),
+            at=at,
+        )
+        number = batch.batch_no
+        disbursement.submit_batch(
+            session, batch_no=number, officer=Officer(maker.staff_id, "agriculture"), at=at
+        )
+        disbursement.approve_batch(
+            session, batch_no=number, officer=Officer(checker.staff_id, "finance"), at=at
+        )
+    run_batch(platform.sessions, platform.keys, bank, number, at=at)
+
+    admin = api_client(platform, make_staff(platform, "sysadmin", roles=("system_admin",)))
+    teller = _terminal(platform, admin, "ICBC-431124-09", "bank", bank_code="ICBC")
+    path = "/api/v1/terminal/payments/received"
+    answer = teller.post(path, {"card_number": holder.card_number, "pin": "246810"})
+    assert answer.status_code == 200, answer.text
+    assert [(p["programme"], p["amount_minor"], p["status"]) for p in answer.json()] == [
+        ("种粮补贴", 42_000, "paid")
+    ]
+    wrong = teller.post(path, {"card_number": holder.card_number, "pin": "000000"})
+    assert wrong.json()["code"] == "pin_incorrect"
+    with platform.session() as session:
+        from socialcard.cards.queries import get_card
+
+        assert get_card(session, holder.card_number).pin_failures == 1
+    pharmacy = _terminal(platform, admin, "YD-431124-09", "pharmacy")
+    refused = pharmacy.post(path, {"card_number": holder.card_number, "pin": "246810"})
+    assert refused.json()["code"] == "terminal_not_admitted"

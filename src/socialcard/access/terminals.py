@@ -50,10 +50,14 @@ TERMINAL_OPERATIONS: Final[dict[TerminalKind, frozenset[str]]] = {
     TerminalKind.COUNTER: frozenset(
         {"card.read", "card.use", "ecard.verify", "card.pin", "card.write"}
     ),
-    TerminalKind.KIOSK: frozenset({"card.read", "card.use", "ecard.verify", "card.pin"}),
+    TerminalKind.KIOSK: frozenset(
+        {"card.read", "card.use", "ecard.verify", "card.pin", "payments.query"}
+    ),
     TerminalKind.HOSPITAL: frozenset({"card.read", "card.use", "ecard.verify", "card.write"}),
     TerminalKind.PHARMACY: frozenset({"card.read", "card.use", "ecard.verify"}),
-    TerminalKind.BANK: frozenset({"card.read", "card.use", "card.bank_activation"}),
+    TerminalKind.BANK: frozenset(
+        {"card.read", "card.use", "card.bank_activation", "payments.query"}
+    ),
     TerminalKind.VILLAGE_AGENT: frozenset({"card.read", "card.use"}),
 }
 

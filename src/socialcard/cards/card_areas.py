@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcard.cards import queries
-from socialcard.cards.door import _check_usable
+from socialcard.cards.door import check_usable
 from socialcard.cards.errors import CardTransitionNotAllowed
 from socialcard.cards.models import Card, CardAreaRecord
 from socialcard.cards.softcard import AREAS, SoftCard, card_key, write_mac
@@ -57,7 +57,7 @@ def prepare_area_write(
     card = queries.get_card(session, card_number)
     lock_person(session, card.person_id)
     session.refresh(card)
-    _check_usable(card)
+    check_usable(card)
     if card.card_uid is None:
         raise CardTransitionNotAllowed(card.card_number, card.status.value, "area_write")
     record = session.get(CardAreaRecord, (card.id, area, file_id, record_no))

@@ -103,7 +103,8 @@ def _refused(refusal: CardUseRefused, card: Card | None) -> CardUseRefused:
     return refusal
 
 
-def _check_usable(card: Card) -> None:
+def check_usable(card: Card) -> None:
+    """Refuse a reported, dead or not yet activated card."""
     if card.status in REPORTED:
         raise _refused(CardReportedLost(card.card_number), card)
     if card.status in DEAD:
@@ -157,7 +158,7 @@ def admit_card(
     holder = lock_person(session, card.person_id)
     session.refresh(card)
     refresh_card(session, card, policy, at)
-    _check_usable(card)
+    check_usable(card)
     if holder.status is not PersonStatus.LIVING:
         raise _refused(HolderNotLivingRefused(holder.status.value), card)
     if isinstance(credential, PhysicalCard):

@@ -53,6 +53,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "card.batch_created": "生成制卡批次",
     "card.batch_send_file": "下载制卡送盘文件",
     "card.batch_returned": "导入制卡回盘文件",
+    "card.payments_queried": "惠民资金查询（终端）",
     "disbursement.uploaded": "上传发放名单",
     "disbursement.submit": "提交发放批次审核",
     "disbursement.approve": "审核通过发放批次（冻结资金）",

@@ -8,6 +8,7 @@ policy file names them "terminal:<operation>" and each terminal kind may do only
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Header
@@ -435,3 +436,63 @@ def confirm_area_write(
             file_id=body.file_id,
             record_no=body.record_no,
         )
+
+
+class PaymentsQueryIn(BaseModel):
+    card_number: str = Field(min_length=9, max_length=12)
+    pin: str = Field(min_length=6, max_length=6)
+
+
+class ReceivedPaymentOut(BaseModel):
+    paid_at: datetime | None
+    programme: str
+    department_code: str
+    period: str
+    amount_minor: int
+    status: str
+    bank_code: str | None
+    reason: str | None
+
+
+@signed.post("/payments/received", response_model=list[ReceivedPaymentOut])
+def payments_received(
+    body: PaymentsQueryIn, ctx: Context, platform: PlatformDep
+) -> list[ReceivedPaymentOut]:
+    """惠民资金查询 at a bank's or the city's self-service terminal: the holder inserts the card
+    and enters the PIN; the answer lists what was paid into the card's account (a wrong PIN is
+    counted like anywhere else)."""
+    from socialcard.cards.door import check_pin, check_usable
+    from socialcard.disbursement.queries import list_payments_received
+    from socialcard.http.cards import count_wrong_pin
+
+    terminal = ctx.require_terminal()
+    handling = card_services.Handling(
+        channel=CHANNEL_OF_KIND[terminal.kind].value,
+        at=platform.clock.now(),
+        terminal_code=terminal.terminal_code,
+        region_code=terminal.county_code,
+    )
+    try:
+        with platform.session() as session, transaction(session):
+            card = card_queries.get_card(session, body.card_number)
+            card_services.refresh_card(session, card, platform.card_policy, handling.at)
+            check_usable(card)
+            check_pin(card, platform.keys, platform.card_policy, body.pin)
+            payments = list_payments_received(session, card.person_id, limit=100)
+            audit_card(session, platform, ctx, "card.payments_queried", card, count=len(payments))
+    except CardUseRefused as refusal:
+        count_wrong_pin(platform, refusal, handling)
+        raise
+    return [
+        ReceivedPaymentOut(
+            paid_at=p.paid_at,
+            programme=p.programme,
+            department_code=p.department_code,
+            period=p.period,
+            amount_minor=p.amount_minor,
+            status=p.status.value,
+            bank_code=p.bank_code,
+            reason=p.reason,
+        )
+        for p in payments
+    ]
