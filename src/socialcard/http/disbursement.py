@@ -215,3 +215,35 @@ def reissue(
         amount_minor=batch.accepted_minor,
     )
     return batch
+
+
+def settle_correction(
+    session: Session,
+    platform: Platform,
+    context: RequestContext,
+    *,
+    line_id: int,
+    note: str,
+    fixed: bool,
+) -> None:
+    """A failed line in the correction queue: confirmed fixed at the bank (payable again) or
+    closed for good; audited either way."""
+    from socialcard.disbursement.services import close_correction, mark_account_fixed
+
+    officer = officer_of(context)
+    if fixed:
+        line = mark_account_fixed(
+            session, line_id=line_id, note=note, officer=officer, at=platform.clock.now()
+        )
+    else:
+        line = close_correction(session, line_id=line_id, note=note, officer=officer)
+    batch = session.get_one(DisbursementBatch, line.batch_id)
+    audit_disbursement(
+        session,
+        platform,
+        context,
+        "disbursement.correction_fixed" if fixed else "disbursement.correction_closed",
+        batch.batch_no,
+        line=line_id,
+        note=note,
+    )

@@ -33,6 +33,7 @@ from socialcard.http.disbursement import (
     reissue,
     run_and_audit,
     sees_all,
+    settle_correction,
     upload_list,
     visible_batch,
 )
@@ -478,77 +479,36 @@ def reissue_corrections(
     return Response(text, status_code=status, media_type="application/json")
 
 
-@router.post("/corrections/{line_id}/fixed")
-def fixed(
-    line_id: int,
-    body: CloseIn,
-    ctx: Context,
-    platform: PlatformDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """The bank put the account right (unfrozen, reactivated, name corrected): payable again."""
-    from socialcard.disbursement.services import mark_account_fixed
+def _correction_route(action: str, fixed: bool, summary: str) -> None:
+    def handler(
+        line_id: int,
+        body: CloseIn,
+        ctx: Context,
+        platform: PlatformDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        def operation(session: Session) -> tuple[int, dict[str, Any]]:
+            settle_correction(session, platform, ctx, line_id=line_id, note=body.note, fixed=fixed)
+            return 200, {"line_id": line_id, "action": action}
 
-    def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        line = mark_account_fixed(
-            session,
-            line_id=line_id,
-            note=body.note,
-            officer=officer_of(ctx),
-            at=platform.clock.now(),
-        )
-        audit_disbursement(
-            session,
+        status, text = run_once(
             platform,
             ctx,
-            "disbursement.correction_fixed",
-            str(line.batch_id),
-            line=line_id,
-            note=body.note,
+            key=idempotency_key,
+            route=f"POST /disbursement/corrections/{line_id}/{action}",
+            body=body.model_dump(),
+            operation=operation,
         )
-        return 200, {"line_id": line_id, "fixed": True}
+        return Response(text, status_code=status, media_type="application/json")
 
-    status, text = run_once(
-        platform,
-        ctx,
-        key=idempotency_key,
-        route=f"POST /disbursement/corrections/{line_id}/fixed",
-        body=body.model_dump(),
-        operation=operation,
+    handler.__name__ = f"correction_{action}"
+    handler.__doc__ = summary
+    router.add_api_route(
+        f"/corrections/{{line_id}}/{action}", handler, methods=["POST"], summary=summary
     )
-    return Response(text, status_code=status, media_type="application/json")
 
 
-@router.post("/corrections/{line_id}/close")
-def close(
-    line_id: int,
-    body: CloseIn,
-    ctx: Context,
-    platform: PlatformDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Take a failed payment out of the queue for good, with the reason."""
-    from socialcard.disbursement.services import close_correction
-
-    def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        line = close_correction(session, line_id=line_id, note=body.note, officer=officer_of(ctx))
-        audit_disbursement(
-            session,
-            platform,
-            ctx,
-            "disbursement.correction_closed",
-            str(line.batch_id),
-            line=line_id,
-            note=body.note,
-        )
-        return 200, {"line_id": line_id, "correction": "closed"}
-
-    status, text = run_once(
-        platform,
-        ctx,
-        key=idempotency_key,
-        route=f"POST /disbursement/corrections/{line_id}/close",
-        body=body.model_dump(),
-        operation=operation,
-    )
-    return Response(text, status_code=status, media_type="application/json")
+_correction_route(
+    "fixed", True, "The bank put the account right (unfrozen, reactivated): payable again."
+)
+_correction_route("close", False, "Take a failed payment out of the queue for good, with why.")

@@ -29,12 +29,12 @@ from socialcard.http.disbursement import (
     UPLOAD_BYTES_MAX,
     ReissueRequest,
     act_on_batch,
-    audit_disbursement,
     officer_of,
     programmes_of,
     reissue,
     run_and_audit,
     sees_all,
+    settle_correction,
     upload_list,
     visible_batch,
 )
@@ -365,35 +365,19 @@ def reissue_ready(
     return see_other(f"/disbursement/batches/{batch_no}?done=reissued")
 
 
-@router.post("/disbursement/corrections/{line_id}/fixed")
-def fixed(
-    line_id: int,
+def _settle(
     request: Request,
-    ctx: Context,
-    session: DbSession,
-    platform: PlatformDep,
-    note: Annotated[str, Form()] = "",
+    ctx: RequestContext,
+    session: Session,
+    platform: Platform,
+    *,
+    line_id: int,
+    note: str,
+    fixed: bool,
 ) -> Response:
-    from socialcard.disbursement.services import mark_account_fixed
-
     try:
         with transaction(session):
-            line = mark_account_fixed(
-                session,
-                line_id=line_id,
-                note=note.strip() or "银行已处理",
-                officer=officer_of(ctx),
-                at=platform.clock.now(),
-            )
-            audit_disbursement(
-                session,
-                platform,
-                ctx,
-                "disbursement.correction_fixed",
-                str(line.batch_id),
-                line=line_id,
-                note=note,
-            )
+            settle_correction(session, platform, ctx, line_id=line_id, note=note, fixed=fixed)
     except DomainError as error:
         session.rollback()
         return render_page(
@@ -403,7 +387,20 @@ def fixed(
             back="/disbursement/corrections",
             status_code=FormErrors.of(error).status_code,
         )
-    return see_other("/disbursement/corrections?done=fixed")
+    return see_other(f"/disbursement/corrections?done={'fixed' if fixed else 'closed'}")
+
+
+@router.post("/disbursement/corrections/{line_id}/fixed")
+def fixed(
+    line_id: int,
+    request: Request,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    note = note.strip() or "银行已处理"
+    return _settle(request, ctx, session, platform, line_id=line_id, note=note, fixed=True)
 
 
 @router.post("/disbursement/corrections/{line_id}/close")
@@ -415,29 +412,5 @@ def close(
     platform: PlatformDep,
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    from socialcard.disbursement.services import close_correction
-
-    try:
-        with transaction(session):
-            line = close_correction(
-                session, line_id=line_id, note=note.strip() or "不再发放", officer=officer_of(ctx)
-            )
-            audit_disbursement(
-                session,
-                platform,
-                ctx,
-                "disbursement.correction_closed",
-                str(line.batch_id),
-                line=line_id,
-                note=note,
-            )
-    except DomainError as error:
-        session.rollback()
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            back="/disbursement/corrections",
-            status_code=FormErrors.of(error).status_code,
-        )
-    return see_other("/disbursement/corrections?done=closed")
+    note = note.strip() or "不再发放"
+    return _settle(request, ctx, session, platform, line_id=line_id, note=note, fixed=False)
