@@ -119,6 +119,35 @@ def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> No
     assert api.get("/api/v1/ledger/verification").json()["ok"] is True
     lines = api.get(f"/api/v1/disbursement/batches/{batch_no}/lines?status=failed").json()
     assert [line["bank_reason_code"] for line in lines] == ["account_frozen"]
+    # The holder had the account unfrozen; the department confirms it and pays again.
+    queue = api.get("/api/v1/disbursement/corrections").json()
+    assert [(c["ready"], c["blocker"]) for c in queue] == [(False, "account_frozen")]
+    bank.set_state(holders[5].bank_code, holders[5].account, "normal")
+    preparer = TestClient(
+        create_app(platform), headers={"Authorization": f"Bearer {_token(platform, 'nongye')}"}
+    )
+    fixed = preparer.post(
+        f"/api/v1/disbursement/corrections/{queue[0]['line_id']}/fixed",
+        json={"note": "持卡人已到银行解冻"},
+        headers={"Idempotency-Key": "fix-0001"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert api.get("/api/v1/disbursement/corrections").json()[0]["ready"] is True
+    again = preparer.post(
+        "/api/v1/disbursement/corrections/reissue",
+        json={"programme_code": "I107", "period": "2026"},
+        headers={"Idempotency-Key": "reissue-0001"},
+    )
+    assert again.status_code == 201, again.text
+    assert (again.json()["accepted_count"], again.json()["status"]) == (1, "drafted")
+    assert api.get("/api/v1/disbursement/corrections").json() == []
+
+
+def _token(platform: Platform, username: str) -> str:
+    with platform.session() as session, transaction(session):
+        return access.issue_api_token(
+            session, staff_id=_staff_id(platform, username), name="t", at=platform.clock.now()
+        )
 
 
 def _staff_id(platform: Platform, username: str) -> int:
