@@ -400,8 +400,25 @@ def nightly() -> None:
         f"nightly: {activations.activated} bank accounts activated from "
         f"{activations.notices} bank notices; {delivered.sent} messages sent by SMS"
     )
+    from datetime import timedelta
+
+    from socialcard.cards.models import PARTNER_BANKS
+    from socialcard.disbursement.statements import check_statement
+
+    yesterday = local_today(platform.clock) - timedelta(days=1)
+    differences: list[str] = []
+    for bank_code in sorted(PARTNER_BANKS):
+        with platform.session() as session, transaction(session):
+            check = check_statement(
+                session, platform.bank, bank_code=bank_code, on=yesterday, at=platform.clock.now()
+            )
+        differences += [f"{bank_code}: {p}" for p in check.problems]
+    for difference in differences:
+        out.print(f"statement difference: {difference}")
     with platform.session() as session:
         report = verify_ledger(session)
+    if differences:
+        raise typer.Exit(1)
     if not report.ok:
         for problem in report.problems:
             out.print(f"ledger problem: {problem}")

@@ -196,6 +196,40 @@ def reconcile_batch(batch_no: str) -> None:
     out.print("对账平衡")
 
 
+@disbursement_app.command("statements")
+@closing_platforms
+def statements(
+    on: str = typer.Option(None, "--on", help="the business day (default: yesterday, Beijing)"),
+) -> None:
+    """Compare each partner bank's daily statement (T+1) with the payments the platform
+    recorded. Exit 1 on any difference."""
+    from datetime import date, timedelta
+
+    from socialcard.cards.models import PARTNER_BANKS
+    from socialcard.disbursement.statements import check_statement
+    from socialcard.kernel.clock import local_today
+
+    platform = ready_platform()
+    day = date.fromisoformat(on) if on else local_today(platform.clock) - timedelta(days=1)
+    failed = False
+    for bank_code in sorted(PARTNER_BANKS):
+        with domain_errors(), platform.session() as session, transaction(session):
+            check = check_statement(
+                session, platform.bank, bank_code=bank_code, on=day, at=platform.clock.now()
+            )
+        if not check.ready:
+            out.print(f"{bank_code} {day}: 对账单未到")
+            continue
+        out.print(
+            f"{bank_code} {day}: {check.files_checked} 个代发文件，借记 {_yuan(check.debits_minor)}"
+        )
+        for problem in check.problems:
+            failed = True
+            err.print(f"{bank_code}: {problem}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
 @messages_app.command("deliver")
 @closing_platforms
 def deliver() -> None:

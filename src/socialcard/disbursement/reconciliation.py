@@ -150,7 +150,7 @@ def complete_if_reconciled(
     session: Session, gateway: BankGateway, batch: DisbursementBatch, *, at: datetime
 ) -> bool:
     """Complete a sent batch whose every line is resolved and whose figures reconcile."""
-    del gateway  # statements are compared by the daily statement check, not per batch
+    del gateway  # the banks' T+1 statements are compared by disbursement/statements.py
     if batch.status is not BatchStatus.SENT:
         return False
     report = reconcile(session, batch)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from socialcard.access.models import HolderMessage
 from socialcard.banks.sandbox import SandboxBank
@@ -199,3 +199,47 @@ def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
             session, line_id=items[closed.name].line.id, note="持卡人已去世", officer=maker
         )
     _verified(money)
+
+
+def test_the_banks_statements_agree_with_the_payments(money: Platform, tmp_path: Path) -> None:
+    """The T+1 statement of the agency account books one debit per file, equal to what the
+    platform recorded as paid; a statement that disagrees is named, not paid again."""
+    from datetime import timedelta
+
+    from socialcard.disbursement.statements import check_statement
+    from socialcard.kernel.clock import SHANGHAI
+
+    now = [money.clock.now()]
+    bank = SandboxBank(tmp_path / "stmt.sqlite3", clock=lambda: now[0])
+    for code in BANKS:
+        bank.open_agency_account(code, agency_account(code), "永州市财政局")
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 8, banks=BANKS)
+    _open(bank, holders[:7])  # the eighth account is unknown to the bank: one failure
+    batch_no = _approved_batch(money, holders, maker, checker, 12_300)
+    run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
+    day = now[0].astimezone(SHANGHAI).date()
+    with money.session() as session, transaction(session):
+        early = check_statement(session, bank, bank_code="ICBC", on=day, at=now[0])
+    assert not early.ready  # T+1: not before the day is over
+    now[0] += timedelta(days=1)
+    totals = 0
+    for code in BANKS:
+        with money.session() as session, transaction(session):
+            check = check_statement(session, bank, bank_code=code, on=day, at=now[0])
+        assert check.ready
+        assert check.problems == []
+        totals += check.debits_minor
+    assert totals == 7 * 12_300
+    # Had the platform recorded a paid line as failed, the statement names the file.
+    with money.session() as session, transaction(session):
+        session.execute(
+            text(
+                "UPDATE disbursement_lines SET status = 'failed' WHERE id = (SELECT min(id) "
+                "FROM disbursement_lines WHERE status = 'paid' AND bank_code = 'ICBC')"
+            )
+        )
+    with money.session() as session, transaction(session):
+        check = check_statement(session, bank, bank_code="ICBC", on=day, at=now[0])
+    assert len(check.problems) == 1
+    assert f"{batch_no}-ICBC" in check.problems[0]
