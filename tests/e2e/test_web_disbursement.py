@@ -90,6 +90,12 @@ def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> No
     assert "已完成（有失败）" in ran.text
     assert "已平衡" in ran.text
     assert "<svg" in ran.text  # the per-bank chart
+    exported = approver.get(f"/disbursement/batches/{batch_no}/lines.csv").content.decode(
+        "utf-8-sig"
+    )
+    assert exported.count("已到账") == 5
+    assert "账户冻结" in exported
+    assert holders[0].resident_id not in exported  # masked only
     corrections = officer.get("/disbursement/corrections")
     assert holders[5].name in corrections.text
     assert "账户冻结" in corrections.text

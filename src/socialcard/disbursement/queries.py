@@ -129,6 +129,37 @@ def rejections_csv(session: Session, batch: DisbursementBatch) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def lines_csv(session: Session, batch: DisbursementBatch) -> bytes:
+    """Every line of the batch with its outcome (the department's record of what was paid)."""
+    from socialcard.disbursement.errors import LINE_STATUS_LABELS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(
+        ["序号", "社会保障号码（脱敏）", "姓名", "金额", "银行", "状态", "原因", "到账/退回时间"]
+    )
+    stmt = select(PaymentLine).where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.seq)
+    for line in session.execute(stmt.execution_options(yield_per=5000)).scalars():
+        reason = (
+            REJECTIONS.get(line.reject_code or "", line.reject_code or "")
+            if line.reject_code
+            else (line.bank_reason_text or "")
+        )
+        writer.writerow(
+            [
+                line.seq,
+                line.resident_id_masked,
+                line.name,
+                f"{line.amount_minor // 100}.{line.amount_minor % 100:02d}",
+                line.bank_code or "",
+                LINE_STATUS_LABELS[line.status.value],
+                reason,
+                line.resolved_at.isoformat(timespec="seconds") if line.resolved_at else "",
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
 def list_corrections(
     session: Session,
     *,

@@ -238,6 +238,16 @@ def rejections_file(batch_no: str, ctx: Context, session: DbSession) -> Response
     )
 
 
+@router.get("/disbursement/batches/{batch_no}/lines.csv")
+def lines_file(batch_no: str, ctx: Context, session: DbSession) -> Response:
+    batch = visible_batch(session, ctx, batch_no)
+    return Response(
+        queries.lines_csv(session, batch),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{batch.batch_no}-lines.csv"'},
+    )
+
+
 def _act(
     request: Request,
     ctx: RequestContext,
