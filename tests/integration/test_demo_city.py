@@ -15,6 +15,8 @@ from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import CardUse, Channel
 from socialcard.catalog.queries import gather_metric_inputs
 from socialcard.demo.city import generate_demo_city
+from socialcard.disbursement.queries import list_batches
+from socialcard.disbursement.reconciliation import reconcile
 from socialcard.http.cards import use_card
 from socialcard.kernel.clock import local_today
 from socialcard.ledger.queries import verify_ledger
@@ -36,6 +38,10 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
         )
         ledger = verify_ledger(session)
         assert ledger.ok, ledger.problems
+        # Every figure of every money screen comes from reconciled batches.
+        for batch in list_batches(session):
+            report = reconcile(session, batch)
+            assert report["balanced"], (batch.batch_no, report["problems"])
         today = local_today(platform.clock)
         figures = compute_figures(
             gather_metric_inputs(

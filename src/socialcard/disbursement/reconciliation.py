@@ -128,10 +128,14 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
         problems.append(f"账本入账 {ledger_figures['posted_minor']} ≠ 已到账 {paid}")
     if ledger_figures["voided_minor"] != failed:
         problems.append(f"账本释放 {ledger_figures['voided_minor']} ≠ 失败 {failed}")
-    if ledger_figures["reserved_minor"] != batch.accepted_minor:
-        problems.append(
-            f"账本预留 {ledger_figures['reserved_minor']} ≠ 批次金额 {batch.accepted_minor}"
-        )
+    approved = batch.status not in (
+        BatchStatus.DRAFTED,
+        BatchStatus.SUBMITTED,
+        BatchStatus.CANCELLED,
+    )
+    expected_reserve = batch.accepted_minor if approved else 0  # nothing before approval
+    if ledger_figures["reserved_minor"] != expected_reserve:
+        problems.append(f"账本预留 {ledger_figures['reserved_minor']} ≠ 应预留 {expected_reserve}")
     outstanding = sum(e["reserved_count"] for e in lines.values())
     return {
         "banks": banks,
