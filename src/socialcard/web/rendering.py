@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from socialcard.errors import DomainError
 from socialcard.http.context import RequestContext
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.web.labels import role_names
@@ -97,3 +98,19 @@ def render_page(
 def page_headers() -> dict[str, str]:
     # Pages show personal data: no shared or browser cache may keep them.
     return {"Cache-Control": "no-store", "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+
+
+def refused_page(request: Request, error: DomainError, *, back: str) -> HTMLResponse:
+    """The page for an operation a business rule refused: the message (and the problems it
+    lists, line by line), a way back, and the error's HTTP status."""
+    from socialcard.http.problems import status_for
+
+    problems = error.details.get("problems")
+    return render_page(
+        request,
+        "cards/refused.html",
+        message=error.message,
+        problems=problems if isinstance(problems, list) else [],
+        back=back,
+        status_code=status_for(error),
+    )

@@ -40,7 +40,7 @@ from socialcard.kernel.masking import mask_name
 from socialcard.registry.queries import get_person
 from socialcard.reports.card_receipt import CardReceipt, render_card_receipt
 from socialcard.web.forms import FormErrors, see_other
-from socialcard.web.rendering import render_page
+from socialcard.web.rendering import refused_page, render_page
 
 router = APIRouter()
 
@@ -220,13 +220,7 @@ def create_batch(
             audit_batch(session, platform, ctx, "card.batch_created", sent.batch.batch_no)
     except DomainError as error:
         session.rollback()
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            back="/cards/batches",
-            status_code=FormErrors.of(error).status_code,
-        )
+        return refused_page(request, error, back="/cards/batches")
     return see_other("/cards/batches?done=created")
 
 
@@ -295,15 +289,7 @@ def _apply_return(
             audit_batch(session, platform, ctx, "card.batch_returned", batch_no)
     except DomainError as error:
         session.rollback()
-        problems = error.details.get("problems")
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            problems=problems if isinstance(problems, list) else [],
-            back="/cards/batches",
-            status_code=FormErrors.of(error).status_code,
-        )
+        return refused_page(request, error, back="/cards/batches")
     return see_other("/cards/batches?done=returned")
 
 
@@ -348,13 +334,7 @@ def apply_for_card(
             number = card.card_number
     except DomainError as error:
         session.rollback()
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            back=f"/persons/{person_id}",
-            status_code=FormErrors.of(error).status_code,
-        )
+        return refused_page(request, error, back=f"/persons/{person_id}")
     return see_other(f"/cards/{number}?done=apply")
 
 

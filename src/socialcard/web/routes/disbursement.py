@@ -41,7 +41,7 @@ from socialcard.http.disbursement import (
 from socialcard.ledger import queries as ledger_queries
 from socialcard.web.charts import BarItem, count_label, horizontal_bar_chart, stacked_bar_chart
 from socialcard.web.forms import FormErrors, see_other
-from socialcard.web.rendering import render_page
+from socialcard.web.rendering import refused_page, render_page
 
 router = APIRouter()
 
@@ -365,13 +365,7 @@ def reissue_ready(
             batch_no = batch.batch_no
     except DomainError as error:
         session.rollback()
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            back="/disbursement/corrections",
-            status_code=FormErrors.of(error).status_code,
-        )
+        return refused_page(request, error, back="/disbursement/corrections")
     return see_other(f"/disbursement/batches/{batch_no}?done=reissued")
 
 
@@ -390,13 +384,7 @@ def _settle(
             settle_correction(session, platform, ctx, line_id=line_id, note=note, fixed=fixed)
     except DomainError as error:
         session.rollback()
-        return render_page(
-            request,
-            "cards/refused.html",
-            message=error.message,
-            back="/disbursement/corrections",
-            status_code=FormErrors.of(error).status_code,
-        )
+        return refused_page(request, error, back="/disbursement/corrections")
     return see_other(f"/disbursement/corrections?done={'fixed' if fixed else 'closed'}")
 
 
