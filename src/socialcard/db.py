@@ -196,3 +196,12 @@ def exclusive_job(engine: Engine, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def give_batch_memory(session: Session, megabytes: int = 256) -> None:
+    """For one big set-based statement in this transaction (a million-line batch): enough
+    work memory on PostgreSQL for its hashes and sorts to stay in memory instead of spilling to
+    disk. `SET LOCAL` ends with the transaction; SQLite has no such setting."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL work_mem = '{int(megabytes)}MB'")

@@ -43,7 +43,7 @@ from socialcard.banks.gateway import LineStatus as BankLineStatus
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert, exclusive_job
+from socialcard.db import bulk_insert, exclusive_job, give_batch_memory
 from socialcard.disbursement.models import (
     BatchStatus,
     Correction,
@@ -219,6 +219,8 @@ def apply_return(
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
+            if len(result.results) >= 10_000:
+                give_batch_memory(session)
         applied = _apply_staged(session, staging, batch, bank_code, at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.

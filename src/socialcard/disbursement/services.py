@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
-from socialcard.db import bulk_insert
+from socialcard.db import bulk_insert, give_batch_memory
 from socialcard.disbursement.errors import (
     BatchNotFound,
     CorrectionNotOpen,
@@ -180,6 +180,8 @@ def create_batch(
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE payee_staging"))
+        if len(rows) >= ANALYZE_AFTER:
+            give_batch_memory(session)
         _validate_into_lines(session, staging, batch, programme)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
@@ -444,6 +446,8 @@ def approve_batch(
         .select_from(line)
         .where(line.batch_id == batch.id, line.status == LineStatus.QUEUED.value)
     )
+    if batch.accepted_count >= ANALYZE_AFTER:
+        give_batch_memory(session)
     reserved = ledger.record_journal_from(
         session, rows, journal_key=f"batch:{batch.batch_no}:reserve", at=at
     )
