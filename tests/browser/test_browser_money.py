@@ -82,3 +82,15 @@ def test_the_approver_pays_a_batch_and_the_holder_sees_it(
     expect(page.locator("main")).to_contain_text("账户冻结")
     name = f"{request.node.originalname}-{platform.engine.dialect.name}-corrections.png"
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    # The holder, on the portal with ID number, card and PIN.
+    page.click("button:has-text('退出登录')")
+    page.goto("/portal")
+    page.fill("#resident_id", holders[1].resident_id)
+    page.fill("#card_number", holders[1].card_number)
+    page.fill("#pin", "246810")
+    page.click("button:has-text('登录')")
+    page.click("a:has-text('惠民资金查询')")
+    expect(page.locator("main")).to_contain_text("种粮补贴")
+    expect(page.locator("main")).to_contain_text("永州市农业农村局")
+    name = f"{request.node.originalname}-{platform.engine.dialect.name}-benefits.png"
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
