@@ -80,10 +80,7 @@ class W3Result:
 
     def describe(self, *, smoke: bool = False) -> str:
         lines = [f"W3 disbursement of {self.payees:,} payees (PostgreSQL)"]
-        for (name, seconds), (base_name, base) in zip(
-            self.steps, self.baseline_steps + [("", 0.0)] * len(self.steps), strict=False
-        ):
-            del base_name, base
+        for name, seconds in self.steps:
             lines.append(f"  {name:<44} {seconds:8.2f} s")
         lines.append(f"  {'platform, end to end':<44} {self.seconds:8.2f} s")
         for name, seconds in self.baseline_steps:
@@ -280,7 +277,7 @@ def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3
     started = _timed(result, "submit + approve (reserve every line)", started)
     prepare_send_files(platform.sessions, platform.keys, batch_no, at=at)
     started = _timed(result, "per-bank send files into the outbox", started)
-    progress = run_batch(platform.sessions, platform.keys, bank, batch_no, at=at)
+    run_batch(platform.sessions, platform.keys, bank, batch_no, at=at)
     started = _timed(result, "relay, bank executes, returns applied, reconciled", started)
     with platform.session() as session:
         from socialcard.disbursement.queries import get_batch
@@ -292,7 +289,6 @@ def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3
             BatchStatus.COMPLETED_WITH_FAILURES,
         )
         result.ledger_ok = ledger_queries.verify_ledger(session).ok
-    del progress
 
 
 def _run_baseline(

@@ -297,7 +297,6 @@ def _note_holders(
     shards_literal: ColumnElement[int],
 ) -> int:
     year_users = ItemYearUser.__table__
-    source = holders
     person = holders.c.person_id
     known = select(ItemYearUser.person_id).where(
         ItemYearUser.item_no == item_no,
@@ -307,7 +306,7 @@ def _note_holders(
     # Holders whose first use moves earlier.
     later = (
         select(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal, func.count())
-        .join(source, person == ItemYearUser.person_id)
+        .join(holders, person == ItemYearUser.person_id)
         .where(
             ItemYearUser.item_no == item_no,
             ItemYearUser.year == day.year,
@@ -335,7 +334,6 @@ def _note_holders(
     )
     columns = ["item_no", "year", "person_id", "first_used_on"]
     shards: dict[int, int] = {}
-    del source
     if session.get_bind().dialect.name == "postgresql":
         inserted = (
             postgresql.insert(ItemYearUser)

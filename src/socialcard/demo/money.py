@@ -216,7 +216,7 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
         disbursement.submit_batch(session, batch_no=grain, officer=maker, at=at)
     with platform.session() as session, transaction(session):
         disbursement.approve_batch(session, batch_no=grain, officer=checker, at=at)
-    progress = run_batch(platform.sessions, platform.keys, bank, grain, at=at)
+    run_batch(platform.sessions, platform.keys, bank, grain, at=at)
     with platform.session() as session:
         done = session.scalars(
             select(DisbursementBatch).where(DisbursementBatch.batch_no == grain)
@@ -318,7 +318,6 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
             at=at,
         )
         disbursement.submit_batch(session, batch_no=waiting_no, officer=civil, at=at)
-    del progress
     return DemoMoney(
         accounts_opened=opened,
         grain_batch=grain,

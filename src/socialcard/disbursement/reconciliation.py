@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from socialcard.banks import queries as bank_queries
 from socialcard.banks.formats.batch_file import parse_return_file
-from socialcard.banks.gateway import BankGateway
 from socialcard.banks.models import BankFileKind
 from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, PaymentLine
 from socialcard.ledger.models import LedgerTransfer, TransferPhase
@@ -150,11 +149,9 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
     }
 
 
-def complete_if_reconciled(
-    session: Session, gateway: BankGateway, batch: DisbursementBatch, *, at: datetime
-) -> bool:
-    """Complete a sent batch whose every line is resolved and whose figures reconcile."""
-    del gateway  # the banks' T+1 statements are compared by disbursement/statements.py
+def complete_if_reconciled(session: Session, batch: DisbursementBatch, *, at: datetime) -> bool:
+    """Complete a sent batch whose every line is resolved and whose figures reconcile (the
+    banks' T+1 statements are compared separately, by disbursement/statements.py)."""
     if batch.status is not BatchStatus.SENT:
         return False
     report = reconcile(session, batch)

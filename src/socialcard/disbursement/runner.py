@@ -396,7 +396,7 @@ def run_batch(
 
     with sessions() as session, session.begin():
         batch = get_batch_for_update(session, batch_no)
-        complete_if_reconciled(session, gateway, batch, at=at)
+        complete_if_reconciled(session, batch, at=at)
         progress.status = batch.status
         progress.reconciliation = batch.reconciliation
     return progress
