@@ -109,12 +109,12 @@ def ensure_reference_data(platform: Platform) -> None:
 
 
 def catalog_bindings() -> dict[int, Binding]:
-    """Every business area's catalogue bindings, collected once (DESIGN §1).
+    """Every business area's catalogue bindings, collected once (DESIGN §1). Insurance,
+    medical, cases and records add theirs here as they land."""
+    from socialcard.disbursement.programmes import CATALOG_BINDINGS as DISBURSEMENT
+    from socialcard.payments.schedules import CATALOG_BINDINGS as PAYMENTS
 
-    No area of the foundation serves a catalogue item yet; cards, insurance, medical, payments,
-    disbursement, cases and records add their CATALOG_BINDINGS here as they land.
-    """
-    declared: list[Binding] = []
+    declared: list[Binding] = [*DISBURSEMENT, *PAYMENTS]
     return collect_bindings(declared)
 
 

@@ -98,7 +98,8 @@ def test_cli_exports_the_catalogue_and_reports_status(platform: Platform, tmp_pa
     assert status.exit_code == 0
     assert "not implemented yet" in status.stdout
     assert "1/11" in status.stdout
-    assert "bound: 0/111 items" in status.stdout
+    assert "bound: 23/111 items" in status.stdout  # 20 payout items and fees 21, 93, 94
+    assert "disbursement.run_batch" in status.stdout
 
 
 def test_cli_finds_a_wrong_user_tally_and_rebuilds_it(platform: Platform) -> None:

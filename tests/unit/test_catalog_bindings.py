@@ -18,3 +18,11 @@ def test_an_item_bound_twice_is_refused() -> None:
 def test_the_platform_binds_no_item_twice_and_only_real_items() -> None:
     bindings = catalog_bindings()
     assert all(1 <= item_no <= 111 for item_no in bindings)
+
+
+def test_the_money_items_are_served() -> None:
+    from socialcard.disbursement.programmes import PAYOUT_ITEMS
+
+    bindings = catalog_bindings()
+    assert {n for n, b in bindings.items() if b.area == "disbursement"} == set(PAYOUT_ITEMS)
+    assert {n for n, b in bindings.items() if b.area == "payments"} == {21, 93, 94}

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcard.access.services import DEPARTMENTS
+from socialcard.catalog.bindings import Binding
 from socialcard.catalog.queries import get_item
 from socialcard.disbursement.errors import ProgrammeNotFound
 from socialcard.disbursement.models import Programme
@@ -74,6 +75,12 @@ SHORT_NAMES: Final = {
     110: "移民补助",
     111: "农机补贴",
 }
+# Every payout item is served by a programme: each payment is a card use of its item, recorded
+# when the bank's return file confirms it (runner.apply_return). Item 104 (student grants and
+# tuition) is bound here; its tuition collections go through payments as well.
+CATALOG_BINDINGS: Final = tuple(
+    Binding(item_no, "disbursement", "run_batch") for item_no in PAYOUT_ITEMS
+)
 APPROVING_DEPARTMENT: Final = "finance"
 DEFAULT_LINE_LIMIT_MINOR: Final = 5_000_000  # ¥50,000 for one payment to one holder
 TREASURY: Final = codes.external("treasury")

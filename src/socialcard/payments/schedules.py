@@ -10,6 +10,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialcard.catalog.bindings import Binding
 from socialcard.ledger import accounts
 from socialcard.ledger import services as ledger
 from socialcard.ledger.models import NormalSide
@@ -110,3 +111,12 @@ def get_schedule_in_force(session: Session, code: str, *, on: date) -> FeeSchedu
     if not schedule.active or schedule.effective_from > on:
         raise FeeScheduleInactive(code)
     return schedule
+
+
+# The collection items served by fee schedules: a paid order is a card use of its item. (Item
+# 104's tuition is collected here too, but the item is bound to disbursement's grants.)
+CATALOG_BINDINGS: Final = (
+    Binding(21, "payments", "pay_order"),
+    Binding(93, "payments", "pay_order"),
+    Binding(94, "payments", "pay_order"),
+)
