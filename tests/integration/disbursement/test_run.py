@@ -243,3 +243,53 @@ def test_the_banks_statements_agree_with_the_payments(money: Platform, tmp_path:
         check = check_statement(session, bank, bank_code="ICBC", on=day, at=now[0])
     assert len(check.problems) == 1
     assert f"{batch_no}-ICBC" in check.problems[0]
+
+
+def test_a_batch_over_file_exchange_waits_for_the_banks_and_completes(
+    money: Platform, tmp_path: Path
+) -> None:
+    """The production adapter: send files land in the exchange folders, the run waits for the
+    banks; the banks (the sandbox playing them) answer with ACK and return files, and the next
+    run completes the batch; activation notices arrive as files too."""
+    from socialcard.banks.file_exchange import (
+        FileExchangeGateway,
+        run_sandbox_bank_over_files,
+        write_activations,
+    )
+
+    root = tmp_path / "exchange"
+    gateway = FileExchangeGateway(root)
+    bank = SandboxBank(tmp_path / "banks.sqlite3")
+    for code in BANKS:
+        bank.open_agency_account(code, agency_account(code), "永州市财政局")
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 6, banks=BANKS)
+    _open(bank, holders[:5])
+    _open(bank, holders[5:], activated=False)
+    batch_no = _approved_batch(money, holders, maker, checker, 8_800)
+
+    first = run_batch(money.sessions, money.keys, gateway, batch_no, at=money.clock.now())
+    assert first.status is BatchStatus.SENT
+    assert sorted(first.waiting_for) == sorted(BANKS)
+    assert sorted(p.parent.parent.name for p in root.glob("*/outbox/*")) == sorted(BANKS)
+    # Running again before the banks answered sends nothing twice.
+    again = run_batch(money.sessions, money.keys, gateway, batch_no, at=money.clock.now())
+    assert again.files_sent == 0
+    assert run_sandbox_bank_over_files(bank, root) == len(BANKS)
+    done = run_batch(money.sessions, money.keys, gateway, batch_no, at=money.clock.now())
+    assert done.status is BatchStatus.COMPLETED_WITH_FAILURES
+    assert done.reconciliation is not None
+    assert done.reconciliation["balanced"]
+    assert bank.execution_count() == 6
+
+    # The holder activates at the branch; the bank's notice file reaches the platform.
+    bank.activate(holders[5].bank_code, holders[5].account)
+    write_activations(bank, root, after_notice_id=0)
+    assert (
+        sync_bank_activations(money.sessions, money.keys, gateway, at=money.clock.now()).notices
+        == 1
+    )
+    with money.session() as session:
+        items = queries.list_corrections(session, programme_code="I107")
+    assert [(i.line.name, i.ready) for i in items] == [(holders[5].name, True)]
+    _verified(money)
