@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from socialcard.access import services as access
@@ -221,3 +222,60 @@ def test_a_bank_terminal_answers_what_a_card_was_paid(platform: Platform) -> Non
     pharmacy = _terminal(platform, admin, "YD-431124-09", "pharmacy")
     refused = pharmacy.post(path, {"card_number": holder.card_number, "pin": "246810"})
     assert refused.json()["code"] == "terminal_not_admitted"
+
+
+def test_a_big_batch_runs_in_the_background_and_its_page_follows_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import socialcard.web.routes.disbursement as pages
+
+    monkeypatch.setattr(pages, "RUN_IN_BACKGROUND_ABOVE", 0)  # every batch counts as big here
+    fund_grain_subsidy(platform)
+    holders = cardholders(platform, 12, banks=("ICBC", "CCB"))
+    bank = platform.bank
+    assert isinstance(bank, SandboxBank)
+    bank.open_accounts((h.bank_code, h.account, h.name, h.resident_id, True) for h in holders)
+    officer = TestClient(create_app(platform))
+    log_in(
+        officer,
+        platform,
+        make_staff(platform, "nongye", roles=("disbursement_officer",), department="agriculture"),
+    )
+    approver = TestClient(create_app(platform))
+    log_in(
+        approver,
+        platform,
+        make_staff(platform, "caizheng", roles=("finance_approver",), department="finance"),
+    )
+    uploaded = officer.post(
+        "/disbursement/batches",
+        data={
+            "programme_code": "I107",
+            "period": "2026",
+            "title": "t",
+            "csrf_token": csrf_token(officer, "/disbursement"),
+        },
+        files={
+            "file": (
+                "x.csv",
+                render_payee_list([(h.resident_id, h.name, 10_000, "") for h in holders]),
+                "text/csv",
+            )
+        },
+    )
+    batch_no = BATCH.findall(str(uploaded.url))[0]
+    page = f"/disbursement/batches/{batch_no}"
+    officer.post(f"{page}/submit", data={"csrf_token": csrf_token(officer, page)})
+    approver.post(f"{page}/approve", data={"csrf_token": csrf_token(approver, page)})
+    started = approver.post(f"{page}/run", data={"csrf_token": csrf_token(approver, page)})
+    assert started.status_code == 200
+    assert "done=running" in str(started.url)
+    deadline = time.monotonic() + 30
+    while "已完成" not in (shown := approver.get(page).text):
+        assert time.monotonic() < deadline, "the background run did not finish"
+        assert "送盘发放" not in shown or "正在送盘" not in shown  # no second start offered
+        time.sleep(0.2)
+    assert "已平衡" in shown
+    assert 'http-equiv="refresh"' not in shown  # stops refreshing once done

@@ -3,6 +3,8 @@ scope of what they see, each operation with its audit record, and running a batc
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -21,7 +23,12 @@ from socialcard.disbursement.runner import BatchProgress, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.http.context import RequestContext
 
-UPLOAD_BYTES_MAX = 200 << 20  # a city-wide list of a million payees is about 60 MB as CSV
+logger = logging.getLogger(__name__)
+UPLOAD_BYTES_MAX = 200 << 20
+# A batch bigger than this is run on a background thread from the web; its page follows it.
+RUN_IN_BACKGROUND_ABOVE = 20_000
+_running: set[str] = set()
+_running_lock = threading.Lock()  # a city-wide list of a million payees is about 60 MB as CSV
 FINANCE = "finance"
 
 
@@ -183,6 +190,35 @@ def run_and_audit(platform: Platform, context: RequestContext, batch_no: str) ->
             returns_applied=progress.returns_applied,
         )
     return progress
+
+
+def is_running(batch_no: str) -> bool:
+    """Whether this process is running the batch on a background thread now."""
+    with _running_lock:
+        return batch_no in _running
+
+
+def run_in_background(platform: Platform, context: RequestContext, batch_no: str) -> bool:
+    """Start the run on a daemon thread (once per batch at a time); False if one is running.
+    A crash of the process leaves the batch resumable: `run` again finishes it."""
+    with platform.session() as session:
+        visible_batch(session, context, batch_no)
+    with _running_lock:
+        if batch_no in _running:
+            return False
+        _running.add(batch_no)
+
+    def work() -> None:
+        try:
+            run_and_audit(platform, context, batch_no)
+        except Exception:
+            logger.exception("disbursement run of %s stopped; run it again to resume", batch_no)
+        finally:
+            with _running_lock:
+                _running.discard(batch_no)
+
+    threading.Thread(target=work, name=f"disbursement-{batch_no}", daemon=True).start()
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,16 @@ from socialcard.disbursement.reconciliation import reconcile
 from socialcard.errors import DomainError
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.disbursement import (
+    RUN_IN_BACKGROUND_ABOVE,
     UPLOAD_BYTES_MAX,
     ReissueRequest,
     act_on_batch,
+    is_running,
     officer_of,
     programmes_of,
     reissue,
     run_and_audit,
+    run_in_background,
     sees_all,
     settle_correction,
     upload_list,
@@ -52,6 +55,7 @@ NOTICES = {
     "return": "已退回经办部门修改。",
     "cancel": "批次已作废，未发放任何资金。",
     "run": "已送盘并处理银行回盘。",
+    "running": "正在送盘并处理银行回盘；本页每 3 秒刷新一次，直到完成。",
     "reissued": "已生成纠错重发批次，请提交财政审核。",
     "closed": "该笔已从纠错队列移出。",
     "fixed": "已确认银行账户处理完毕，该笔可重发。",
@@ -206,6 +210,7 @@ def _render_batch(
         rejection_chart=rejection_chart if rejections else None,
         lines=queries.list_lines(session, batch, statuses=shown, limit=200),
         shown_status=status,
+        running=is_running(batch.batch_no),
         report=reconcile(session, batch)
         if batch.status
         in (
@@ -304,8 +309,15 @@ def send_back(
 def run(
     batch_no: str, request: Request, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> Response:
+    """Send the batch and apply the returns. A big batch runs in the background and its page
+    follows it (refreshing itself); a small one is done before the page comes back."""
+    batch = visible_batch(session, ctx, batch_no)
+    big = batch.accepted_count > RUN_IN_BACKGROUND_ABOVE
     session.close()
     try:
+        if big:
+            run_in_background(platform, ctx, batch_no)
+            return see_other(f"/disbursement/batches/{batch_no}?done=running")
         run_and_audit(platform, ctx, batch_no)
     except DomainError as error:
         with platform.session() as fresh:
