@@ -34,6 +34,8 @@ from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
 from socialcard.banks.gateway import (
     BankGateway,
+    BankTimeout,
+    BankUnavailable,
     Direction,
     InstructionFile,
     InstructionLine,
@@ -353,13 +355,16 @@ def _apply_available_returns(
             if sent is None or sent.status.value != "sent":
                 waiting.append(bank_code)
                 continue
-            result = bank_services.collect_return(
-                session,
-                gateway,
-                bank_code=bank_code,
-                batch_no=bank_batch_no(batch, bank_code),
-                at=at,
-            )
+            try:
+                result = bank_services.collect_return(
+                    session,
+                    gateway,
+                    bank_code=bank_code,
+                    batch_no=bank_batch_no(batch, bank_code),
+                    at=at,
+                )
+            except (BankTimeout, BankUnavailable):
+                result = None  # the bank did not answer now: the next run asks again
             if result is None:
                 waiting.append(bank_code)
                 continue

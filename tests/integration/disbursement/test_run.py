@@ -293,3 +293,36 @@ def test_a_batch_over_file_exchange_waits_for_the_banks_and_completes(
         items = queries.list_corrections(session, programme_code="I107")
     assert [(i.line.name, i.ready) for i in items] == [(holders[5].name, True)]
     _verified(money)
+
+
+def test_bank_faults_never_pay_twice(money: Platform, tmp_path: Path) -> None:
+    """RELIABILITY A6 through the whole runner: the bank times out, refuses, drops answers after
+    executing and delivers return files twice; the runner keeps going until the batch completes,
+    asks before resending, and every line is executed exactly once by a strict bank."""
+    from socialcard.banks.faults import FaultPlan
+
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 60, banks=BANKS)
+    plan = FaultPlan(
+        seed=11,
+        timeout_rate=0.2,
+        unavailable_rate=0.1,
+        drop_response_rate=0.2,
+        duplicate_delivery_rate=0.2,
+    )
+    bank = SandboxBank(tmp_path / "faulty.sqlite3", strict=True, faults=plan)
+    _open(bank, holders)
+    for code in BANKS:
+        bank.open_agency_account(code, agency_account(code), "永州市财政局")
+    batch_no = _approved_batch(money, holders, maker, checker, 5_000)
+    runs = 0
+    status = BatchStatus.APPROVED
+    while status is not BatchStatus.COMPLETED and runs < 60:
+        runs += 1  # a failed bank call is not raised: the run reports what it still waits for
+        status = run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now()).status
+    assert status is BatchStatus.COMPLETED, f"not completed after {runs} runs"
+    assert runs > 1  # the faults really happened
+    with money.session() as session:
+        lines = queries.list_lines(session, queries.get_batch(session, batch_no))
+    assert {bank.executions_of(line.end_to_end_id) for line in lines} == {1}
+    _verified(money)
