@@ -365,8 +365,9 @@ def terminal_list() -> None:
 
 def nightly() -> None:
     """The nightly housekeeping: lapse temporary loss reports, forget terminal nonces and
-    idempotency records past their windows, read the banks' activation notices, deliver holder
-    messages, and prove the ledger. Safe to run more than once; exit 1 if the ledger does not
+    idempotency records past their windows, read the banks' activation notices, settle payments
+    whose outcome is unknown, deliver holder messages, compare yesterday's bank statements, and
+    prove the ledger. Safe to run more than once; exit 1 if the ledger does not
     verify."""
     from socialcard.access.notifications import deliver_messages
     from socialcard.access.terminals import purge_nonces
@@ -388,6 +389,13 @@ def nightly() -> None:
     )
     activations = sync_bank_activations(
         platform.sessions, platform.keys, platform.bank, at=platform.clock.now()
+    )
+    from socialcard.payments.services import settle_unknown_orders
+
+    settled = settle_unknown_orders(platform.sessions, platform.bank, at=platform.clock.now())
+    out.print(
+        f"nightly: payments settled with the bank: {settled.paid} paid, {settled.failed} failed, "
+        f"{settled.still_unknown} still unknown"
     )
     ring = platform.keys
     delivered = deliver_messages(
