@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, literal, select
+from sqlalchemy import Select, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.models import HolderMessage
@@ -87,10 +87,4 @@ def list_messages(session: Session, person_id: int, *, limit: int = 20) -> list[
             .order_by(HolderMessage.id.desc())
             .limit(limit)
         )
-    )
-
-
-def count_undelivered(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).where(HolderMessage.delivered_at.is_(None))) or 0
     )

@@ -270,7 +270,10 @@ def _apply_staged(
             )
             .where(s.done == done)
         )
-        ledger.record_journal_from(session, rows, journal_key=f"return:{tag}{suffix}", at=at)
+        journal = f"return:{tag}{suffix}"
+        ledger.record_journal_from(session, rows, journal_key=journal, at=at)
+        if ledger.check_journal_resolutions(session, journal):
+            raise RuntimeError(f"{journal}: a resolution does not mirror its reservation")
     crash_point("mid_status_update")
     resolved = session.execute(
         update(line)

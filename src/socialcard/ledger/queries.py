@@ -97,10 +97,6 @@ def get_balance(session: Session, code: str, *, as_of: datetime | None = None) -
     return Balance(code, account.normal_side, dp, cp, dpend, cpend)
 
 
-def get_balances(session: Session, codes: list[str]) -> dict[str, Balance]:
-    return {code: get_balance(session, code) for code in codes if find_account(session, code)}
-
-
 @dataclass(frozen=True, slots=True)
 class TransferLine:
     transfer_key: str

@@ -9,7 +9,7 @@ no fund or clearing account is a hot row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -454,13 +454,3 @@ def check_journal_resolutions(session: Session, journal_key: str) -> int:
         )
     )
     return int(session.scalar(stmt) or 0)
-
-
-def ensure_accounts(
-    session: Session, specs: Sequence[tuple[str, str, NormalSide, bool]], *, at: datetime
-) -> dict[str, LedgerAccount]:
-    """Open (or find) several accounts: (code, name, side, floor) each."""
-    return {
-        code: open_account(session, code, name=name, normal_side=side, has_floor=floor, at=at)
-        for code, name, side, floor in specs
-    }
