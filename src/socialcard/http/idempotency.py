@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
+from fastapi.responses import Response
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -109,6 +110,20 @@ class IdempotentRequestInProgress(Conflict):
 
 
 TAKEOVER_SECONDS: Final = 300
+
+
+def json_once(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    key: str | None,
+    route: str,
+    body: dict[str, Any],
+    operation: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> Response:
+    """run_once, answered as the JSON response the API returns (byte-identical on a replay)."""
+    status, text = run_once(platform, context, key=key, route=route, body=body, operation=operation)
+    return Response(text, status_code=status, media_type="application/json")
 
 
 def run_once_around_calls(

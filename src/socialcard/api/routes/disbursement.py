@@ -37,7 +37,7 @@ from socialcard.http.disbursement import (
     upload_list,
     visible_batch,
 )
-from socialcard.http.idempotency import run_once
+from socialcard.http.idempotency import json_once
 from socialcard.kernel.crypto import sm3_hex
 from socialcard.kernel.money import Money
 
@@ -195,7 +195,7 @@ def fund(
             "reference": body.reference,
         }
 
-    status, text = run_once(
+    return json_once(
         platform,
         ctx,
         key=idempotency_key,
@@ -203,7 +203,6 @@ def fund(
         body=body.model_dump(),
         operation=operation,
     )
-    return Response(text, status_code=status, media_type="application/json")
 
 
 @router.post("/batches", response_model=BatchOut, status_code=201)
@@ -237,7 +236,7 @@ async def upload(
         session.flush()
         return 201, batch_out(session, batch)
 
-    status, text = run_once(
+    return json_once(
         platform,
         ctx,
         key=idempotency_key,
@@ -251,7 +250,6 @@ async def upload(
         },
         operation=operation,
     )
-    return Response(text, status_code=status, media_type="application/json")
 
 
 @router.get("/batches", response_model=list[BatchOut])
@@ -335,7 +333,7 @@ def _action_route(action: str, summary: str) -> None:
             session.flush()
             return 200, batch_out(session, batch)
 
-        status, text = run_once(
+        return json_once(
             platform,
             ctx,
             key=idempotency_key,
@@ -343,7 +341,6 @@ def _action_route(action: str, summary: str) -> None:
             body=given.model_dump(),
             operation=operation,
         )
-        return Response(text, status_code=status, media_type="application/json")
 
     handler.__name__ = f"batch_{action}"
     handler.__doc__ = summary
@@ -468,7 +465,7 @@ def reissue_corrections(
         session.flush()
         return 201, batch_out(session, batch)
 
-    status, text = run_once(
+    return json_once(
         platform,
         ctx,
         key=idempotency_key,
@@ -476,7 +473,6 @@ def reissue_corrections(
         body=body.model_dump(),
         operation=operation,
     )
-    return Response(text, status_code=status, media_type="application/json")
 
 
 def _correction_route(action: str, fixed: bool, summary: str) -> None:
@@ -491,7 +487,7 @@ def _correction_route(action: str, fixed: bool, summary: str) -> None:
             settle_correction(session, platform, ctx, line_id=line_id, note=body.note, fixed=fixed)
             return 200, {"line_id": line_id, "action": action}
 
-        status, text = run_once(
+        return json_once(
             platform,
             ctx,
             key=idempotency_key,
@@ -499,7 +495,6 @@ def _correction_route(action: str, fixed: bool, summary: str) -> None:
             body=body.model_dump(),
             operation=operation,
         )
-        return Response(text, status_code=status, media_type="application/json")
 
     handler.__name__ = f"correction_{action}"
     handler.__doc__ = summary
