@@ -32,7 +32,13 @@ from socialcard.db import transaction
 from socialcard.errors import InvalidField
 from socialcard.http.cards import audit_card, present_in, record_card_refusal, view_card
 from socialcard.http.cards import change_pin as change_pin_counted
-from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
+from socialcard.http.context import (
+    Context,
+    DbSession,
+    PlatformDep,
+    RequestContext,
+    TerminalIdentity,
+)
 from socialcard.http.idempotency import run_once
 from socialcard.kernel.crypto import hmac_sm3
 from socialcard.kernel.masking import mask_card_number, mask_name
@@ -317,16 +323,21 @@ class PinChangeIn(BaseModel):
     new_pin: str
 
 
-@signed.post("/cards/pin-change", status_code=204)
-def change_pin(body: PinChangeIn, ctx: Context, platform: PlatformDep) -> None:
-    """The holder changes the PIN on the terminal's pad (a wrong old PIN counts as a failure)."""
-    terminal = ctx.require_terminal()
-    handling = card_services.Handling(
+def _handling_at(terminal: TerminalIdentity, platform: Platform) -> card_services.Handling:
+    """A card operation made at this terminal, now."""
+    return card_services.Handling(
         channel=CHANNEL_OF_KIND[terminal.kind].value,
         at=platform.clock.now(),
         terminal_code=terminal.terminal_code,
         region_code=terminal.county_code,
     )
+
+
+@signed.post("/cards/pin-change", status_code=204)
+def change_pin(body: PinChangeIn, ctx: Context, platform: PlatformDep) -> None:
+    """The holder changes the PIN on the terminal's pad (a wrong old PIN counts as a failure)."""
+    terminal = ctx.require_terminal()
+    handling = _handling_at(terminal, platform)
     change_pin_counted(
         platform,
         ctx,
@@ -466,12 +477,7 @@ def payments_received(
     from socialcard.http.cards import count_wrong_pin
 
     terminal = ctx.require_terminal()
-    handling = card_services.Handling(
-        channel=CHANNEL_OF_KIND[terminal.kind].value,
-        at=platform.clock.now(),
-        terminal_code=terminal.terminal_code,
-        region_code=terminal.county_code,
-    )
+    handling = _handling_at(terminal, platform)
     try:
         with platform.session() as session, transaction(session):
             card = card_queries.get_card(session, body.card_number)
