@@ -176,6 +176,9 @@ def exclusive_job(engine: Engine, name: str) -> Iterator[None]:
         key = zlib.crc32(name.encode()) - (1 << 31)
         with engine.connect() as connection:
             connection.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            # A session-level lock outlives the transaction: end it, so the connection does not
+            # sit idle in a transaction for the whole job (vacuum, idle-in-transaction timeouts).
+            connection.commit()
             try:
                 yield
             finally:

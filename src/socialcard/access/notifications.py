@@ -4,16 +4,19 @@ sends the undelivered ones through the SMS gateway port in chunks, outside those
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, literal, select
+from sqlalchemy import Select, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.models import HolderMessage
 from socialcard.access.verification import SmsGateway
+
+logger = logging.getLogger(__name__)
 
 
 def record_message(
@@ -55,28 +58,46 @@ def deliver_messages(
     record (or a platform without an SMS adapter) still sees them in the portal. `phones_of` maps
     person ids to phone numbers (the registry answers it; access does not read persons)."""
     sent = without = 0
+    last_id = 0
     while True:
-        with sessions() as session, session.begin():
-            messages = session.scalars(
-                select(HolderMessage)
-                .where(HolderMessage.delivered_at.is_(None))
-                .order_by(HolderMessage.id)
-                .limit(chunk)
-                .with_for_update(skip_locked=True)
-            ).all()
+        # Read a chunk, then send with no transaction open (an SMS provider can be slow), then
+        # record what went out. A crash between sending and recording sends a message again on
+        # the next run (at least once), never loses one.
+        with sessions() as session:
+            messages = [
+                (m.id, m.person_id, m.text)
+                for m in session.scalars(
+                    select(HolderMessage)
+                    .where(HolderMessage.delivered_at.is_(None), HolderMessage.id > last_id)
+                    .order_by(HolderMessage.id)
+                    .limit(chunk)
+                )
+            ]
             if not messages:
                 return Delivery(sent, without)
-            phones = phones_of(session, sorted({m.person_id for m in messages}))
-            for message in messages:
-                phone = phones.get(message.person_id)
-                if sms is not None and phone is not None:
-                    sms.send(phone, message.text, at=at)
-                    message.delivery = "sms"
-                    sent += 1
-                else:
-                    message.delivery = "no_phone"
-                    without += 1
-                message.delivered_at = at
+            phones = phones_of(session, sorted({person for _, person, _ in messages}))
+        outcomes: dict[int, str] = {}
+        for message_id, person_id, text in messages:
+            last_id = message_id
+            phone = phones.get(person_id)
+            if sms is None or phone is None:
+                outcomes[message_id] = "no_phone"
+                without += 1
+                continue
+            try:
+                sms.send(phone, text, at=at)
+            except Exception:  # one failed message must not stop the others; retried next run
+                logger.exception("SMS to holder %s failed", person_id)
+                continue
+            outcomes[message_id] = "sms"
+            sent += 1
+        with sessions() as session, session.begin():
+            for message_id, delivery in outcomes.items():
+                session.execute(
+                    update(HolderMessage)
+                    .where(HolderMessage.id == message_id)
+                    .values(delivery=delivery, delivered_at=at)
+                )
 
 
 def list_messages(session: Session, person_id: int, *, limit: int = 20) -> list[HolderMessage]:

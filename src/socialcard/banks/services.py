@@ -178,7 +178,19 @@ def collect_return(
     session: Session, gateway: BankGateway, *, bank_code: str, batch_no: str, at: datetime
 ) -> ReturnFile | None:
     """Fetch, check and keep a batch's return file; None while the bank has not answered.
-    A second delivery of the same file stores nothing new.
+    (Callers that must not hold a transaction during the bank call fetch it themselves with
+    `gateway.fetch_return` and hand it to `keep_return`.)"""
+    data = gateway.fetch_return(bank_code, batch_no)
+    if data is None:
+        return None
+    return keep_return(session, bank_code=bank_code, batch_no=batch_no, data=data, at=at)
+
+
+def keep_return(
+    session: Session, *, bank_code: str, batch_no: str, data: bytes, at: datetime
+) -> ReturnFile:
+    """Check a fetched return file against its send file and keep it. A second delivery of the
+    same file stores nothing new.
 
     Raises:
         BankFileNotFound: the platform never prepared this batch.
@@ -188,9 +200,6 @@ def collect_return(
     send = queries.find_send_file(session, bank_code, batch_no)
     if send is None:
         raise BankFileNotFound(send_file_name(bank_code, batch_no))
-    data = gateway.fetch_return(bank_code, batch_no)
-    if data is None:
-        return None
     answer = parse_return_file(data)
     check_return_answers(answer, parse_send_file(send.content))
     digest = sm3_hex(data)

@@ -245,6 +245,7 @@ def _apply_staged(
         line.amount_minor == s.amount_minor,
     )
     tag = bank_batch_no(batch, bank_code)
+    resolutions = 0
     for done, suffix, phase, kind in (
         ("Y", ":post", TransferPhase.POST, TransferKind.PAYOUT_CONFIRMED),
         ("N", ":void", TransferPhase.VOID, TransferKind.PAYOUT_RELEASED),
@@ -270,10 +271,9 @@ def _apply_staged(
             )
             .where(s.done == done)
         )
-        journal = f"return:{tag}{suffix}"
-        ledger.record_journal_from(session, rows, journal_key=journal, at=at)
-        if ledger.check_journal_resolutions(session, journal):
-            raise RuntimeError(f"{journal}: a resolution does not mirror its reservation")
+        resolutions += ledger.record_journal_from(
+            session, rows, journal_key=f"return:{tag}{suffix}", at=at
+        )
     crash_point("mid_status_update")
     resolved = session.execute(
         update(line)
@@ -286,6 +286,10 @@ def _apply_staged(
             correction=case((s.done == "Y", None), else_=Correction.OPEN.value),
         )
     ).rowcount  # type: ignore[attr-defined]
+    if resolutions != (resolved or 0):
+        # Every line marked paid or failed must have had its reservation posted or voided in
+        # this transaction, and nothing else: otherwise roll everything back.
+        raise RuntimeError(f"{tag}: {resolutions} ledger resolutions for {resolved} lines resolved")
     programme = session.get_one(Programme, batch.programme_id)
     just_paid = and_(
         line.batch_id == batch.id,
@@ -352,25 +356,26 @@ def _apply_available_returns(
     for bank_code in banks:
         if bank_code not in open_banks:
             continue
+        number = f"{batch_no}-{bank_code}"
+        with sessions() as session:
+            sent = bank_queries.find_send_file(session, bank_code, number)
+            is_sent = sent is not None and sent.status.value == "sent"
+        if not is_sent:
+            waiting.append(bank_code)
+            continue
+        # The bank is asked with no transaction open; the answer is kept and applied after.
+        try:
+            data = gateway.fetch_return(bank_code, number)
+        except (BankTimeout, BankUnavailable):
+            data = None  # the bank did not answer now: the next run asks again
+        if data is None:
+            waiting.append(bank_code)
+            continue
         with sessions() as session, session.begin():
             batch = get_batch_for_update(session, batch_no)
-            sent = bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code))
-            if sent is None or sent.status.value != "sent":
-                waiting.append(bank_code)
-                continue
-            try:
-                result = bank_services.collect_return(
-                    session,
-                    gateway,
-                    bank_code=bank_code,
-                    batch_no=bank_batch_no(batch, bank_code),
-                    at=at,
-                )
-            except (BankTimeout, BankUnavailable):
-                result = None  # the bank did not answer now: the next run asks again
-            if result is None:
-                waiting.append(bank_code)
-                continue
+            result = bank_services.keep_return(
+                session, bank_code=bank_code, batch_no=number, data=data, at=at
+            )
             apply_return(session, batch, bank_code, result, at=at)
             refresh_counts(session, batch)
             applied += 1

@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
@@ -62,6 +63,7 @@ from socialcard.registry.models import Person, PersonStatus
 from socialcard.registry.services import resident_id_index
 
 ANALYZE_AFTER = 10_000  # lines: smaller lists leave the statistics to autovacuum
+FINANCE = "finance"  # approves and pays every programme: sees every department's corrections
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 USABLE_CARD = (CardStatus.ISSUED.value, CardStatus.ACTIVE.value)
 IN_HAND = ("issued", "active", "reported_temporary", "reported_formal")
@@ -95,6 +97,22 @@ def _next_batch_no(session: Session, at: datetime) -> str:
     )
     number = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{number:05d}"
+
+
+def _insert_with_number(session: Session, batch: DisbursementBatch, at: datetime) -> None:
+    """Give the batch the day's next number; another upload taking the same number at the same
+    moment makes this one take the next (the unique index decides)."""
+    for _ in range(20):
+        batch.batch_no = _next_batch_no(session, at)
+        try:
+            with session.begin_nested():
+                session.add(batch)
+                session.flush()
+            return
+        except IntegrityError:
+            if batch in session:  # the savepoint's rollback normally took it out already
+                session.expunge(batch)
+    raise RuntimeError("no free batch number after 20 tries")
 
 
 def _staging_table() -> Table:
@@ -139,7 +157,7 @@ def create_batch(
     if not rows:
         raise PayeeListEmpty()
     batch = DisbursementBatch(
-        batch_no=_next_batch_no(session, at),
+        batch_no="",
         programme_id=programme.id,
         department_code=officer.department_code,
         period=period,
@@ -151,8 +169,10 @@ def create_batch(
         prepared_by=officer.staff_id,
         prepared_at=at,
     )
-    session.add(batch)
-    session.flush()
+    # One list of a programme at a time: the one-payment-per-period rule reads the batches the
+    # validation below must not race with (PostgreSQL; SQLite serialises writers anyway).
+    session.execute(select(Programme.id).where(Programme.id == programme.id).with_for_update())
+    _insert_with_number(session, batch, at)
     staging = _staging_table()
     connection = session.connection()
     staging.create(connection)
@@ -529,7 +549,14 @@ def reissue_failed_lines(
 
     items = [
         item
-        for item in list_corrections(session, programme_code=programme_code, period=period)
+        for item in list_corrections(
+            session,
+            programme_code=programme_code,
+            period=period,
+            department_code=None
+            if officer.department_code == "finance"
+            else officer.department_code,
+        )
         if item.ready and (line_ids is None or item.line.id in line_ids)
     ]
     if not items:

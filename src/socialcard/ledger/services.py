@@ -125,8 +125,10 @@ def _apply_to_floors(session: Session, deltas: dict[int, _Delta], at: datetime) 
         .order_by(LedgerBalance.account_id)
         .with_for_update()
     ).all()
-    if not rows:
-        return
+    if len(rows) != len(deltas):
+        # Every floored account is opened with its balance row; one without it would escape
+        # its floor, so refuse the whole journal instead.
+        raise RuntimeError("a floored account has no balance row")
     accounts = {
         a.id: a
         for a in session.scalars(
@@ -262,18 +264,36 @@ def _record(
         ):
             return existing
         raise TransferKeyConflict(request.transfer_key)
-    return _insert(
-        session,
-        key=request.transfer_key,
-        journal=request.journal_key or request.transfer_key,
-        debit=debit,
-        credit=credit,
-        amount=request.amount.minor,
-        kind=request.kind,
-        phase=phase,
-        reference=request.reference,
-        at=at,
-    )
+    try:
+        with session.begin_nested():
+            return _insert(
+                session,
+                key=request.transfer_key,
+                journal=request.journal_key or request.transfer_key,
+                debit=debit,
+                credit=credit,
+                amount=request.amount.minor,
+                kind=request.kind,
+                phase=phase,
+                reference=request.reference,
+                at=at,
+            )
+    except IntegrityError:
+        # A concurrent caller recorded the same key first: the same transfer is a no-op.
+        existing = session.scalars(
+            select(LedgerTransfer).where(LedgerTransfer.transfer_key == request.transfer_key)
+        ).first()
+        if existing is not None and _same(
+            existing,
+            debit.id,
+            credit.id,
+            request.amount.minor,
+            request.kind,
+            phase,
+            request.reference,
+        ):
+            return existing
+        raise TransferKeyConflict(request.transfer_key) from None
 
 
 def post_transfer(session: Session, request: TransferRequest, *, at: datetime) -> LedgerTransfer:
@@ -434,23 +454,3 @@ def _apply_journal_to_floors(session: Session, journal_key: str, at: datetime) -
             for i, value in enumerate(_deltas_of(phase, int(amount), debit_side=debit_side)):
                 deltas[account_id][i] += value
     _apply_to_floors(session, dict(deltas), at)
-
-
-def check_journal_resolutions(session: Session, journal_key: str) -> int:
-    """How many post/void transfers of the journal do not mirror their pending transfer
-    (other accounts or amount). Batch callers assert it is zero before committing."""
-    t = LedgerTransfer
-    pending = LedgerTransfer.__table__.alias("pending")
-    stmt = (
-        select(func.count())
-        .select_from(t)
-        .join(pending, pending.c.id == t.pending_id)
-        .where(
-            t.journal_key == journal_key,
-            (pending.c.debit_account_id != t.debit_account_id)
-            | (pending.c.credit_account_id != t.credit_account_id)
-            | (pending.c.amount_minor != t.amount_minor)
-            | (pending.c.phase != TransferPhase.PENDING.value),
-        )
-    )
-    return int(session.scalar(stmt) or 0)

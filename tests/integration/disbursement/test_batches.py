@@ -269,3 +269,37 @@ def test_domain_errors_name_their_rule(money: Platform) -> None:
             money, [("431124197001019993", "张三", 100, "")], officer=Officer(None, "education")
         )
     assert error.value.code == "not_programme_department"
+
+
+def test_simultaneous_uploads_get_distinct_numbers(money: Platform) -> None:
+    """Four departments upload at the same moment: four batches, four numbers (the unique index
+    decides, the loser takes the next number)."""
+    import threading
+
+    holders = cardholders(money, 4)
+    officers = [FARMING, Officer(None, "finance"), FARMING, Officer(None, "finance")]
+    barrier = threading.Barrier(4)
+    numbers: list[str] = []
+    lock = threading.Lock()
+
+    def upload(n: int) -> None:
+        barrier.wait()
+        number = _upload(money, [_row(holders[n])], period=f"20{30 + n}", officer=officers[n])
+        with lock:
+            numbers.append(number)
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(numbers)) == 4
+
+
+def test_an_unparseable_id_is_masked_in_every_report() -> None:
+    from socialcard.disbursement.payee_lists import _mask_raw
+
+    assert _mask_raw("431124197001019993") == "431124********9993"
+    assert _mask_raw("431124700101999") == "431**********99"  # an old 15-digit number
+    assert _mask_raw("4311247001") == "**********"
+    assert _mask_raw("") == ""

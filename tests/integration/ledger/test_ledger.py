@@ -262,7 +262,6 @@ def test_set_based_journal_posts_many_lines_and_checks_the_floor(platform: Platf
         count = ledger.record_journal_from(session, rows, journal_key="journal:bulk", at=at)
         assert count == 8
         assert queries.get_balance(session, BUDGET).available == 200
-        assert ledger.check_journal_resolutions(session, "journal:bulk") == 0
     with platform.session() as session:
         rows = _journal("more", 2, 150, budget, bank, at)
         with pytest.raises(BalanceFloorBreached):
@@ -300,3 +299,61 @@ def test_concurrent_spending_never_breaks_the_floor(platform: Platform) -> None:
     with platform.session() as session:
         assert queries.get_balance(session, BUDGET).available == 1_000
     assert _verify(platform).ok
+
+
+def test_messages_are_delivered_one_by_one_and_a_failure_stops_nothing(
+    platform: Platform,
+) -> None:
+    from datetime import datetime
+
+    from socialcard.access.models import HolderMessage
+    from socialcard.access.notifications import deliver_messages, record_message
+    from tests.support import add_person, resident_id_for
+
+    people = [add_person(platform, resident_id_for("431124", "19800101", n)) for n in (1, 2, 3)]
+    with platform.session() as session, transaction(session):
+        for person in people:
+            record_message(
+                session,
+                person_id=person,
+                kind="payment",
+                text="到账",
+                reference="t",
+                at=platform.clock.now(),
+            )
+
+    class FlakyProvider:
+        """An SMS provider that is down for the first message, then up."""
+
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str, datetime]] = []
+            self.failures_left = 1
+
+        def send(self, phone: str, text: str, *, at: datetime) -> None:
+            if self.failures_left:
+                self.failures_left -= 1
+                raise ConnectionError("provider down")
+            self.sent.append((phone, text, at))
+
+    gateway = FlakyProvider()
+    phones = {people[0]: "13800000001", people[1]: "13800000002"}  # the third has none
+    first = deliver_messages(
+        platform.sessions,
+        gateway,
+        lambda _s, ids: {i: phones[i] for i in ids if i in phones},
+        at=platform.clock.now(),
+    )
+    assert (first.sent, first.without_phone) == (1, 1)
+    again = deliver_messages(
+        platform.sessions,
+        gateway,
+        lambda _s, ids: {i: phones[i] for i in ids if i in phones},
+        at=platform.clock.now(),
+    )
+    assert (again.sent, again.without_phone) == (1, 0)  # the failed one, retried
+    assert sorted(phone for phone, _, _ in gateway.sent) == sorted(phones.values())
+    with platform.session() as session:
+        undelivered = session.scalars(
+            select(HolderMessage).where(HolderMessage.delivered_at.is_(None))
+        ).all()
+    assert undelivered == []

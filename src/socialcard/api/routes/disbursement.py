@@ -11,6 +11,7 @@ from fastapi import File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from socialcard.api.routes import api_router
 from socialcard.disbursement import queries
@@ -236,7 +237,9 @@ async def upload(
         session.flush()
         return 201, batch_out(session, batch)
 
-    return json_once(
+    # The validation of a big list is long blocking work: off the event loop.
+    return await run_in_threadpool(
+        json_once,
         platform,
         ctx,
         key=idempotency_key,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from socialcard.bootstrap import Platform
 from socialcard.cards.models import PARTNER_BANKS
@@ -123,18 +124,23 @@ async def upload(
             raise PayeeListUnreadable("文件超过 200 MB，请分批上传", field="file")
         if not period.strip() or len(period.strip()) not in (4, 7):
             raise PayeeListUnreadable("期间填写为 2026 或 2026-11", field="period")
-        with transaction(session):
-            batch = upload_list(
-                session,
-                platform,
-                ctx,
-                programme_code=programme_code,
-                period=period.strip(),
-                title=title.strip() or "发放名单",
-                filename=file.filename,
-                data=data,
-            )
-            batch_no = batch.batch_no
+        filename = file.filename
+
+        def store() -> str:
+            with transaction(session):
+                return upload_list(
+                    session,
+                    platform,
+                    ctx,
+                    programme_code=programme_code,
+                    period=period.strip(),
+                    title=title.strip() or "发放名单",
+                    filename=filename,
+                    data=data,
+                ).batch_no
+
+        # Validating a big list is long blocking work: off the event loop.
+        batch_no = await run_in_threadpool(store)
     except DomainError as error:
         session.rollback()
         officer = officer_of(ctx)
