@@ -547,6 +547,8 @@ def reissue_failed_lines(
     the originals become `reissued`. The new batch goes through approval like any other."""
     from socialcard.disbursement.queries import list_corrections
 
+    # Two clerks re-issuing at once: the second waits here and then finds the lines re-issued.
+    session.execute(select(Programme.id).where(Programme.code == programme_code).with_for_update())
     items = [
         item
         for item in list_corrections(
