@@ -178,8 +178,11 @@ def collect_return(
     session: Session, gateway: BankGateway, *, bank_code: str, batch_no: str, at: datetime
 ) -> ReturnFile | None:
     """Fetch, check and keep a batch's return file; None while the bank has not answered.
-    (Callers that must not hold a transaction during the bank call fetch it themselves with
-    `gateway.fetch_return` and hand it to `keep_return`.)"""
+    BankFileNotFound when the platform never prepared the batch. (Callers that must not hold a
+    transaction during the bank call fetch it themselves with `gateway.fetch_return` and hand it
+    to `keep_return`.)"""
+    if queries.find_send_file(session, bank_code, batch_no) is None:
+        raise BankFileNotFound(send_file_name(bank_code, batch_no))
     data = gateway.fetch_return(bank_code, batch_no)
     if data is None:
         return None
