@@ -54,7 +54,11 @@ from socialcard.disbursement.models import (
     PaymentLine,
     Programme,
 )
-from socialcard.disbursement.services import get_batch_for_update, refresh_counts
+from socialcard.disbursement.services import (
+    get_batch_for_update,
+    line_transfer_key,
+    refresh_counts,
+)
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
@@ -252,7 +256,7 @@ def _apply_staged(
     ):
         rows = (
             select(
-                literal("pay:") + cast(line.id, String) + literal(suffix),
+                line_transfer_key(suffix),
                 literal(f"return:{tag}{suffix}"),
                 pending.debit_account_id,
                 pending.credit_account_id,
@@ -267,7 +271,7 @@ def _apply_staged(
             .join(line, waiting)
             .join(
                 pending,
-                pending.transfer_key == literal("pay:") + cast(line.id, String) + ":reserve",
+                pending.transfer_key == line_transfer_key(":reserve"),
             )
             .where(s.done == done)
         )

@@ -79,11 +79,9 @@ class Officer:
     department_code: str
 
 
-def reserve_key(line_id: int) -> str:
-    return f"pay:{line_id}:reserve"
-
-
-def _line_key(suffix: str) -> Any:
+def line_transfer_key(suffix: str) -> Any:
+    """The ledger key of a line's transfer, in SQL: `pay:<line id>:reserve|post|void` (the
+    same business act gives the same key, so a resumed run cannot record it twice)."""
     return literal("pay:") + cast(PaymentLine.id, String) + literal(suffix)
 
 
@@ -211,7 +209,7 @@ def create_batch(
         # A big list changes the table's size by orders of magnitude: without fresh statistics
         # the planner treats the batch's lines as one row and nests loops over them.
         session.execute(text("ANALYZE disbursement_lines"))
-    _count_lines(session, batch)
+    refresh_counts(session, batch)
     return batch
 
 
@@ -328,7 +326,8 @@ def _validate_into_lines(
     )
 
 
-def _count_lines(session: Session, batch: DisbursementBatch) -> None:
+def refresh_counts(session: Session, batch: DisbursementBatch) -> None:
+    """The batch's counts and sums by line status, from its lines."""
     line = PaymentLine
     stmt = (
         select(line.status, func.count(), func.coalesce(func.sum(line.amount_minor), 0))
@@ -350,10 +349,6 @@ def _count_lines(session: Session, batch: DisbursementBatch) -> None:
     batch.paid_count, batch.paid_minor = of(LineStatus.PAID)
     batch.failed_count, batch.failed_minor = of(LineStatus.FAILED)
     session.flush()
-
-
-def refresh_counts(session: Session, batch: DisbursementBatch) -> None:
-    _count_lines(session, batch)
 
 
 def get_batch_for_update(session: Session, batch_no: str) -> DisbursementBatch:
@@ -452,7 +447,7 @@ def approve_batch(
     )
     rows = (
         select(
-            _line_key(":reserve"),
+            line_transfer_key(":reserve"),
             literal(f"batch:{batch.batch_no}:reserve"),
             literal(budget),
             bank_account,

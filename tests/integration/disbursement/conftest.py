@@ -8,7 +8,6 @@ from socialcard.bootstrap import Platform
 from socialcard.disbursement.services import Officer
 from tests.money_support import fund_grain_subsidy
 
-PREPARER = Officer(staff_id=None, department_code="finance")
 FARMING = Officer(staff_id=None, department_code="agriculture")
 
 
