@@ -35,6 +35,7 @@ def load_all_models() -> MetaData:
     import socialcard.cards.models
     import socialcard.catalog.models
     import socialcard.disbursement.models
+    import socialcard.insurance.models
     import socialcard.ledger.models
     import socialcard.payments.models
     import socialcard.regions.models
@@ -98,6 +99,7 @@ def ensure_reference_data(platform: Platform) -> None:
     the example fee schedules)."""
     from socialcard.access.services import ensure_departments
     from socialcard.catalog.services import load_catalog, shipped_catalog
+    from socialcard.insurance.parameters import ensure_example_parameters
     from socialcard.payments.schedules import ensure_fee_schedules
     from socialcard.regions.services import ensure_regions
 
@@ -106,15 +108,17 @@ def ensure_reference_data(platform: Platform) -> None:
         ensure_departments(session)
         load_catalog(session, shipped_catalog(), at=platform.clock.now())
         ensure_fee_schedules(session, platform.clock.now())
+        ensure_example_parameters(session, at=platform.clock.now())
 
 
 def catalog_bindings() -> dict[int, Binding]:
     """Every business area's catalogue bindings, collected once (DESIGN §1). Insurance,
     medical, cases and records add theirs here as they land."""
     from socialcard.disbursement.programmes import CATALOG_BINDINGS as DISBURSEMENT
+    from socialcard.insurance.catalogue import CATALOG_BINDINGS as INSURANCE
     from socialcard.payments.schedules import CATALOG_BINDINGS as PAYMENTS
 
-    declared: list[Binding] = [*DISBURSEMENT, *PAYMENTS]
+    declared: list[Binding] = [*DISBURSEMENT, *INSURANCE, *PAYMENTS]
     return collect_bindings(declared)
 
 

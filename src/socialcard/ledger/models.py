@@ -49,7 +49,12 @@ class TransferKind(StrEnum):
     COLLECTION_CONFIRMED = "collection_confirmed"  # the bank collected from the holder
     COLLECTION_RELEASED = "collection_released"  # the bank could not collect
     COLLECTION_REFUNDED = "collection_refunded"  # money paid back to the holder
-    CONTRIBUTION_RECEIVED = "contribution_received"
+    CONTRIBUTION_RECEIVED = "contribution_received"  # a contribution reaches a scheme's fund
+    ACCOUNT_CREDITED = "account_credited"  # the fund credits a person's personal account
+    SUBSIDY_RECEIVED = "subsidy_received"  # the treasury's subsidy of a resident contribution
+    INTEREST_CREDITED = "interest_credited"  # the pension account's yearly interest
+    RELATION_TRANSFERRED = "relation_transferred"  # an insurance relation moved to/from a region
+    BALANCE_MIGRATED = "balance_migrated"  # a balance carried over from a legacy system
     CLAIM_APPROVED = "claim_approved"
     ADJUSTMENT = "adjustment"  # an approved manual correction between two accounts
     REVERSAL = "reversal"  # undoes an earlier transfer, which stays on record

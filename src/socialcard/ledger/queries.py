@@ -285,3 +285,54 @@ def verify_ledger(session: Session) -> LedgerVerification:
     if twice:
         report.problems.append(f"{twice} 笔预留款被处理了不止一次")
     return report
+
+
+def posted_by_kind(
+    session: Session, account_ids: list[int], *, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per account, the posted movement of each transfer kind in [start, end), signed on the
+    account's normal side (+ increases its balance). For yearly account statements."""
+    t = LedgerTransfer
+    out: dict[int, dict[str, int]] = {a: {} for a in account_ids}
+    sides = {a.id: a.normal_side for a in session.scalars(
+        select(LedgerAccount).where(LedgerAccount.id.in_(account_ids))
+    )}  # fmt: skip
+    for column, is_debit in ((t.debit_account_id, True), (t.credit_account_id, False)):
+        stmt = (
+            select(column, t.kind, func.sum(t.amount_minor))
+            .where(
+                column.in_(account_ids),
+                t.phase.in_((TransferPhase.SINGLE, TransferPhase.POST)),
+                t.created_at >= start,
+                t.created_at < end,
+            )
+            .group_by(column, t.kind)
+        )
+        for account_id, kind, amount in session.execute(stmt).tuples():
+            grows = is_debit == (sides[account_id] is NormalSide.DEBIT)
+            bucket = out[account_id]
+            bucket[kind.value] = bucket.get(kind.value, 0) + (
+                int(amount) if grows else -int(amount)
+            )
+    return out
+
+
+def stored_balance(session: Session, code: str) -> Balance | None:
+    """A floored account's balance from its balance row (one indexed read, no sum over its
+    transfers); None when the account does not exist. `ledger verify` proves the row equals its
+    transfers."""
+    row = session.execute(
+        select(
+            LedgerAccount.normal_side,
+            LedgerBalance.debits_posted,
+            LedgerBalance.credits_posted,
+            LedgerBalance.debits_pending,
+            LedgerBalance.credits_pending,
+        )
+        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+        .where(LedgerAccount.code == code)
+    ).first()
+    if row is None:
+        return None
+    side, dp, cp, dpend, cpend = row
+    return Balance(code, side, int(dp), int(cp), int(dpend), int(cpend))

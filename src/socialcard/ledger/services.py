@@ -86,6 +86,51 @@ def open_account(
     return account
 
 
+def open_accounts(
+    session: Session,
+    names: dict[str, str],
+    *,
+    normal_side: NormalSide,
+    has_floor: bool = False,
+    at: datetime,
+) -> dict[str, int]:
+    """Open many accounts of one kind at once (code → name), with their balance rows when
+    floored: two statements instead of two per account, for bulk work such as carrying a legacy
+    system's personal accounts over. Existing accounts are returned as they are when their side
+    and floor agree. Returns code → id."""
+    for code in names:
+        check_account_code(code)
+    found: dict[str, int] = {}
+    codes = list(names)
+    for i in range(0, len(codes), 500):
+        chunk = codes[i : i + 500]
+        for account in session.scalars(select(LedgerAccount).where(LedgerAccount.code.in_(chunk))):
+            if account.normal_side is not normal_side or account.has_floor is not has_floor:
+                raise AccountSideConflict(account.code)
+            found[account.code] = account.id
+    missing = [c for c in codes if c not in found]
+    if missing:
+        session.execute(
+            insert(LedgerAccount),
+            [
+                {"code": c, "name": names[c][:120], "normal_side": normal_side,
+                 "has_floor": has_floor, "created_at": at}
+                for c in missing
+            ],
+        )  # fmt: skip
+        new: dict[str, int] = {}
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
+            stmt = select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(chunk))
+            new.update((c, int(a)) for c, a in session.execute(stmt).tuples())
+        if has_floor:
+            session.execute(
+                insert(LedgerBalance), [{"account_id": a, "updated_at": at} for a in new.values()]
+            )
+        found.update(new)
+    return found
+
+
 def _account(session: Session, code: str) -> LedgerAccount:
     account = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).first()
     if account is None:
