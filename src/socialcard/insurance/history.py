@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
-from sqlalchemy import BigInteger, String, cast, func, insert, literal, null, select
+from sqlalchemy import (
+    BigInteger,
+    String,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -119,10 +129,11 @@ def _credits_per_year(session: Session) -> dict[tuple[int, SchemeCode], dict[int
     """What the migrated records credited to each pension account, per calendar year of payment."""
     out: dict[tuple[int, SchemeCode], dict[int, int]] = defaultdict(dict)
     m = ContributionMonth
+    year_of = (m.period // literal_column("100")).label("year")
     stmt = (
-        select(m.person_id, m.period / 100, func.sum(m.pension_account_minor))
+        select(m.person_id, year_of, func.sum(m.pension_account_minor))
         .where(m.source == MonthSource.MIGRATED, m.pension_account_minor > 0)
-        .group_by(m.person_id, m.period / 100)
+        .group_by(m.person_id, year_of)
     )
     for person_id, year, amount in session.execute(stmt).tuples():
         out[(int(person_id), SchemeCode.PENSION_EMPLOYEE)][int(year)] = int(amount)

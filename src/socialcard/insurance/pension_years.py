@@ -84,6 +84,7 @@ def settle_pension_year(session: Session, *, year: int, at: datetime) -> YearSet
     todo = [(p, s, a) for p, s, a in pension_accounts(session) if (p, s) not in settled]
     start, end = year_bounds(year)
     persons = interest_total = 0
+    schemes_settled: set[SchemeCode] = set()
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i : i + CHUNK]
         moves = ledger_queries.posted_by_kind(
@@ -126,11 +127,13 @@ def settle_pension_year(session: Session, *, year: int, at: datetime) -> YearSet
                 }
             )
             interest_total += interest
+            schemes_settled.add(scheme)
         if rows:
             session.execute(insert(PensionAccountYear), rows)
             persons += len(rows)
     for scheme in PENSION_SCHEMES:
-        _post_interest(session, scheme, year, at)
+        if scheme in schemes_settled:
+            _post_interest(session, scheme, year, at)
     return YearSettled(year, rate.rate_bp, persons, interest_total)
 
 
