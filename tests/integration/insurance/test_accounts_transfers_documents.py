@@ -49,6 +49,7 @@ from socialcard.insurance.resident import order_resident_contribution, settle_re
 from socialcard.insurance.rules import periods_between, year_interest
 from socialcard.insurance.schemes import EMPLOYEE_SCHEMES, SchemeCode
 from socialcard.insurance.transfers import transfer_in, transfer_out
+from socialcard.kernel.crypto import sm3_hex
 from socialcard.ledger import accounts as codes
 from socialcard.ledger import queries as ledger_queries
 from socialcard.ledger import services as ledger
@@ -255,10 +256,11 @@ def test_a_relation_moves_out_with_its_history_and_comes_back_in(platform: Platf
     # The same person comes back years later from Shenzhen with Shenzhen months.
     body = json.loads(data)["body"]
     body["from_region"], body["to_region"] = "440300", "431100"
-    body["months"] = [dict(m, period=p, region_code="440300") for m, p in
-                      zip(body["months"], periods_between(202611, 202612), strict=False)]  # fmt: skip
-    from socialcard.kernel.crypto import sm3_hex
-
+    shenzhen = periods_between(202611, 202612)
+    body["months"] = [
+        dict(m, period=p, region_code="440300")
+        for m, p in zip(body["months"], shenzhen, strict=False)
+    ]
     text = json.dumps(body, ensure_ascii=False, sort_keys=True)
     tampered = json.dumps({"digest": sm3_hex(b"x"), "body": body}, ensure_ascii=False).encode()
     good = json.dumps({"digest": sm3_hex(text.encode()), "body": body}, ensure_ascii=False).encode()
