@@ -328,3 +328,44 @@ def rights_statement_figures(
         ],
         "as_of": at.astimezone(SHANGHAI).date().isoformat(),
     }
+
+
+def transfer_certificate_figures(
+    session: Session, person: Person, transfer: InsuranceTransfer
+) -> dict[str, Any]:
+    """The transfer certificate (参保缴费凭证, 关系转移): what moved, year by year."""
+    months = [
+        m
+        for m in contribution_months(session, person.id)
+        if transfer.first_period is not None
+        and transfer.last_period is not None
+        and transfer.first_period <= m.period <= transfer.last_period
+        and m.status in (MonthStatus.TRANSFERRED_OUT, MonthStatus.PAID)
+    ]
+    years = [
+        {
+            "year": s.year,
+            "months": s.months,
+            "average_base": s.average_base_minor,
+            "individual": s.individual_minor,
+            "employer": s.employer_minor,
+            "elsewhere_months": s.elsewhere_months,
+        }
+        for s in summarise_by_year(months)
+    ]
+    return {
+        "title": TITLES[DocumentKind.TRANSFER_CERTIFICATE],
+        "person": _identity(person),
+        "transfer_no": transfer.transfer_no,
+        "direction": transfer.direction.value,
+        "region_code": transfer.region_code,
+        "region_name": transfer.region_name,
+        "schemes": [SCHEMES[SchemeCode(s)].name for s in transfer.schemes],
+        "first_period": transfer.first_period,
+        "last_period": transfer.last_period,
+        "months": transfer.months,
+        "pension_account": transfer.pension_account_minor,
+        "medical_account": transfer.medical_account_minor,
+        "years": years,
+        "as_of": transfer.created_at.astimezone(SHANGHAI).date().isoformat(),
+    }
