@@ -46,6 +46,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     scope_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    # An employer's own agent (单位经办员) acts for that employer only; None for government staff.
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employers.id"))
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -85,6 +85,7 @@ class Principal:
     scope_region_code: str
     masking: Masking
     responsible_units: frozenset[str] = frozenset()
+    employer_id: int | None = None  # an employer's agent acts for this employer only
 
     @property
     def is_city_wide(self) -> bool:
@@ -121,8 +122,10 @@ def create_staff(
     department_code: str,
     scope_region_code: str,
     created_at: datetime,
+    employer_id: int | None = None,
 ) -> Staff:
-    """Open a staff account (without roles: roles are granted by the security administrator)."""
+    """Open a staff account (without roles: roles are granted by the security administrator).
+    `employer_id` makes it an employer's own agent (the caller checks the employer exists)."""
     username = username.strip()
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         raise InvalidField("username", "alphanumeric", "用户名只能由字母、数字、下划线或点组成。")
@@ -142,6 +145,7 @@ def create_staff(
         password_hash=_hasher.hash(password),
         department_id=department.id,
         scope_region_code=scope_region_code,
+        employer_id=employer_id,
         is_disabled=False,
         failed_login_count=0,
         password_changed_at=created_at,
@@ -240,6 +244,7 @@ def principal_of(session: Session, policy: Policy, staff: Staff) -> Principal:
         scope_region_code=staff.scope_region_code,
         masking=policy.masking_for(roles),
         responsible_units=frozenset(department.responsible_units or ()),
+        employer_id=staff.employer_id,
     )
 
 

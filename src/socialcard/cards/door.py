@@ -62,6 +62,14 @@ class CheckedCard:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedInCard:
+    """The card whose PIN opened the holder's own session at the portal or a kiosk: each use
+    within the session is recorded against it without asking for the PIN again."""
+
+    card_number: str
+
+
+@dataclass(frozen=True, slots=True)
 class ElectronicCard:
     """An electronic-card QR code shown on the holder's phone."""
 
@@ -69,7 +77,7 @@ class ElectronicCard:
     payment: bool = False  # a payment use consumes the code
 
 
-Credential = PhysicalCard | CheckedCard | ElectronicCard
+Credential = PhysicalCard | CheckedCard | SignedInCard | ElectronicCard
 
 
 @dataclass(frozen=True, slots=True)
