@@ -48,15 +48,15 @@ CODE_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 # "terminal:<operation>".
 TERMINAL_OPERATIONS: Final[dict[TerminalKind, frozenset[str]]] = {
     TerminalKind.COUNTER: frozenset(
-        {"card.read", "card.use", "ecard.verify", "card.pin", "card.write"}
+        {"card.read", "card.use", "ecard.verify", "card.pin", "card.write", "insurance.query"}
     ),
     TerminalKind.KIOSK: frozenset(
-        {"card.read", "card.use", "ecard.verify", "card.pin", "payments.query"}
+        {"card.read", "card.use", "ecard.verify", "card.pin", "payments.query", "insurance.query"}
     ),
     TerminalKind.HOSPITAL: frozenset({"card.read", "card.use", "ecard.verify", "card.write"}),
     TerminalKind.PHARMACY: frozenset({"card.read", "card.use", "ecard.verify"}),
     TerminalKind.BANK: frozenset(
-        {"card.read", "card.use", "card.bank_activation", "payments.query"}
+        {"card.read", "card.use", "card.bank_activation", "payments.query", "insurance.query"}
     ),
     TerminalKind.VILLAGE_AGENT: frozenset({"card.read", "card.use"}),
 }

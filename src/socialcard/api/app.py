@@ -12,6 +12,7 @@ from socialcard.api.routes import (
     catalog,
     disbursement,
     imports,
+    insurance,
     ledger,
     payments,
     persons,
@@ -42,7 +43,13 @@ def build_api_routers() -> list[APIRouter]:
         ledger,
         payments,
     )
-    return [m.router for m in modules] + [terminals.router, terminals.signed]
+    return [m.router for m in modules] + [
+        insurance.router,
+        insurance.public,
+        insurance.terminal_router,
+        terminals.router,
+        terminals.signed,
+    ]
 
 
 def problem_response(request: Request, error: DomainError) -> JSONResponse:

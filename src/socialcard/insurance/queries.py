@@ -140,6 +140,15 @@ def account_view(
     return AccountView(scheme, code, balance.posted, lines)
 
 
+def resident_orders_waiting(session: Session) -> list[str]:
+    """Payment orders raised for resident contributions not settled yet."""
+    stmt = select(ResidentContribution.payment_order_no).where(
+        ResidentContribution.status == MonthStatus.DUE,
+        ResidentContribution.payment_order_no.is_not(None),
+    )
+    return [str(n) for n in session.scalars(stmt)]
+
+
 def list_pension_years(session: Session, person_id: int) -> list[PensionAccountYear]:
     stmt = select(PensionAccountYear).where(PensionAccountYear.person_id == person_id)
     return list(session.scalars(stmt.order_by(PensionAccountYear.scheme, PensionAccountYear.year)))

@@ -1,0 +1,521 @@
+"""What the API, the web pages and the terminals share for social insurance: the card presented
+for each item (22–30) through the cards door, payments of contributions by card through the
+collection service (the order is raised here, paid, then the declaration or resident
+contribution is settled with what the bank collected), the documents issued and rendered, the
+employer an employer's agent may act for, audit records, and JSON shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from socialcard.access.audit import append_audit
+from socialcard.access.models import AuditResult
+from socialcard.bootstrap import Platform
+from socialcard.cards import queries as card_queries
+from socialcard.cards.door import Credential, ElectronicCard, Presented
+from socialcard.catalog.models import Channel
+from socialcard.db import transaction
+from socialcard.errors import InvalidField, PermissionDenied
+from socialcard.http.cards import use_card
+from socialcard.http.context import RequestContext
+from socialcard.http.payments import take_payment
+from socialcard.insurance import declarations, documents, queries, resident
+from socialcard.insurance.catalogue import (
+    DEPARTMENT,
+    ITEM_CERTIFICATE,
+    ITEM_SELF_PAY,
+    ITEM_STATEMENT,
+    ITEM_TRANSFER,
+)
+from socialcard.insurance.errors import (
+    ENROLMENT_STATUS_LABELS,
+    KIND_LABELS,
+    MONTH_SOURCE_LABELS,
+    MONTH_STATUS_LABELS,
+    DeclarationRefused,
+)
+from socialcard.insurance.models import (
+    ContributionMonth,
+    Declaration,
+    DeclarationKind,
+    DeclarationStatus,
+    DocumentKind,
+    Enrolment,
+    InsuranceDocument,
+    InsuranceTransfer,
+    MonthStatus,
+    ResidentContribution,
+)
+from socialcard.insurance.queries import InsuredOverview
+from socialcard.insurance.rules import period_label
+from socialcard.insurance.schemes import SCHEMES, SchemeCode
+from socialcard.kernel.clock import SHANGHAI
+from socialcard.kernel.money import Money
+from socialcard.payments import queries as payment_queries
+from socialcard.payments import services as payments
+from socialcard.payments.models import OrderStatus, PaymentOrder
+from socialcard.registry.queries import get_person
+from socialcard.reports.insurance_documents import render_insurance_document
+
+T = TypeVar("T")
+CALLER = "insurance"
+VERIFY_PATH = "/verify"
+
+
+def audit_insurance(
+    session: Session,
+    platform: Platform,
+    context: RequestContext | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    *,
+    result: AuditResult = AuditResult.SUCCESS,
+    **details: object,
+) -> None:
+    if context is None:
+        return
+    event = context.event(
+        action, result, object_type=object_type, object_id=object_id, details=dict(details)
+    )
+    append_audit(session, event, at=platform.clock.now())
+
+
+def employer_in_scope(context: RequestContext, employer_id: int) -> int:
+    """An employer's agent acts for its own employer only; government staff for any."""
+    principal = context.require_principal()
+    if principal.employer_id is not None and principal.employer_id != employer_id:
+        raise PermissionDenied("单位经办员只能办理本单位的业务。", employer=employer_id)
+    return employer_id
+
+
+def with_card(
+    platform: Platform,
+    context: RequestContext | None,
+    *,
+    credential: Credential,
+    item_no: int,
+    channel: Channel,
+    effect: Callable[[Session, Presented], T],
+    terminal_code: str | None = None,
+    county_code: str | None = None,
+) -> T:
+    """Present the card for `item_no` and run `effect` in the same transaction (a refusal is
+    recorded on its own and raised)."""
+    outcome = use_card(
+        platform,
+        context,
+        credential=credential,
+        item_no=item_no,
+        channel=channel,
+        county_code=county_code,
+        terminal_code=terminal_code,
+        effect=effect,
+    )
+    assert outcome.result is not None
+    return outcome.result
+
+
+# -- paying contributions with the card ---------------------------------------------------------
+
+
+def _payer_of(platform: Platform, credential: Credential) -> int:
+    if isinstance(credential, ElectronicCard):
+        raise InvalidField("credential", "physical_card", "缴纳社会保险费请插卡并输入密码。")
+    with platform.session() as session:
+        return card_queries.get_card(session, credential.card_number).person_id
+
+
+def _order_for(
+    platform: Platform,
+    *,
+    payer_id: int,
+    key: str,
+    amount_minor: int,
+    purpose: str,
+    reference: str,
+) -> PaymentOrder:
+    with platform.session() as session, transaction(session):
+        order = payments.create_order(
+            session,
+            person_id=payer_id,
+            reference=reference,
+            caller=CALLER,
+            idempotency_key=key,
+            at=platform.clock.now(),
+            amount=Money(amount_minor),
+            item_no=ITEM_SELF_PAY,
+            department_code=DEPARTMENT,
+            purpose=purpose,
+        )
+        return order
+
+
+def pay_declaration(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    declaration_no: str,
+    credential: Credential,
+    channel: Channel,
+    terminal_code: str | None = None,
+) -> tuple[Declaration, PaymentOrder]:
+    """A flexible worker pays their declaration from the card's bank account (item 30)."""
+    payer_id = _payer_of(platform, credential)
+    with platform.session() as session:
+        declaration = queries.get_declaration(session, declaration_no)
+        if declaration.kind is not DeclarationKind.FLEXIBLE or declaration.person_id != payer_id:
+            raise DeclarationRefused("只能用本人的社保卡缴纳本人的灵活就业申报单")
+        if declaration.status is not DeclarationStatus.DECLARED:
+            raise DeclarationRefused("申报单已缴费或已撤销", status=declaration.status.value)
+        span = period_label(declaration.first_period)
+        if declaration.last_period != declaration.first_period:
+            span += "至" + period_label(declaration.last_period)
+        amount, order_no = declaration.total_minor, declaration.payment_order_no
+    if order_no is not None:
+        with platform.session() as session:
+            previous = payment_queries.get_order(session, order_no)
+        if previous.status is OrderStatus.FAILED:
+            order_no = None  # the bank refused the last try: a new order
+    if order_no is not None:
+        order = _existing_order(platform, order_no)
+    else:
+        order = _order_for(
+            platform,
+            payer_id=payer_id,
+            key=f"declaration:{declaration_no}:{declaration.version}",
+            amount_minor=amount,
+            purpose=f"灵活就业社会保险费 {span}",
+            reference=f"declaration:{declaration_no}",
+        )
+    with platform.session() as session, transaction(session):
+        declarations.attach_order(session, declaration_no, order.order_no)
+    paid = take_payment(
+        platform,
+        context,
+        order_no=order.order_no,
+        credential=credential,
+        channel=channel,
+        terminal_code=terminal_code,
+    )
+    declaration = settle_if_paid(platform, paid) or _declaration(platform, declaration_no)
+    return declaration, paid
+
+
+def _existing_order(platform: Platform, order_no: str) -> PaymentOrder:
+    with platform.session() as session:
+        return payment_queries.get_order(session, order_no)
+
+
+def _declaration(platform: Platform, declaration_no: str) -> Declaration:
+    with platform.session() as session:
+        return queries.get_declaration(session, declaration_no)
+
+
+def pay_resident_contribution(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    insured_person_id: int | None,
+    scheme: SchemeCode,
+    year: int,
+    amount_minor: int | None,
+    credential: Credential,
+    channel: Channel,
+    terminal_code: str | None = None,
+) -> tuple[ResidentContribution, PaymentOrder]:
+    """Pay a resident scheme's year from the card's bank account, for the card's holder or a
+    family member (`insured_person_id`)."""
+    payer_id = _payer_of(platform, credential)
+    insured = insured_person_id or payer_id
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        contribution = resident.order_resident_contribution(
+            session,
+            person_id=insured,
+            payer_person_id=payer_id,
+            scheme=scheme,
+            year=year,
+            amount_minor=amount_minor,
+            at=at,
+        )
+        contribution_id, amount = contribution.id, contribution.amount_minor
+        order_no = contribution.payment_order_no
+        name = get_person(session, insured).name
+    reuse = None
+    if order_no is not None:
+        reuse = _existing_order(platform, order_no)
+        if reuse.status is OrderStatus.FAILED or reuse.amount_minor != amount:
+            reuse = None
+    order = reuse or _order_for(
+        platform,
+        payer_id=payer_id,
+        key=f"resident:{contribution_id}:{amount}:{order_no or 0}",
+        amount_minor=amount,
+        purpose=f"{year}年度{SCHEMES[scheme].short_name}（{name[:1]}*）",
+        reference=f"resident_contribution:{contribution_id}",
+    )
+    with platform.session() as session, transaction(session):
+        resident.attach_resident_order(session, contribution_id, order.order_no)
+    paid = take_payment(
+        platform,
+        context,
+        order_no=order.order_no,
+        credential=credential,
+        channel=channel,
+        terminal_code=terminal_code,
+    )
+    settle_if_paid(platform, paid)
+    with platform.session() as session:
+        settled = session.get_one(ResidentContribution, contribution_id)
+        session.expunge(settled)
+    return settled, paid
+
+
+def settle_if_paid(platform: Platform, order: PaymentOrder) -> Declaration | None:
+    """Settle the declaration or resident contribution an order paid (idempotent)."""
+    if order.status is not OrderStatus.PAID:
+        return None
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        declaration = queries.find_declaration_by_order(session, order.order_no)
+        if declaration is not None:
+            settled = declarations.settle_declaration(
+                session,
+                declaration.declaration_no,
+                source_account=order.income_account,
+                paid_minor=order.amount_minor,
+                at=at,
+            )
+            session.flush()
+            session.expunge(settled)
+            return settled
+        contribution = resident.find_resident_by_order(session, order.order_no)
+        if contribution is not None:
+            resident.settle_resident_contribution(
+                session,
+                contribution.id,
+                source_account=order.income_account,
+                paid_minor=order.amount_minor,
+                at=at,
+            )
+    return None
+
+
+def settle_paid_orders(platform: Platform) -> int:
+    """The nightly sweep: contributions whose card payment was settled after the request ended
+    (an unknown bank answer resolved later) are settled now. Returns how many."""
+    with platform.session() as session:
+        waiting = [
+            *(
+                d.payment_order_no
+                for d in queries.list_declarations(
+                    session, status=DeclarationStatus.DECLARED, limit=100_000
+                )
+                if d.payment_order_no
+            ),
+            *queries.resident_orders_waiting(session),
+        ]
+    settled = 0
+    for order_no in waiting:
+        with platform.session() as session:
+            order = payment_queries.get_order(session, order_no)
+        if order.status is OrderStatus.PAID:
+            settle_if_paid(platform, order)
+            settled += 1
+    return settled
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedDocument:
+    document: InsuranceDocument
+    pdf: bytes
+
+
+ITEM_OF_DOCUMENT = {
+    DocumentKind.CONTRIBUTION_CERTIFICATE: ITEM_CERTIFICATE,
+    DocumentKind.RIGHTS_STATEMENT: ITEM_STATEMENT,
+    DocumentKind.TRANSFER_CERTIFICATE: ITEM_TRANSFER,
+}
+
+
+def figures_for(
+    session: Session,
+    person_id: int,
+    kind: DocumentKind,
+    *,
+    at: datetime,
+    year: int | None = None,
+    first_year: int | None = None,
+    transfer: InsuranceTransfer | None = None,
+) -> dict[str, Any]:
+    person = get_person(session, person_id)
+    this_year = at.astimezone(SHANGHAI).year
+    if kind is DocumentKind.RIGHTS_STATEMENT:
+        return documents.rights_statement_figures(session, person, year=year or this_year, at=at)
+    if kind is DocumentKind.CONTRIBUTION_CERTIFICATE:
+        last = year or this_year
+        return documents.certificate_figures(
+            session, person, first_year=first_year or last - 9, last_year=last, at=at
+        )
+    if transfer is None:
+        raise InvalidField("transfer_no", "required", "须指定关系转移编号。")
+    return documents.transfer_certificate_figures(session, person, transfer)
+
+
+def issue_pdf(
+    platform: Platform,
+    session: Session,
+    context: RequestContext | None,
+    *,
+    person_id: int,
+    kind: DocumentKind,
+    channel: str,
+    base_url: str,
+    year: int | None = None,
+    first_year: int | None = None,
+    transfer: InsuranceTransfer | None = None,
+) -> IssuedDocument:
+    """Compute the figures, record the document with its verification code and render it, in
+    the caller's transaction (which also holds the card use when a card was presented)."""
+    at = platform.clock.now()
+    figures = figures_for(
+        session, person_id, kind, at=at, year=year, first_year=first_year, transfer=transfer
+    )
+    document = documents.issue_document(
+        session, kind=kind, person_id=person_id, figures=figures, channel=channel, at=at
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.document_issued",
+        "insurance_document",
+        document.document_no,
+        kind=kind.value,
+        channel=channel,
+    )
+    pdf = render_insurance_document(
+        document,
+        holder_name=get_person(session, person_id).name,
+        verify_url=base_url.rstrip("/") + VERIFY_PATH,
+    )
+    return IssuedDocument(document, pdf)
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def enrolment_json(enrolment: Enrolment, employer: str | None = None) -> dict[str, Any]:
+    return {
+        "id": enrolment.id,
+        "scheme": enrolment.scheme.value,
+        "scheme_name": SCHEMES[enrolment.scheme].name,
+        "kind": enrolment.kind.value,
+        "kind_label": KIND_LABELS[enrolment.kind.value],
+        "employer_id": enrolment.employer_id,
+        "employer": employer,
+        "status": enrolment.status.value,
+        "status_label": ENROLMENT_STATUS_LABELS[enrolment.status.value],
+        "started_on": enrolment.started_on.isoformat(),
+        "ended_on": enrolment.ended_on.isoformat() if enrolment.ended_on else None,
+        "end_reason": enrolment.end_reason,
+        "wage_minor": enrolment.wage_minor,
+    }
+
+
+def month_json(month: ContributionMonth) -> dict[str, Any]:
+    return {
+        "period": month.period,
+        "base_minor": month.base_minor,
+        "pension": [month.pension_employer_minor, month.pension_individual_minor],
+        "medical": [month.medical_employer_minor, month.medical_individual_minor],
+        "unemployment": [month.unemployment_employer_minor, month.unemployment_individual_minor],
+        "work_injury": month.work_injury_employer_minor,
+        "maternity": month.maternity_employer_minor,
+        "pension_account_minor": month.pension_account_minor,
+        "medical_account_minor": month.medical_account_minor,
+        "schemes_mask": month.schemes_mask,
+        "status": month.status.value,
+        "status_label": MONTH_STATUS_LABELS[month.status.value],
+        "source": month.source.value,
+        "source_label": MONTH_SOURCE_LABELS[month.source.value],
+        "region_code": month.region_code,
+        "employer_id": month.employer_id,
+    }
+
+
+def declaration_json(declaration: Declaration) -> dict[str, Any]:
+    return {
+        "declaration_no": declaration.declaration_no,
+        "kind": declaration.kind.value,
+        "employer_id": declaration.employer_id,
+        "person_id": declaration.person_id,
+        "first_period": declaration.first_period,
+        "last_period": declaration.last_period,
+        "status": declaration.status.value,
+        "persons": declaration.persons,
+        "months": declaration.months,
+        "employer_minor": declaration.employer_minor,
+        "individual_minor": declaration.individual_minor,
+        "total_minor": declaration.total_minor,
+        "payment_order_no": declaration.payment_order_no,
+        "bank_reference": declaration.bank_reference,
+        "declared_at": declaration.declared_at.isoformat(),
+        "paid_at": declaration.paid_at.isoformat() if declaration.paid_at else None,
+    }
+
+
+def resident_json(contribution: ResidentContribution) -> dict[str, Any]:
+    return {
+        "id": contribution.id,
+        "person_id": contribution.person_id,
+        "scheme": contribution.scheme.value,
+        "scheme_name": SCHEMES[contribution.scheme].name,
+        "year": contribution.year,
+        "amount_minor": contribution.amount_minor,
+        "subsidy_minor": contribution.subsidy_minor,
+        "payer_person_id": contribution.payer_person_id,
+        "status": contribution.status.value,
+        "status_label": MONTH_STATUS_LABELS[contribution.status.value],
+        "payment_order_no": contribution.payment_order_no,
+    }
+
+
+def overview_json(overview: InsuredOverview) -> dict[str, Any]:
+    """The self-service query (item 29) as JSON: enrolments, months, accounts, resident years."""
+
+    def account(view: queries.AccountView | None) -> dict[str, Any] | None:
+        if view is None:
+            return None
+        return {
+            "scheme": view.scheme.value,
+            "balance_minor": view.balance_minor,
+            "latest": [
+                {
+                    "at": line.created_at.isoformat(),
+                    "kind": line.kind,
+                    "amount_minor": line.amount_minor,
+                    "reference": line.reference,
+                }
+                for line in view.latest
+            ],
+        }
+
+    return {
+        "enrolments": [enrolment_json(e, n) for e, n in overview.enrolments],
+        "months": [month_json(m) for m in overview.months],
+        "due_months": sum(1 for m in overview.months if m.status is MonthStatus.DUE),
+        "medical_account": account(overview.medical),
+        "pension_account": account(overview.pension),
+        "resident": [resident_json(r) for r in overview.resident],
+    }
