@@ -397,6 +397,11 @@ def nightly() -> None:
         f"nightly: payments settled with the bank: {settled.paid} paid, {settled.failed} failed, "
         f"{settled.still_unknown} still unknown"
     )
+    from socialcard.http.insurance import settle_paid_orders
+
+    out.print(
+        f"nightly: contributions settled from late card payments: {settle_paid_orders(platform)}"
+    )
     ring = platform.keys
     delivered = deliver_messages(
         platform.sessions,

@@ -19,6 +19,7 @@ from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.cli.banks import banks_app
 from socialcard.cli.cards import cards_app, nightly, terminals_app
+from socialcard.cli.insurance import insurance_app
 from socialcard.cli.money import disbursement_app, ledger_app, messages_app
 from socialcard.cli.payments import payments_app
 from socialcard.cli.platform import (
@@ -58,6 +59,7 @@ app.add_typer(disbursement_app, name="disbursement")
 app.add_typer(messages_app, name="messages")
 app.add_typer(banks_app, name="banks")
 app.add_typer(payments_app, name="payments")
+app.add_typer(insurance_app, name="insurance")
 app.command("nightly")(closing_platforms(nightly))
 
 

@@ -571,3 +571,26 @@ def record_employer_payment(
         at=at,
         bank_reference=bank_reference.strip()[:40],
     )
+
+
+def employers_to_declare(session: Session, period: int) -> list[int]:
+    """Employers with employees enrolled through them in the month and no declaration of it yet
+    (the monthly declaration run takes them one by one)."""
+    declared = select(Declaration.employer_id).where(
+        Declaration.kind == DeclarationKind.EMPLOYER,
+        Declaration.first_period == period,
+        Declaration.status != DeclarationStatus.CANCELLED,
+        Declaration.employer_id.is_not(None),
+    )
+    stmt = (
+        select(Enrolment.employer_id)
+        .where(
+            Enrolment.employer_id.is_not(None),
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.started_on <= last_day(period),
+            Enrolment.employer_id.not_in(declared),
+        )
+        .distinct()
+        .order_by(Enrolment.employer_id)
+    )
+    return [int(e) for e in session.scalars(stmt) if e is not None]
