@@ -32,8 +32,12 @@ from socialcard.http.insurance import (
     issue_pdf,
     month_json,
     overview_json,
+    pay_declaration,
+    pay_resident_contribution,
+    resident_json,
     with_card,
 )
+from socialcard.http.payments import order_json
 from socialcard.insurance import declarations, enrolment, queries, transfers
 from socialcard.insurance.card_records import enrolment_records
 from socialcard.insurance.catalogue import ITEM_ENROL, ITEM_QUERY, ITEM_RECORD, ITEM_TRANSFER
@@ -549,6 +553,96 @@ def cancel(
             key=idempotency_key,
             route=f"POST /insurance/declarations/{declaration_no}/cancel",
             body={},
+            operation=operation,
+        )
+    )
+
+
+class CardPayIn(BaseModel):
+    card_number: str = Field(min_length=1, max_length=20)
+    pin: str = Field(pattern=r"^\d{6}$")
+
+
+class ResidentPayIn(CardPayIn):
+    scheme: Literal["pension_resident", "medical_resident"]
+    year: int = Field(ge=2000, le=2100)
+    insured_person_id: int | None = Field(
+        default=None, description="a family member; default the card's holder"
+    )
+    amount_minor: int | None = Field(default=None, gt=0, description="the pension grade")
+
+
+def _pin_hashed(platform: Any, body: CardPayIn) -> dict[str, Any]:
+    """The request as hashed for the idempotency record: never the PIN itself."""
+    shown = body.model_dump(mode="json")
+    shown["pin"] = platform.keys.blind_index("idempotency_pin", f"{body.card_number}:{body.pin}")
+    return shown
+
+
+def _paid_status(order: Any) -> int:
+    return 202 if order.status.value in ("unknown", "debiting") else 200
+
+
+@router.post("/declarations/{declaration_no}/card-payment")
+def pay_declaration_by_card(
+    declaration_no: str,
+    body: CardPayIn,
+    ctx: Context,
+    platform: PlatformDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A flexible worker pays their declaration at the counter with card and PIN (item 30): one
+    debit whatever is retried; 202 while the bank's answer is unknown."""
+
+    def operation() -> tuple[int, dict[str, Any]]:
+        declaration, order = pay_declaration(
+            platform,
+            ctx,
+            declaration_no=declaration_no,
+            credential=PhysicalCard(body.card_number, body.pin),
+            channel=Channel.COUNTER,
+        )
+        return _paid_status(order), declaration_json(declaration) | {"order": order_json(order)}
+
+    return _json(
+        *run_once_around_calls(
+            platform,
+            ctx,
+            key=idempotency_key,
+            route=f"POST /insurance/declarations/{declaration_no}/card-payment",
+            body=_pin_hashed(platform, body),
+            operation=operation,
+        )
+    )
+
+
+@router.post("/resident-contributions")
+def pay_resident(
+    body: ResidentPayIn, ctx: Context, platform: PlatformDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Pay a resident scheme's year with card and PIN (item 30), for the holder or a family
+    member; the subsidy is added when the bank confirms."""
+
+    def operation() -> tuple[int, dict[str, Any]]:
+        contribution, order = pay_resident_contribution(
+            platform,
+            ctx,
+            insured_person_id=body.insured_person_id,
+            scheme=SchemeCode(body.scheme),
+            year=body.year,
+            amount_minor=body.amount_minor,
+            credential=PhysicalCard(body.card_number, body.pin),
+            channel=Channel.COUNTER,
+        )
+        return _paid_status(order), resident_json(contribution) | {"order": order_json(order)}
+
+    return _json(
+        *run_once_around_calls(
+            platform,
+            ctx,
+            key=idempotency_key,
+            route="POST /insurance/resident-contributions",
+            body=_pin_hashed(platform, body),
             operation=operation,
         )
     )
