@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +25,14 @@ from socialcard.ledger import queries as ledger_queries
 from tests.e2e.test_cards_api import _terminal
 from tests.insurance_support import employer
 from tests.money_support import Holder, cardholders
-from tests.support import api_client, change_opening, make_staff
+from tests.support import (
+    add_person,
+    api_client,
+    change_opening,
+    give_card,
+    make_staff,
+    resident_id_for,
+)
 
 PIN = "246810"
 
@@ -195,7 +203,8 @@ def test_a_bank_terminal_queries_and_a_counter_terminal_writes_the_card(
     admin = api_client(platform, make_staff(platform, "sysadmin", roles=("system_admin",)))
     teller = _terminal(platform, admin, "BANK-431124-01", "bank", bank_code="ICBC")
     counter = _terminal(platform, admin, "CTR-431124-01", "counter")
-    (holder,) = _holders(platform, bank, 1)
+    person_id = add_person(platform, resident_id_for("431124", "19800101", 7), name="周敦颐")
+    holder = SimpleNamespace(person_id=person_id, card_number=give_card(platform, person_id))
     firm = employer(platform)
     officer = api_client(platform, make_staff(platform, "officer", roles=("insurance_officer",)))
     officer.post(

@@ -162,6 +162,7 @@ def certificate_figures(
             "work_injury": m.work_injury_employer_minor,
             "maternity": m.maternity_employer_minor,
             "status": MONTH_STATUS_LABELS[m.status.value],
+            "status_code": m.status.value,
             "source": MONTH_SOURCE_LABELS[m.source.value],
             "region": m.region_code,
         }
@@ -278,13 +279,20 @@ def rights_statement_figures(
         account_id = ledger_queries.get_account(session, medical_code).id
         start, end = year_bounds(year)
         moves = ledger_queries.posted_by_kind(session, [account_id], start=start, end=end)
+        moved = moves[account_id]
+        carried = (TransferKind.BALANCE_MIGRATED.value, TransferKind.RELATION_TRANSFERRED.value)
         medical = {
-            "credited_year": sum(v for v in moves[account_id].values() if v > 0),
-            "spent_year": -sum(v for v in moves[account_id].values() if v < 0),
+            "credited_year": sum(v for k, v in moved.items() if k in CREDIT_KINDS),
+            "carried_year": sum(v for k, v in moved.items() if k in carried),
+            "spent_year": -sum(
+                v for k, v in moved.items() if k not in CREDIT_KINDS and k not in carried
+            ),
             "balance_now": medical_balance.posted,
         }
     transfers = session.scalars(
-        select(InsuranceTransfer).where(InsuranceTransfer.person_id == person.id)
+        select(InsuranceTransfer)
+        .where(InsuranceTransfer.person_id == person.id)
+        .order_by(InsuranceTransfer.id)
     ).all()
     return {
         "title": TITLES[DocumentKind.RIGHTS_STATEMENT],

@@ -218,7 +218,9 @@ def transfer_out(
         "format": FILE_FORMAT,
         "transfer_no": no,
         "from_region": CITY_REGION,
+        "from_region_name": "湖南省永州市",
         "to_region": region_code,
+        "to_region_name": transfer.region_name,
         "issued_at": at.astimezone(SHANGHAI).isoformat(),
         "person": {
             "resident_id": keys.decrypt(person.resident_id_cipher),

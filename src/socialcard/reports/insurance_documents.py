@@ -489,6 +489,7 @@ def _rights_statement(figures: dict[str, Any], styles: dict[str, ParagraphStyle]
         _facts(
             [
                 (f"{year}年划入", _amount(medical["credited_year"])),
+                (f"{year}年结转、转入转出", _amount(medical.get("carried_year", 0))),
                 (f"{year}年支出", _amount(medical["spent_year"])),
                 ("当前余额", f"{_amount(medical['balance_now'])}（{_iso_day(as_of)}）"),
             ],
