@@ -33,6 +33,10 @@ DUMMY_PARAMETERS = {
     "action": "issue",
     "order_no": "JF2026112900001",
     "line_id": "1",
+    "declaration_no": "SB2026113000001",
+    "enrolment_id": "1",
+    "employer_id": "1",
+    "document_no": "QY20261130000001",
 }
 
 
