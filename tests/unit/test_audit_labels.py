@@ -14,7 +14,8 @@ SOURCE = Path(__file__).resolve().parents[2] / "src" / "socialcard"
 ACTION_CALLS = re.compile(
     r"(?:\.event\(|AuditEvent\([^,]+,|action=|_audit\(session, platform,"
     r"|audit_cli\(\s*session,\s*platform,"
-    r"|(?:audit_card|audit_batch|audit_disbursement|_audit)\(\s*session,\s*platform,\s*\w+,)"
+    r"|(?:audit_card|audit_batch|audit_disbursement|audit_insurance|_audit)"
+    r"\(\s*(?:session|s),\s*platform,\s*\w+,)"
     r'\s*"([a-z_]+\.[a-z_]+)"'
 )
 
@@ -25,6 +26,7 @@ def test_audit_actions_and_object_types_have_labels() -> None:
     assert {"person.view", "catalog.opening_changed", "auth.login"} <= actions
     actions |= {f"card.{action.value}" for action in CardAction}
     actions |= {f"disbursement.{action}" for action in ACTIONS}
+    actions |= {f"insurance.enrolment_{a}" for a in ("suspend", "resume", "terminate")}
     assert {"card.use_refused", "terminal.admit", "card.batch_returned"} <= actions
     assert actions - set(AUDIT_ACTIONS) == set()
     object_types = set(re.findall(r'object_type="([a-z_]+)"', code))
