@@ -98,7 +98,9 @@ def test_cli_exports_the_catalogue_and_reports_status(platform: Platform, tmp_pa
     assert status.exit_code == 0
     assert "not implemented yet" in status.stdout
     assert "1/11" in status.stdout
-    assert "bound: 31/111 items" in status.stdout  # 20 payouts, fees 21/93/94, insurance 22–30 but 25
+    assert (
+        "bound: 31/111 items" in status.stdout
+    )  # payouts, fees, insurance
     assert "disbursement.run_batch" in status.stdout
 
 
