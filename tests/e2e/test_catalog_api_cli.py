@@ -98,9 +98,7 @@ def test_cli_exports_the_catalogue_and_reports_status(platform: Platform, tmp_pa
     assert status.exit_code == 0
     assert "not implemented yet" in status.stdout
     assert "1/11" in status.stdout
-    assert (
-        "bound: 31/111 items" in status.stdout
-    )  # payouts, fees, insurance
+    assert "bound: 31/111 items" in status.stdout  # payouts, fees, insurance
     assert "disbursement.run_batch" in status.stdout
 
 

@@ -12,13 +12,14 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from socialcard.banks.sandbox import SandboxBank
 from socialcard.bootstrap import Platform
 from socialcard.cards import card_areas
 from socialcard.cards import queries as card_queries
 from socialcard.cards.softcard import CardReader
-from socialcard.catalog.models import OpeningStatus
+from socialcard.catalog.models import CardUse, OpeningStatus
 from socialcard.db import transaction
 from socialcard.insurance.catalogue import CATALOG_BINDINGS
 from socialcard.ledger import queries as ledger_queries
@@ -143,13 +144,13 @@ def test_holders_pay_with_card_and_pin_once_and_get_their_documents(
         headers=_key(1),
     )  # fmt: skip
     assert enrolled.status_code == 201, enrolled.text
-    from socialcard.insurance import declarations
-
-    with platform.session() as session, transaction(session):
-        number = declarations.declare_flexible(
-            session, person_id=flexible.person_id, first_period=202611, last_period=202612,
-            channel="counter", at=platform.clock.now(),
-        ).declaration_no  # fmt: skip
+    declared = officer.post(
+        "/api/v1/insurance/declarations/flexible",
+        json={"card_number": flexible.card_number, "first_period": 202611, "last_period": 202612},
+        headers=_key(20),
+    )
+    assert declared.status_code == 201, declared.text
+    number = declared.json()["declaration_no"]
     pay = {"card_number": flexible.card_number, "pin": PIN}
     answers = [
         officer.post(f"/api/v1/insurance/declarations/{number}/card-payment", json=pay,
@@ -181,7 +182,7 @@ def test_holders_pay_with_card_and_pin_once_and_get_their_documents(
 
     issued = officer.post(
         f"/api/v1/insurance/persons/{flexible.person_id}/documents",
-        json={"kind": "rights_statement", "year": 2026},
+        json={"kind": "rights_statement", "year": 2026, "card_number": flexible.card_number},
         headers=_key(5),
     )
     assert issued.status_code == 201, issued.text
@@ -195,6 +196,12 @@ def test_holders_pay_with_card_and_pin_once_and_get_their_documents(
     assert public.get("/api/v1/verify/ABCD-EFGH-JKLM").status_code == 404
     with platform.session() as session:
         assert ledger_queries.verify_ledger(session).ok
+        uses = (
+            session.execute(select(CardUse.item_no).where(CardUse.person_id == flexible.person_id))
+            .scalars()
+            .all()
+        )
+    assert {22, 23, 28, 30} <= set(uses)
 
 
 def test_a_bank_terminal_queries_and_a_counter_terminal_writes_the_card(

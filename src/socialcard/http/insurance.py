@@ -372,7 +372,7 @@ def figures_for(
     return documents.transfer_certificate_figures(session, person, transfer)
 
 
-def issue_pdf(
+def issue_for(
     platform: Platform,
     session: Session,
     context: RequestContext | None,
@@ -380,13 +380,12 @@ def issue_pdf(
     person_id: int,
     kind: DocumentKind,
     channel: str,
-    base_url: str,
     year: int | None = None,
     first_year: int | None = None,
     transfer: InsuranceTransfer | None = None,
-) -> IssuedDocument:
-    """Compute the figures, record the document with its verification code and render it, in
-    the caller's transaction (which also holds the card use when a card was presented)."""
+) -> InsuranceDocument:
+    """Compute the figures and record the document with its verification code, in the caller's
+    transaction (which also holds the card use when a card was presented)."""
     at = platform.clock.now()
     figures = figures_for(
         session, person_id, kind, at=at, year=year, first_year=first_year, transfer=transfer
@@ -404,12 +403,44 @@ def issue_pdf(
         kind=kind.value,
         channel=channel,
     )
-    pdf = render_insurance_document(
+    return document
+
+
+def render_pdf(session: Session, document: InsuranceDocument, *, base_url: str) -> bytes:
+    """The document as printed (rendered again from what it said when issued)."""
+    return render_insurance_document(
         document,
-        holder_name=get_person(session, person_id).name,
+        holder_name=get_person(session, document.person_id).name,
         verify_url=base_url.rstrip("/") + VERIFY_PATH,
     )
-    return IssuedDocument(document, pdf)
+
+
+def issue_pdf(
+    platform: Platform,
+    session: Session,
+    context: RequestContext | None,
+    *,
+    person_id: int,
+    kind: DocumentKind,
+    channel: str,
+    base_url: str,
+    year: int | None = None,
+    first_year: int | None = None,
+    transfer: InsuranceTransfer | None = None,
+) -> IssuedDocument:
+    """issue_for, then render the PDF."""
+    document = issue_for(
+        platform,
+        session,
+        context,
+        person_id=person_id,
+        kind=kind,
+        channel=channel,
+        year=year,
+        first_year=first_year,
+        transfer=transfer,
+    )
+    return IssuedDocument(document, render_pdf(session, document, base_url=base_url))
 
 
 # -- JSON ---------------------------------------------------------------------------------------

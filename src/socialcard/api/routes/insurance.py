@@ -25,22 +25,30 @@ from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import run_once, run_once_around_calls
 from socialcard.http.insurance import (
+    ITEM_OF_DOCUMENT,
     audit_insurance,
     declaration_json,
     employer_in_scope,
     enrolment_json,
-    issue_pdf,
+    issue_for,
     month_json,
     overview_json,
     pay_declaration,
     pay_resident_contribution,
+    render_pdf,
     resident_json,
     with_card,
 )
 from socialcard.http.payments import order_json
 from socialcard.insurance import declarations, enrolment, queries, transfers
 from socialcard.insurance.card_records import enrolment_records
-from socialcard.insurance.catalogue import ITEM_ENROL, ITEM_QUERY, ITEM_RECORD, ITEM_TRANSFER
+from socialcard.insurance.catalogue import (
+    ITEM_DECLARE,
+    ITEM_ENROL,
+    ITEM_QUERY,
+    ITEM_RECORD,
+    ITEM_TRANSFER,
+)
 from socialcard.insurance.documents import find_document, format_code
 from socialcard.insurance.errors import NotEnrolled
 from socialcard.insurance.models import DocumentKind, EnrolmentKind, InsuranceDocument
@@ -49,7 +57,6 @@ from socialcard.insurance.schemes import SchemeCode
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.registry.models import Employer
 from socialcard.registry.queries import find_person_by_resident_id, get_person
-from socialcard.reports.insurance_documents import render_insurance_document
 
 router = api_router("/insurance", "insurance")
 public = api_router("/verify", "verification")
@@ -466,6 +473,64 @@ def back_payment(
     )
 
 
+class FlexibleIn(BaseModel):
+    card_number: str = Field(min_length=1, max_length=20, description="the card the clerk checked")
+    first_period: Period
+    last_period: Period
+
+
+@router.post("/declarations/flexible", status_code=201)
+def declare_flexible(
+    body: FlexibleIn, ctx: Context, platform: PlatformDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """个人缴费申报 (item 23): a flexible worker declares their own months with the card at the
+    counter; they pay it with …/card-payment."""
+    if ctx.require_principal().employer_id is not None:
+        raise PermissionDenied("单位经办员不能办理个人缴费申报。")
+
+    def by_card() -> tuple[int, dict[str, Any]]:
+        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
+            made = declarations.declare_flexible(
+                session,
+                person_id=presented.holder.id,
+                first_period=body.first_period,
+                last_period=body.last_period,
+                channel="counter",
+                at=platform.clock.now(),
+            )
+            audit_insurance(
+                session,
+                platform,
+                ctx,
+                "insurance.declared",
+                "declaration",
+                made.declaration_no,
+                total_minor=made.total_minor,
+            )
+            session.flush()
+            return 201, declaration_json(made)
+
+        return with_card(
+            platform,
+            ctx,
+            credential=CheckedCard(body.card_number),
+            item_no=ITEM_DECLARE,
+            channel=Channel.COUNTER,
+            effect=effect,
+        )
+
+    return _json(
+        *run_once_around_calls(
+            platform,
+            ctx,
+            key=idempotency_key,
+            route="POST /insurance/declarations/flexible",
+            body=body.model_dump(mode="json"),
+            operation=by_card,
+        )
+    )
+
+
 def _visible_declaration(session: Session, ctx: RequestContext, declaration_no: str) -> Any:
     found = queries.get_declaration(session, declaration_no)
     if found.employer_id is not None:
@@ -816,6 +881,18 @@ class DocumentIn(BaseModel):
     year: int | None = Field(default=None, ge=1990, le=2100)
     first_year: int | None = Field(default=None, ge=1990, le=2100)
     transfer_no: str | None = None
+    card_number: str | None = Field(
+        default=None, description="the holder's card the clerk checked: a card use of item 27/28/24"
+    )
+
+
+def _document_answer(document: InsuranceDocument) -> dict[str, Any]:
+    return {
+        "document_no": document.document_no,
+        "kind": document.kind.value,
+        "verification_code": format_code(document.verification_code),
+        "pdf": f"/api/v1/insurance/documents/{document.document_no}.pdf",
+    }
 
 
 @router.post("/persons/{person_id}/documents", status_code=201)
@@ -826,10 +903,11 @@ def issue(
     platform: PlatformDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Issue a certificate, rights statement or transfer certificate; the PDF is at
+    """Issue a certificate, rights statement or transfer certificate (with the holder's card when
+    the holder is at the counter: a card use of the item); the PDF is at
     …/documents/{document_no}.pdf and anyone can check its code at /verify."""
 
-    def operation(session: Session) -> tuple[int, dict[str, Any]]:
+    def issue_in(session: Session) -> InsuranceDocument:
         _person_in_scope(session, ctx, person_id)
         transfer = None
         if body.transfer_no is not None:
@@ -843,34 +921,55 @@ def issue(
             )
             if transfer is None:
                 raise NotEnrolled(f"关系转移 {body.transfer_no}")
-        issued = issue_pdf(
+        return issue_for(
             platform,
             session,
             ctx,
             person_id=person_id,
             kind=body.kind,
             channel="api",
-            base_url="",
             year=body.year,
             first_year=body.first_year,
             transfer=transfer,
         )
-        document = issued.document
-        return 201, {
-            "document_no": document.document_no,
-            "kind": document.kind.value,
-            "verification_code": format_code(document.verification_code),
-            "pdf": f"/api/v1/insurance/documents/{document.document_no}.pdf",
-        }
+
+    route = f"POST /insurance/persons/{person_id}/documents"
+    if body.card_number is None:
+        return _json(
+            *run_once(
+                platform,
+                ctx,
+                key=idempotency_key,
+                route=route,
+                body=body.model_dump(mode="json"),
+                operation=lambda s: (201, _document_answer(issue_in(s))),
+            )
+        )
+    card_number = body.card_number
+
+    def by_card() -> tuple[int, dict[str, Any]]:
+        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
+            if presented.holder.id != person_id:
+                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
+            return 201, _document_answer(issue_in(session))
+
+        return with_card(
+            platform,
+            ctx,
+            credential=CheckedCard(card_number),
+            item_no=ITEM_OF_DOCUMENT[body.kind],
+            channel=Channel.COUNTER,
+            effect=effect,
+        )
 
     return _json(
-        *run_once(
+        *run_once_around_calls(
             platform,
             ctx,
             key=idempotency_key,
-            route=f"POST /insurance/persons/{person_id}/documents",
+            route=route,
             body=body.model_dump(mode="json"),
-            operation=operation,
+            operation=by_card,
         )
     )
 
@@ -884,9 +983,7 @@ def document_pdf(document_no: str, session: DbSession, ctx: Context) -> Response
     if document is None:
         raise InvalidField("document_no", "known", f"没有凭证 {document_no}。")
     _person_in_scope(session, ctx, document.person_id)
-    pdf = render_insurance_document(
-        document, holder_name=get_person(session, document.person_id).name, verify_url="/verify"
-    )
+    pdf = render_pdf(session, document, base_url="")
     return Response(
         pdf,
         media_type="application/pdf",
