@@ -222,3 +222,19 @@ def purge_idempotency_records(session: Session, *, platform: Platform) -> int:
     cutoff = platform.clock.now() - timedelta(days=RETENTION_DAYS)
     result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def json_once_around_calls(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    key: str | None,
+    route: str,
+    body: dict[str, Any],
+    operation: Callable[[], tuple[int, dict[str, Any]]],
+) -> Response:
+    """run_once_around_calls, answered as the API's JSON response."""
+    status, text = run_once_around_calls(
+        platform, context, key=key, route=route, body=body, operation=operation
+    )
+    return Response(text, status_code=status, media_type="application/json")

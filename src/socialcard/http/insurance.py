@@ -157,6 +157,37 @@ def _order_for(
         return order
 
 
+def _order_to_pay(
+    platform: Platform,
+    *,
+    previous_no: str | None,
+    payer_id: int,
+    key: str,
+    amount_minor: int,
+    purpose: str,
+    reference: str,
+) -> PaymentOrder:
+    """The order the payer pays now: the one raised before, unless the bank refused it, the
+    amount changed or someone else pays; else a new one (its key names the attempt)."""
+    if previous_no is not None:
+        with platform.session() as session:
+            previous = payment_queries.get_order(session, previous_no)
+        if (
+            previous.status is not OrderStatus.FAILED
+            and previous.amount_minor == amount_minor
+            and previous.person_id == payer_id
+        ):
+            return previous
+    return _order_for(
+        platform,
+        payer_id=payer_id,
+        key=key,
+        amount_minor=amount_minor,
+        purpose=purpose,
+        reference=reference,
+    )
+
+
 def pay_declaration(
     platform: Platform,
     context: RequestContext,
@@ -178,22 +209,15 @@ def pay_declaration(
         if declaration.last_period != declaration.first_period:
             span += "至" + period_label(declaration.last_period)
         amount, order_no = declaration.total_minor, declaration.payment_order_no
-    if order_no is not None:
-        with platform.session() as session:
-            previous = payment_queries.get_order(session, order_no)
-        if previous.status is OrderStatus.FAILED:
-            order_no = None  # the bank refused the last try: a new order
-    if order_no is not None:
-        order = _existing_order(platform, order_no)
-    else:
-        order = _order_for(
-            platform,
-            payer_id=payer_id,
-            key=f"declaration:{declaration_no}:{declaration.version}",
-            amount_minor=amount,
-            purpose=f"灵活就业社会保险费 {span}",
-            reference=f"declaration:{declaration_no}",
-        )
+    order = _order_to_pay(
+        platform,
+        previous_no=order_no,
+        payer_id=payer_id,
+        key=f"declaration:{declaration_no}:{declaration.version}",
+        amount_minor=amount,
+        purpose=f"灵活就业社会保险费 {span}",
+        reference=f"declaration:{declaration_no}",
+    )
     with platform.session() as session, transaction(session):
         declarations.attach_order(session, declaration_no, order.order_no)
     paid = take_payment(
@@ -206,11 +230,6 @@ def pay_declaration(
     )
     declaration = settle_if_paid(platform, paid) or _declaration(platform, declaration_no)
     return declaration, paid
-
-
-def _existing_order(platform: Platform, order_no: str) -> PaymentOrder:
-    with platform.session() as session:
-        return payment_queries.get_order(session, order_no)
 
 
 def _declaration(platform: Platform, declaration_no: str) -> Declaration:
@@ -248,13 +267,9 @@ def pay_resident_contribution(
         contribution_id, amount = contribution.id, contribution.amount_minor
         order_no = contribution.payment_order_no
         name = get_person(session, insured).name
-    reuse = None
-    if order_no is not None:
-        reuse = _existing_order(platform, order_no)
-        if reuse.status is OrderStatus.FAILED or reuse.amount_minor != amount:
-            reuse = None
-    order = reuse or _order_for(
+    order = _order_to_pay(
         platform,
+        previous_no=order_no,
         payer_id=payer_id,
         key=f"resident:{contribution_id}:{amount}:{order_no or 0}",
         amount_minor=amount,

@@ -23,7 +23,7 @@ from socialcard.cards.door import CheckedCard, PhysicalCard, Presented
 from socialcard.catalog.models import Channel
 from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
-from socialcard.http.idempotency import run_once, run_once_around_calls
+from socialcard.http.idempotency import json_once, json_once_around_calls
 from socialcard.http.insurance import (
     ITEM_OF_DOCUMENT,
     audit_insurance,
@@ -93,10 +93,6 @@ def _resolve_person(
     if person is None:
         raise InvalidField("resident_id", "registered", "该人员不在户籍登记中，请先到窗口核实。")
     return person.id
-
-
-def _json(status: int, text: str) -> Response:
-    return Response(text, status_code=status, media_type="application/json")
 
 
 # -- parameters, employers --------------------------------------------------------------------
@@ -237,26 +233,22 @@ def enrol(
         )
 
     if body.kind is EnrolmentKind.EMPLOYEE:
-        return _json(
-            *run_once(
-                platform,
-                ctx,
-                key=idempotency_key,
-                route="POST /insurance/enrolments",
-                body=body.model_dump(mode="json"),
-                operation=operation,
-            )
-        )
-
-    return _json(
-        *run_once_around_calls(
+        return json_once(
             platform,
             ctx,
             key=idempotency_key,
             route="POST /insurance/enrolments",
             body=body.model_dump(mode="json"),
-            operation=by_card,
+            operation=operation,
         )
+
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route="POST /insurance/enrolments",
+        body=body.model_dump(mode="json"),
+        operation=by_card,
     )
 
 
@@ -302,15 +294,13 @@ def change_enrolment(
         session.flush()
         return 200, enrolment_json(changed)
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/enrolments/{enrolment_id}/status",
-            body=body.model_dump(mode="json"),
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/enrolments/{enrolment_id}/status",
+        body=body.model_dump(mode="json"),
+        operation=operation,
     )
 
 
@@ -350,15 +340,13 @@ def departure(
         session.flush()
         return 200, {"enrolments": [enrolment_json(e) for e in left]}
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/employers/{employer_id}/departures",
-            body=body.model_dump(mode="json"),
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/employers/{employer_id}/departures",
+        body=body.model_dump(mode="json"),
+        operation=operation,
     )
 
 
@@ -418,15 +406,13 @@ def declare(
         session.flush()
         return 201, declaration_json(made)
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route="POST /insurance/declarations",
-            body=body.model_dump(mode="json"),
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route="POST /insurance/declarations",
+        body=body.model_dump(mode="json"),
+        operation=operation,
     )
 
 
@@ -461,15 +447,13 @@ def back_payment(
         session.flush()
         return 201, declaration_json(made)
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route="POST /insurance/declarations/back-payments",
-            body=body.model_dump(mode="json"),
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route="POST /insurance/declarations/back-payments",
+        body=body.model_dump(mode="json"),
+        operation=operation,
     )
 
 
@@ -519,15 +503,13 @@ def declare_flexible(
             effect=effect,
         )
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route="POST /insurance/declarations/flexible",
-            body=body.model_dump(mode="json"),
-            operation=by_card,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route="POST /insurance/declarations/flexible",
+        body=body.model_dump(mode="json"),
+        operation=by_card,
     )
 
 
@@ -584,15 +566,13 @@ def record_payment(
         session.flush()
         return 200, declaration_json(paid)
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/declarations/{declaration_no}/payment",
-            body=body.model_dump(mode="json"),
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/declarations/{declaration_no}/payment",
+        body=body.model_dump(mode="json"),
+        operation=operation,
     )
 
 
@@ -611,15 +591,13 @@ def cancel(
         session.flush()
         return 200, declaration_json(done)
 
-    return _json(
-        *run_once(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/declarations/{declaration_no}/cancel",
-            body={},
-            operation=operation,
-        )
+    return json_once(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/declarations/{declaration_no}/cancel",
+        body={},
+        operation=operation,
     )
 
 
@@ -669,15 +647,13 @@ def pay_declaration_by_card(
         )
         return _paid_status(order), declaration_json(declaration) | {"order": order_json(order)}
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/declarations/{declaration_no}/card-payment",
-            body=_pin_hashed(platform, body),
-            operation=operation,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/declarations/{declaration_no}/card-payment",
+        body=_pin_hashed(platform, body),
+        operation=operation,
     )
 
 
@@ -701,15 +677,13 @@ def pay_resident(
         )
         return _paid_status(order), resident_json(contribution) | {"order": order_json(order)}
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route="POST /insurance/resident-contributions",
-            body=_pin_hashed(platform, body),
-            operation=operation,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route="POST /insurance/resident-contributions",
+        body=_pin_hashed(platform, body),
+        operation=operation,
     )
 
 
@@ -802,15 +776,13 @@ def transfer_out(
             effect=effect,
         )
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/persons/{person_id}/transfers/out",
-            body=body.model_dump(mode="json"),
-            operation=once,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/persons/{person_id}/transfers/out",
+        body=body.model_dump(mode="json"),
+        operation=once,
     )
 
 
@@ -864,15 +836,13 @@ def transfer_in(
             effect=effect,
         )
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=f"POST /insurance/persons/{person_id}/transfers/in",
-            body=body.model_dump(mode="json"),
-            operation=once,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=f"POST /insurance/persons/{person_id}/transfers/in",
+        body=body.model_dump(mode="json"),
+        operation=once,
     )
 
 
@@ -935,15 +905,13 @@ def issue(
 
     route = f"POST /insurance/persons/{person_id}/documents"
     if body.card_number is None:
-        return _json(
-            *run_once(
-                platform,
-                ctx,
-                key=idempotency_key,
-                route=route,
-                body=body.model_dump(mode="json"),
-                operation=lambda s: (201, _document_answer(issue_in(s))),
-            )
+        return json_once(
+            platform,
+            ctx,
+            key=idempotency_key,
+            route=route,
+            body=body.model_dump(mode="json"),
+            operation=lambda s: (201, _document_answer(issue_in(s))),
         )
     card_number = body.card_number
 
@@ -962,15 +930,13 @@ def issue(
             effect=effect,
         )
 
-    return _json(
-        *run_once_around_calls(
-            platform,
-            ctx,
-            key=idempotency_key,
-            route=route,
-            body=body.model_dump(mode="json"),
-            operation=by_card,
-        )
+    return json_once_around_calls(
+        platform,
+        ctx,
+        key=idempotency_key,
+        route=route,
+        body=body.model_dump(mode="json"),
+        operation=by_card,
     )
 
 
