@@ -166,8 +166,8 @@ MOVEMENT_LABELS: Final[dict[str, str]] = {
     "reversal": "冲正",
 }
 PAYMENT_OUTCOMES: Final[dict[str, str]] = {
-    "paid": "缴费成功，已从社会保障卡银行账户扣款。",
-    "failed": "缴费未成功，银行未扣款。",
+    "paid": "已从社会保障卡银行账户扣款。",
+    "failed": "银行未扣款。",
     "unknown": "银行暂未返回结果。系统将向银行查询后自动确认，结果以“我的社保”中的记录为准，"
     "请勿重复缴费。",
     "debiting": "扣款处理中。系统将向银行查询后自动确认，请勿重复缴费。",
@@ -532,6 +532,8 @@ def year_chart(years: Sequence[YearView], *, screen: str) -> YearChart | None:
         gap=layout.gap,
         tick_label=axis_yuan,
     )
+    if not any(y.total_minor for y in years):
+        chart = replace(chart, ticks=())  # nothing paid: no amount axis
     rows = []
     for bar, year in zip(chart.bars, years, strict=True):
         by_month = {m.period % 100: m for m in year.rows}
@@ -1003,7 +1005,9 @@ def _pay_resident(
             channel=CHANNELS[door],
         )
     except DomainError as error:
-        entered = {"scheme": scheme, "year": year, "grade": grade, "name": name} if family else {}
+        entered = {"form": form, "scheme": scheme, "year": year, "grade": grade}
+        if family:
+            entered["name"] = name  # never the ID number: it is typed again
         return _pay_page(
             request, platform, ctx, door, problem=problem_of(form, error), entered=entered
         )

@@ -280,19 +280,25 @@ def verified_view(document: InsuranceDocument) -> Verified:
 def _verify_page(request: Request, session: Session, code: str | None) -> Response:
     """Check a code: the document as issued, or a clear "not found"."""
     if not code or not code.strip():
-        return render_page(request, "insurance/verify.html", verified=None, error=None, code="")
+        return render_page(
+            request, "insurance/verify.html", verified=None, error=None, not_found=False, code=""
+        )
     try:
         verified = verified_view(find_document(session, code))
-    except (InvalidField, DocumentNotFound) as error:
-        # Said the same way whatever the code: the page never tells more than "not this one".
+    except InvalidField as error:
         return render_page(
             request, "insurance/verify.html", verified=None, code=code.strip()[:40],
-            error=f"验证码：{error.message}" if isinstance(error, InvalidField) else error.message,
-            status_code=422 if isinstance(error, InvalidField) else 404,
+            error=f"验证码：{error.message}", not_found=False, status_code=422,
+        )  # fmt: skip
+    except DocumentNotFound as error:
+        return render_page(
+            request, "insurance/verify.html", verified=None, code=code.strip()[:40],
+            error=error.message, not_found=True, status_code=404,
         )  # fmt: skip
     return render_page(
-        request, "insurance/verify.html", verified=verified, error=None, code=verified.code
-    )
+        request, "insurance/verify.html", verified=verified, error=None, not_found=False,
+        code=verified.code,
+    )  # fmt: skip
 
 
 @router.get(VERIFY_PATH)
