@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from socialcard.banks.sandbox import SandboxBank
 from socialcard.bootstrap import Platform
@@ -36,7 +36,7 @@ from tests.support import change_opening
 __all__ = ["base_url", "browser", "page"]
 
 PIN = "246810"
-KIOSK_SCREEN = {"width": 1280, "height": 1024}
+KIOSK_SCREEN: ViewportSize = {"width": 1280, "height": 1024}
 
 
 def _resident(platform: Platform, tmp_path: Path) -> Holder:
