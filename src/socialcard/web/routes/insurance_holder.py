@@ -1,0 +1,1765 @@
+"""我的社保: the cardholder's social insurance on the portal (website and mobile browser) and the
+kiosk — the records (item 29), paying a resident contribution for oneself or a family member or a
+flexible worker's declaration (items 23, 30), enrolling as a resident or a flexible worker (item
+22), printing the contribution certificate and the rights statement (items 27, 28) and, on the
+portal only, transferring the relation out (item 24). The public verification of a printed
+document is `insurance_verify`.
+
+Every page that reads or changes the records is a card use through the cards door, recorded with
+`SignedInCard` (the PIN opened the session). Paying asks for the PIN again (`PhysicalCard`);
+before any order is raised the contribution is rehearsed and the PIN checked, so a refusal writes
+nothing but the counted wrong PIN and the refused card use.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialcard.access.holders import KIOSK_IDLE_SECONDS
+from socialcard.bootstrap import Platform
+from socialcard.cards.door import PhysicalCard, Presented, SignedInCard, admit_card
+from socialcard.cards.errors import CardUseRefused
+from socialcard.cards.models import Card
+from socialcard.catalog.models import Channel
+from socialcard.errors import DomainError, InvalidField, NotFound
+from socialcard.http.cards import record_card_refusal
+from socialcard.http.context import Context, PlatformDep, RequestContext
+from socialcard.http.insurance import (
+    ITEM_OF_DOCUMENT,
+    VERIFY_PATH,
+    audit_insurance,
+    issue_pdf,
+    pay_declaration,
+    pay_resident_contribution,
+    with_card,
+)
+from socialcard.insurance import declarations, enrolment, queries, resident, transfers
+from socialcard.insurance.catalogue import (
+    ITEM_DECLARE,
+    ITEM_ENROL,
+    ITEM_QUERY,
+    ITEM_SELF_PAY,
+    ITEM_TRANSFER,
+)
+from socialcard.insurance.documents import TITLES, format_code
+from socialcard.insurance.errors import (
+    DECLARATION_STATUS_LABELS,
+    ENROLMENT_STATUS_LABELS,
+    KIND_LABELS,
+    MONTH_SOURCE_LABELS,
+    MONTH_STATUS_LABELS,
+    DeclarationNotFound,
+)
+from socialcard.insurance.models import (
+    CITY_REGION,
+    ContributionMonth,
+    DeclarationStatus,
+    DocumentKind,
+    EnrolmentKind,
+    EnrolmentStatus,
+    InsuranceDocument,
+    MonthStatus,
+    TransferDirection,
+)
+from socialcard.insurance.parameters import get_rule, monthly_rule, tiers_of
+from socialcard.insurance.rules import (
+    clamp_base,
+    month_parts,
+    period_label,
+    period_of,
+    periods_between,
+    previous_period,
+)
+from socialcard.insurance.schemes import (
+    EMPLOYEE_SCHEMES,
+    FLEXIBLE_SCHEMES,
+    MONTHLY_PARTS,
+    RESIDENT_SCHEMES,
+    SCHEMES,
+    SchemeCode,
+)
+from socialcard.kernel.clock import SHANGHAI, local_today
+from socialcard.kernel.masking import mask_name
+from socialcard.kernel.money import Money
+from socialcard.kernel.resident_id import InvalidResidentId, ResidentId
+from socialcard.payments import queries as payment_queries
+from socialcard.payments.errors import ORDER_STATUS_LABELS, OrderNotFound
+from socialcard.payments.models import OrderStatus
+from socialcard.regions.data import REGIONS
+from socialcard.registry.queries import find_person_by_resident_id, get_person
+from socialcard.reports.insurance_documents import render_insurance_document
+from socialcard.web.charts import Bar, BarChart, BarItem, horizontal_bar_chart
+from socialcard.web.forms import see_other
+from socialcard.web.rendering import render_page
+
+router = APIRouter()
+
+T = TypeVar("T")
+Door = Literal["portal", "kiosk"]
+DOORS: Final[tuple[Door, ...]] = ("portal", "kiosk")
+CHANNELS: Final[dict[str, Channel]] = {"portal": Channel.WEB, "kiosk": Channel.KIOSK}
+# How an issued document, a declaration or an enrolment names the door it came through.
+RECORD_CHANNELS: Final[dict[str, str]] = {"portal": "web", "kiosk": "kiosk"}
+YEARS_SHOWN: Final = 10
+LATEST_MOVEMENTS: Final = 20
+NEXT_YEAR_FROM_MONTH: Final = resident.NEXT_YEAR_FROM_MONTH
+PIN_PATTERN: Final = re.compile(r"\d{6}")
+REGION_PATTERN: Final = re.compile(r"[1-8]\d{5}")
+REGION_NAMES: Final = {r.code: r.name for r in REGIONS}
+# GB/T 2260 provinces, to name where a month transferred in was paid.
+PROVINCE_NAMES: Final[dict[str, str]] = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
+    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省",
+    "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省", "37": "山东省",
+    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
+    "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省",
+    "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
+}  # fmt: skip
+
+FIELD_LABELS: Final[dict[str, str]] = {
+    "pin": "社保卡密码",
+    "scheme": "险种",
+    "year": "缴费年度",
+    "grade": "缴费档次",
+    "resident_id": "社会保障号码",
+    "name": "姓名",
+    "first_period": "起始月份",
+    "last_period": "截止月份",
+    "kind": "参保身份",
+    "schemes": "参保险种",
+    "wage": "月缴费基数",
+    "first_year": "起始年度",
+    "last_year": "截止年度",
+    "document": "凭证种类",
+    "region_code": "转入地行政区划代码",
+    "region_name": "转入地名称",
+}
+# Domain fields as the forms name them.
+FIELD_ALIASES: Final[dict[str, str]] = {"wage_minor": "wage", "amount_minor": "grade"}
+# Refusals that concern a field although the error names none.
+CODE_FIELDS: Final[dict[str, str]] = {
+    "pin_incorrect": "pin",
+    "pin_locked": "pin",
+    "pin_change_required": "pin",
+    "contribution_tier_invalid": "grade",
+}
+MOVEMENT_LABELS: Final[dict[str, str]] = {
+    "account_credited": "缴费记入个人账户",
+    "contribution_received": "个人缴费",
+    "subsidy_received": "政府补贴",
+    "interest_credited": "记账利息",
+    "balance_migrated": "历史余额结转",
+    "claim_approved": "医疗费用支付",
+    "adjustment": "调整",
+    "reversal": "冲正",
+}
+PAYMENT_OUTCOMES: Final[dict[str, str]] = {
+    "paid": "已从社会保障卡银行账户扣款。",
+    "failed": "银行未扣款。",
+    "unknown": "银行暂未返回结果。系统将向银行查询后自动确认，结果以“我的社保”中的记录为准，"
+    "请勿重复缴费。",
+    "debiting": "扣款处理中。系统将向银行查询后自动确认，请勿重复缴费。",
+    "created": "尚未缴费。",
+    "refunded": "已全额退回原银行账户。",
+}
+DONE_NOTICES: Final[dict[str, str]] = {
+    "enrolled": "参保登记已办理。",
+    "declared": "申报已提交，请输入社保卡密码缴费。",
+}
+
+
+# -- errors shown on the form ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A refusal shown on the form it concerns (`form`), naming the field when there is one."""
+
+    form: str
+    field: str | None
+    message: str
+
+    @property
+    def text(self) -> str:
+        label = FIELD_LABELS.get(self.field or "")
+        return f"{label}：{self.message}" if label else self.message
+
+
+def problem_of(form: str, error: DomainError) -> Problem:
+    """Place a domain error on its form and field (or on the form as a whole)."""
+    name = error.field if isinstance(error, InvalidField) else CODE_FIELDS.get(error.code)
+    if name is None and not isinstance(error, CardUseRefused):
+        detail = error.details.get("field")
+        name = detail if isinstance(detail, str) else None
+    if name is not None:
+        name = FIELD_ALIASES.get(name, name)
+    return Problem(form, name, error.message)
+
+
+# -- common to every holder page ------------------------------------------------------------------
+
+
+def _this_year(platform: Platform) -> int:
+    return platform.clock.now().astimezone(SHANGHAI).year
+
+
+def _yuan(minor: int) -> str:
+    return Money(minor).format_yuan()
+
+
+def _card_number(platform: Platform, ctx: RequestContext) -> str:
+    holder = ctx.require_holder()
+    with platform.session() as session:
+        return session.get_one(Card, holder.card_id).card_number
+
+
+def _render(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    template: str,
+    **values: object,
+) -> Response:
+    """A holder page with what every one of them shows: the door, the masked name, the kiosk's
+    sign-out form and idle count, the way back. A refusal is shown on the page with status 200,
+    as on every holder page (a browser logs any 4xx)."""
+    holder = ctx.require_holder()
+    with platform.session() as session:
+        name = get_person(session, holder.person_id).name
+    return render_page(
+        request,
+        template,
+        status_code=200,
+        door=door,
+        kiosk=door == "kiosk",
+        base=f"/{door}/insurance",
+        home="/kiosk/menu" if door == "kiosk" else "/portal",
+        holder_name=mask_name(name),
+        holder_csrf=holder.csrf_token,
+        idle_seconds=KIOSK_IDLE_SECONDS,
+        **values,
+    )
+
+
+def _refused(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door, error: DomainError
+) -> Response:
+    """A card use the door refused (an item not opened here, a card reported lost): the reason,
+    and the way back."""
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_message.html",
+        title="暂不能办理",
+        message=error.message,
+    )
+
+
+def _use(
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    item_no: int,
+    effect: Callable[[Session, Presented], T],
+) -> T:
+    """One use of the signed-in holder's card for `item_no`, the effect in its transaction."""
+    return with_card(
+        platform,
+        ctx,
+        credential=SignedInCard(_card_number(platform, ctx)),
+        item_no=item_no,
+        channel=CHANNELS[door],
+        effect=effect,
+    )
+
+
+def _check_pin(platform: Platform, ctx: RequestContext, door: Door, pin: str) -> PhysicalCard:
+    """The PIN typed to pay, checked by the cards door before anything is ordered: a wrong PIN
+    is counted and refused (with the refused use of item 30) and nothing else is written; a
+    right one is checked again when the bank is asked."""
+    if not PIN_PATTERN.fullmatch(pin):
+        raise InvalidField("pin", "pin_format", "请输入 6 位数字密码。")
+    credential = PhysicalCard(_card_number(platform, ctx), pin)
+    at = platform.clock.now()
+    try:
+        with platform.session() as session:
+            admit_card(
+                session,
+                platform.keys,
+                platform.card_policy,
+                credential=credential,
+                item_no=ITEM_SELF_PAY,
+                county_code=None,
+                at=at,
+            )
+            session.rollback()
+    except CardUseRefused as refusal:
+        record_card_refusal(
+            platform,
+            ctx,
+            refusal,
+            item_no=ITEM_SELF_PAY,
+            channel=CHANNELS[door],
+            county_code=None,
+            terminal_code=None,
+            at=at,
+        )
+        raise
+    return credential
+
+
+def _int(text: str, name: str, message: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidField(name, "integer", message) from None
+
+
+# -- 我的社保 (item 29) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthView:
+    period: int
+    label: str
+    base_minor: int
+    individual_minor: int
+    employer_minor: int
+    status: str
+    status_label: str
+    source_label: str
+    region: str | None  # where the month was paid, when not in Yongzhou
+
+    @property
+    def total_minor(self) -> int:
+        return self.individual_minor + self.employer_minor
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One month of a year's row in the chart."""
+
+    x: float
+    state: str  # paid, elsewhere, due, out, none
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class YearView:
+    year: int
+    months: int  # months counted (the scheme counted most)
+    due_months: int
+    elsewhere_months: int
+    individual_minor: int
+    employer_minor: int
+    schemes: list[tuple[str, int]]  # (short name, months counted), in scheme order
+    rows: list[MonthView]
+
+    @property
+    def total_minor(self) -> int:
+        return self.individual_minor + self.employer_minor
+
+
+@dataclass(frozen=True, slots=True)
+class ChartRow:
+    bar: Bar
+    cells: list[Cell]
+
+
+@dataclass(frozen=True, slots=True)
+class YearChart:
+    """Ten years at a glance: each year's twelve months as cells, then the year's amount."""
+
+    chart: BarChart
+    rows: list[ChartRow]
+    year_x: int  # the right edge of the year labels
+    cell_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class MovementView:
+    at: datetime
+    label: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPanel:
+    scheme: SchemeCode
+    title: str
+    balance_minor: int
+    movements: list[MovementView]
+
+
+def axis_yuan(minor: float) -> str:
+    """An amount axis label in yuan: 0, 5,000, 1.5万."""
+    yuan = minor / 100
+    if yuan >= 10_000:
+        return f"{yuan / 10_000:g}万"
+    return f"{yuan:,.0f}"
+
+
+def _region(code: str, known: Mapping[str, str]) -> str | None:
+    """Where a month was paid when not in Yongzhou: the sending region's name as its transfer
+    gave it, else the province with the code."""
+    if code == CITY_REGION or code.startswith("4311"):
+        return None
+    name = known.get(code) or REGION_NAMES.get(code)
+    return name or f"{PROVINCE_NAMES.get(code[:2], '外地')}（{code}）"
+
+
+def month_view(month: ContributionMonth, regions: Mapping[str, str]) -> MonthView:
+    individual = sum(getattr(month, i) for _s, _e, i in MONTHLY_PARTS if i)
+    employer = sum(getattr(month, e) for _s, e, _i in MONTHLY_PARTS)
+    return MonthView(
+        period=month.period,
+        label=f"{month.period % 100:02d}月",
+        base_minor=month.base_minor,
+        individual_minor=individual,
+        employer_minor=employer,
+        status=month.status.value,
+        status_label=MONTH_STATUS_LABELS[month.status.value],
+        source_label=MONTH_SOURCE_LABELS[month.source.value],
+        region=_region(month.region_code, regions),
+    )
+
+
+def year_views(
+    months: Sequence[ContributionMonth], *, first_year: int, last_year: int,
+    regions: Mapping[str, str],
+) -> list[YearView]:  # fmt: skip
+    """Each year from the first with a month (not before `first_year`) to `last_year`, oldest
+    first; a year without months stays in the list, so a gap shows."""
+    shown = [m for m in months if first_year <= m.period // 100 <= last_year]
+    if not shown:
+        return []
+    summaries = {s.year: s for s in queries.summarise_by_year(shown)}
+    by_year: dict[int, list[ContributionMonth]] = defaultdict(list)
+    for m in shown:
+        by_year[m.period // 100].append(m)
+    views = []
+    for year in range(min(by_year), last_year + 1):
+        summary = summaries.get(year)
+        counted = summary.months if summary else {}
+        views.append(
+            YearView(
+                year=year,
+                months=max(counted.values(), default=0),
+                due_months=summary.due_months if summary else 0,
+                elsewhere_months=summary.elsewhere_months if summary else 0,
+                individual_minor=summary.individual_minor if summary else 0,
+                employer_minor=summary.employer_minor if summary else 0,
+                schemes=[
+                    (SCHEMES[s].short_name, counted[s.value])
+                    for s in EMPLOYEE_SCHEMES
+                    if counted.get(s.value)
+                ],
+                rows=[month_view(m, regions) for m in by_year.get(year, [])],
+            )
+        )
+    return views
+
+
+def _cell_state(month: MonthView | None) -> str:
+    if month is None:
+        return "none"
+    if month.status == MonthStatus.DUE.value:
+        return "due"
+    if month.status == MonthStatus.TRANSFERRED_OUT.value:
+        return "out"
+    return "elsewhere" if month.region else "paid"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartLayout:
+    """The geometry of the years chart on one kind of screen (SVG units; the chart is drawn
+    1000 wide on a desktop or a kiosk, 400 wide for a phone, where the month cells are left
+    out and the amounts lose their fen)."""
+
+    width: int
+    year_width: int
+    cell: int  # 0: no month cells
+    cell_gap: int
+    value_width: int
+    bar_height: int
+    gap: int
+
+
+LAYOUTS: Final[dict[str, ChartLayout]] = {
+    "desktop": ChartLayout(1000, 70, 16, 3, 200, 22, 9),
+    "kiosk": ChartLayout(1000, 86, 22, 4, 230, 28, 12),
+    "phone": ChartLayout(400, 58, 0, 0, 132, 20, 8),
+}
+
+
+def _value_text(year: YearView, layout: ChartLayout) -> str:
+    if not year.months:
+        return f"欠费 {year.due_months} 个月" if year.due_months else "无缴费记录"
+    if layout.cell:
+        return f"{year.months} 个月 · {_yuan(year.total_minor)}"
+    return f"{year.months}个月 ¥{year.total_minor // 100:,}"
+
+
+def year_chart(years: Sequence[YearView], *, screen: str) -> YearChart | None:
+    """Lay the years out: the year, its twelve month cells (coloured by status), a bar for the
+    amount paid (employer and individual parts of the months counted) and the months and
+    amount written out."""
+    if not years:
+        return None
+    layout = LAYOUTS[screen]
+    step = layout.cell + layout.cell_gap
+    chart = horizontal_bar_chart(
+        [BarItem(f"{y.year}年", y.total_minor) for y in years],
+        width=layout.width,
+        label_width=layout.year_width + (12 * step + 16 if layout.cell else 8),
+        value_width=layout.value_width,
+        bar_height=layout.bar_height,
+        gap=layout.gap,
+        tick_label=axis_yuan,
+    )
+    if not any(y.total_minor for y in years):
+        chart = replace(chart, ticks=())  # nothing paid: no amount axis
+    rows = []
+    for bar, year in zip(chart.bars, years, strict=True):
+        by_month = {m.period % 100: m for m in year.rows}
+        cells = []
+        for n in range(1, 13 if layout.cell else 1):
+            month = by_month.get(n)
+            title = f"{year.year}年{n:02d}月 " + (month.status_label if month else "无缴费记录")
+            if month and month.region:
+                title += f"（{month.region}）"
+            x = layout.year_width + 8 + (n - 1) * step
+            cells.append(Cell(x=x, state=_cell_state(month), title=title))
+        rows.append(ChartRow(replace(bar, value_text=_value_text(year, layout)), cells))
+    return YearChart(chart=chart, rows=rows, year_x=layout.year_width, cell_size=layout.cell)
+
+
+def movement_label(kind: str, amount_minor: int) -> str:
+    """A personal account's movement in Chinese (a transfer says which way it went)."""
+    if kind == "relation_transferred":
+        return "转出至外地" if amount_minor < 0 else "外地转入"
+    return MOVEMENT_LABELS.get(kind, "其他")
+
+
+def account_panel(view: queries.AccountView) -> AccountPanel:
+    return AccountPanel(
+        scheme=view.scheme,
+        title=f"{SCHEMES[view.scheme].name}个人账户",
+        balance_minor=view.balance_minor,
+        movements=[
+            MovementView(line.created_at, movement_label(line.kind, line.amount_minor),
+                         line.amount_minor)
+            for line in view.latest
+        ],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentView:
+    scheme: str
+    kind_label: str
+    status: str
+    status_label: str
+    started_on: date
+    ended_on: date | None
+    end_reason: str | None
+    employer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentView:
+    year: int
+    scheme: str
+    amount_minor: int
+    subsidy_minor: int
+    status: str
+    status_label: str
+    paid_on: date | None
+    paid_by_other: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationView:
+    declaration_no: str
+    span: str
+    months: int
+    total_minor: int
+    status_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferView:
+    transfer_no: str
+    direction: str
+    region: str
+    months: int
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What 我的社保 shows."""
+
+    enrolments: list[EnrolmentView]  # open ones (active or suspended)
+    ended: list[EnrolmentView]  # terminated ones
+    years: list[YearView]  # oldest first
+    chart: YearChart | None  # on a desktop or a kiosk
+    phone_chart: YearChart | None
+    first_year: int
+    last_year: int
+    due_months: int
+    accounts: list[AccountPanel]
+    resident: list[ResidentView]
+    declarations: list[DeclarationView]
+    transfers: list[TransferView]
+    has_resident: bool  # an active resident enrolment: pay the year
+    has_flexible: bool  # an active flexible enrolment: declare months
+
+    @property
+    def months_shown(self) -> int:
+        return sum(y.months for y in self.years)
+
+    @property
+    def pension_minor(self) -> int:
+        pension = (SchemeCode.PENSION_EMPLOYEE, SchemeCode.PENSION_RESIDENT)
+        return sum(a.balance_minor for a in self.accounts if a.scheme in pension)
+
+    @property
+    def medical_minor(self) -> int | None:
+        medical = (a for a in self.accounts if a.scheme is SchemeCode.MEDICAL_EMPLOYEE)
+        return next((a.balance_minor for a in medical), None)
+
+
+def declaration_span(first_period: int, last_period: int) -> str:
+    span = period_label(first_period)
+    return span if last_period == first_period else f"{span}至{period_label(last_period)}"
+
+
+def _declarations(session: Session, person_id: int) -> list[DeclarationView]:
+    return [
+        DeclarationView(
+            declaration_no=d.declaration_no,
+            span=declaration_span(d.first_period, d.last_period),
+            months=d.months,
+            total_minor=d.total_minor,
+            status_label=DECLARATION_STATUS_LABELS[d.status.value],
+        )
+        for d in queries.list_declarations(
+            session, person_id=person_id, status=DeclarationStatus.DECLARED
+        )
+    ]
+
+
+def build_overview(session: Session, person_id: int, *, at: datetime, kiosk: bool) -> Overview:
+    """The holder's records as the page shows them: enrolments, ten years of months by year,
+    the personal accounts with their latest movements, resident years, unpaid declarations."""
+    overview = queries.insured_overview(
+        session, person_id, at=at, years=YEARS_SHOWN, latest=LATEST_MOVEMENTS
+    )
+    this_year = at.astimezone(SHANGHAI).year
+    moved = queries.list_transfers_of(session, person_id)
+    regions = {t.region_code: t.region_name for t in moved if t.direction is TransferDirection.IN}
+    first_year = this_year - YEARS_SHOWN + 1
+    years = year_views(overview.months, first_year=first_year, last_year=this_year, regions=regions)
+    accounts = [
+        account_panel(view)
+        for scheme in (SchemeCode.PENSION_EMPLOYEE, SchemeCode.PENSION_RESIDENT)
+        if (view := queries.account_view(session, person_id, scheme, latest=LATEST_MOVEMENTS))
+    ]
+    if overview.medical is not None:
+        accounts.append(account_panel(overview.medical))
+    active = [e for e, _n in overview.enrolments if e.status is EnrolmentStatus.ACTIVE]
+    enrolments = [
+        EnrolmentView(
+            scheme=SCHEMES[e.scheme].name,
+            kind_label=KIND_LABELS[e.kind.value],
+            status=e.status.value,
+            status_label=ENROLMENT_STATUS_LABELS[e.status.value],
+            started_on=e.started_on,
+            ended_on=e.ended_on,
+            end_reason=e.end_reason,
+            employer=employer,
+        )
+        for e, employer in overview.enrolments
+    ]
+    return Overview(
+        enrolments=[e for e in enrolments if e.status != EnrolmentStatus.TERMINATED.value],
+        ended=[e for e in enrolments if e.status == EnrolmentStatus.TERMINATED.value],
+        years=years,
+        chart=year_chart(years, screen="kiosk" if kiosk else "desktop"),
+        phone_chart=None if kiosk else year_chart(years, screen="phone"),
+        first_year=years[0].year if years else this_year,
+        last_year=this_year,
+        due_months=sum(1 for m in overview.months if m.status is MonthStatus.DUE),
+        accounts=accounts,
+        resident=[
+            ResidentView(
+                year=r.year,
+                scheme=SCHEMES[r.scheme].name,
+                amount_minor=r.amount_minor,
+                subsidy_minor=r.subsidy_minor,
+                status=r.status.value,
+                status_label=MONTH_STATUS_LABELS[r.status.value],
+                paid_on=r.paid_on,
+                paid_by_other=r.payer_person_id not in (None, person_id),
+            )
+            for r in overview.resident
+        ],
+        declarations=_declarations(session, person_id),
+        transfers=[
+            TransferView(
+                transfer_no=t.transfer_no,
+                direction="转出" if t.direction is TransferDirection.OUT else "转入",
+                region=t.region_name,
+                months=t.months,
+                on=t.created_at.astimezone(SHANGHAI).date(),
+            )
+            for t in moved
+        ],
+        has_resident=any(e.kind is EnrolmentKind.RESIDENT for e in active),
+        has_flexible=any(e.kind is EnrolmentKind.FLEXIBLE for e in active),
+    )
+
+
+def _overview_page(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door
+) -> Response:
+    at = platform.clock.now()
+
+    def effect(session: Session, presented: Presented) -> Overview:
+        return build_overview(session, presented.holder.id, at=at, kiosk=door == "kiosk")
+
+    try:
+        overview = _use(platform, ctx, door, ITEM_QUERY, effect)
+    except CardUseRefused as refusal:
+        return _refused(request, platform, ctx, door, refusal)
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_overview.html",
+        overview=overview,
+        done=DONE_NOTICES.get(request.query_params.get("done", "")),
+    )
+
+
+# -- paying (items 23, 30) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    amount_minor: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentOption:
+    """A resident year the holder may pay for themselves."""
+
+    form: str
+    scheme: str
+    scheme_name: str
+    year: int
+    grades: list[Grade]  # the pension's grades; the medical contribution's one amount
+    chosen: int | None
+    paid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FlexibleOption:
+    """A flexible worker's months to declare, on the base on record."""
+
+    base_minor: int
+    month_minor: int
+    parts: list[tuple[str, int]]
+    periods: list[tuple[int, str]]  # months with no record yet: (yyyymm, label)
+
+
+def _grades(session: Session, scheme: SchemeCode, year: int) -> list[Grade]:
+    tiers = tiers_of(get_rule(session, scheme, year * 100 + 1))
+    word = "政府补贴" if scheme is SchemeCode.PENSION_RESIDENT else "财政补助"
+    return [
+        Grade(t.amount_minor, f"{_yuan(t.amount_minor)}（{word} {_yuan(t.subsidy_minor)}）")
+        for t in tiers
+    ]
+
+
+def payable_years(at: datetime) -> list[int]:
+    """This year, and from September next year's resident medical contribution."""
+    today = at.astimezone(SHANGHAI).date()
+    return [today.year] + ([today.year + 1] if today.month >= NEXT_YEAR_FROM_MONTH else [])
+
+
+def flexible_month(session: Session, wage_minor: int, period: int) -> FlexibleOption:
+    """What one month costs a flexible worker on this wage (base clamped, the flexible rate)."""
+    parts, base = [], wage_minor
+    for scheme in FLEXIBLE_SCHEMES:
+        rule = monthly_rule(get_rule(session, scheme, period))
+        base = clamp_base(wage_minor, rule)
+        paid = month_parts(base, rule, flexible=True)
+        parts.append((SCHEMES[scheme].short_name, paid.employer_minor + paid.individual_minor))
+    return FlexibleOption(base, sum(p for _n, p in parts), parts, [])
+
+
+def _declarable(
+    session: Session, person_id: int, *, since: date, at: datetime
+) -> list[tuple[int, str]]:
+    """The months a flexible worker may declare: three months back (not before the enrolment
+    began) to December, less those already on record."""
+    now = declarations.current_period(at)
+    oldest = max(previous_period(previous_period(now)), period_of(since))
+    taken = {m.period for m in queries.contribution_months(session, person_id, since_period=oldest)}
+    return [
+        (p, period_label(p))
+        for p in periods_between(oldest, (now // 100) * 100 + 12)
+        if p not in taken
+    ]
+
+
+def _pay_values(session: Session, person_id: int, *, at: datetime) -> dict[str, object]:
+    this_year = at.astimezone(SHANGHAI).year
+    years = payable_years(at)
+    active = {
+        e.scheme: e
+        for e in queries.open_enrolments(session, person_id)
+        if e.status is EnrolmentStatus.ACTIVE
+    }
+    recorded = {
+        (r.scheme, r.year): r for r in queries.list_resident_contributions(session, person_id)
+    }
+    own = []
+    for scheme in RESIDENT_SCHEMES:
+        mine = active.get(scheme)
+        if mine is None or mine.kind is not EnrolmentKind.RESIDENT:
+            continue
+        for year in years if scheme is SchemeCode.MEDICAL_RESIDENT else [this_year]:
+            existing = recorded.get((scheme, year))
+            own.append(
+                ResidentOption(
+                    form=f"own:{scheme.value}:{year}",
+                    scheme=scheme.value,
+                    scheme_name=SCHEMES[scheme].name,
+                    year=year,
+                    grades=_grades(session, scheme, year),
+                    chosen=mine.wage_minor,
+                    paid=existing is not None and existing.status is not MonthStatus.DUE,
+                )
+            )
+    flexible = None
+    working = next((e for e in active.values() if e.kind is EnrolmentKind.FLEXIBLE), None)
+    if working is not None and working.wage_minor:
+        period = declarations.current_period(at)
+        flexible = replace(
+            flexible_month(session, working.wage_minor, period),
+            periods=_declarable(session, person_id, since=working.started_on, at=at),
+        )
+    return {
+        "own": own,
+        "years": years,
+        "family_grades": _grades(session, SchemeCode.PENSION_RESIDENT, this_year),
+        "medical_amounts": {
+            year: _grades(session, SchemeCode.MEDICAL_RESIDENT, year)[0].text for year in years
+        },
+        "flexible": flexible,
+        "unpaid": _declarations(session, person_id),
+    }
+
+
+def _pay_page(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    problem: Problem | None = None,
+    entered: Mapping[str, str] | None = None,
+) -> Response:
+    holder = ctx.require_holder()
+    with platform.session() as session:
+        values = _pay_values(session, holder.person_id, at=platform.clock.now())
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_pay.html",
+        problem=problem,
+        entered=dict(entered or {}),
+        done=DONE_NOTICES.get(request.query_params.get("done", "")),
+        **values,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentPlan:
+    insured_id: int | None  # None: the holder
+    scheme: SchemeCode
+    year: int
+    amount_minor: int | None
+
+
+def _family_member(platform: Platform, resident_id: str, name: str) -> int:
+    """The family member named by ID number and name, both as registered."""
+    try:
+        number = ResidentId.parse(resident_id.strip(), today=local_today(platform.clock))
+    except InvalidResidentId:
+        raise InvalidField(
+            "resident_id", "resident_id", "号码格式不正确（18 位，末位可能为 X）。"
+        ) from None
+    if not name.strip():
+        raise InvalidField("name", "required", "请填写家庭成员的姓名。")
+    with platform.session() as session:
+        person = find_person_by_resident_id(session, platform.keys, number)
+        if person is None or person.name != name.strip():
+            # One answer for both: nobody learns whether a number is registered.
+            raise InvalidField(
+                "name", "registered_name", "与社会保障号码在户籍登记中的姓名不一致，请核对。"
+            )
+        return person.id
+
+
+def _resident_plan(
+    platform: Platform,
+    ctx: RequestContext,
+    *,
+    scheme: str,
+    year: str,
+    grade: str,
+    family: bool,
+    resident_id: str,
+    name: str,
+) -> ResidentPlan:
+    """Check the form and rehearse the contribution (enrolled, grade, year, not paid yet) in a
+    transaction that is rolled back: what will be paid, with nothing written."""
+    try:
+        code = SchemeCode(scheme)
+    except ValueError:
+        raise InvalidField("scheme", "resident_scheme", "请选择险种。") from None
+    if code not in RESIDENT_SCHEMES:
+        raise InvalidField("scheme", "resident_scheme", "请选择城乡居民险种。")
+    chosen_year = _int(year, "year", "请选择缴费年度。")
+    amount = None
+    if code is SchemeCode.PENSION_RESIDENT and grade.strip():
+        amount = _int(grade, "grade", "请选择缴费档次。")
+    insured = _family_member(platform, resident_id, name) if family else None
+    payer = ctx.require_holder().person_id
+    with platform.session() as session:
+        resident.order_resident_contribution(
+            session,
+            person_id=insured or payer,
+            payer_person_id=payer,
+            scheme=code,
+            year=chosen_year,
+            amount_minor=amount,
+            at=platform.clock.now(),
+        )
+        session.rollback()
+    return ResidentPlan(insured, code, chosen_year, amount)
+
+
+def _pay_resident(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    scheme: str,
+    year: str,
+    grade: str,
+    family: bool,
+    resident_id: str,
+    name: str,
+    pin: str,
+) -> Response:
+    form = "family" if family else f"own:{scheme}:{year}"
+    try:
+        plan = _resident_plan(
+            platform, ctx, scheme=scheme, year=year, grade=grade, family=family,
+            resident_id=resident_id, name=name,
+        )  # fmt: skip
+        credential = _check_pin(platform, ctx, door, pin)
+        _paid, order = pay_resident_contribution(
+            platform,
+            ctx,
+            insured_person_id=plan.insured_id,
+            scheme=plan.scheme,
+            year=plan.year,
+            amount_minor=plan.amount_minor,
+            credential=credential,
+            channel=CHANNELS[door],
+        )
+    except DomainError as error:
+        entered = {"form": form, "scheme": scheme, "year": year, "grade": grade}
+        if family:
+            entered["name"] = name  # never the ID number: it is typed again
+        return _pay_page(
+            request, platform, ctx, door, problem=problem_of(form, error), entered=entered
+        )
+    return see_other(f"/{door}/insurance/payments/{order.order_no}")
+
+
+def _declare(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    first_period: str,
+    last_period: str,
+) -> Response:
+    """个人缴费申报 (item 23): the months, on the wage on record; paid next with the PIN."""
+    try:
+        first = _int(first_period, "first_period", "请选择起始月份。")
+        last = _int(last_period, "last_period", "请选择截止月份。")
+
+        def effect(session: Session, presented: Presented) -> str:
+            made = declarations.declare_flexible(
+                session,
+                person_id=presented.holder.id,
+                first_period=first,
+                last_period=last,
+                channel=RECORD_CHANNELS[door],
+                at=platform.clock.now(),
+            )
+            audit_insurance(
+                session, platform, ctx, "insurance.declared", "declaration",
+                made.declaration_no, total_minor=made.total_minor,
+            )  # fmt: skip
+            return made.declaration_no
+
+        _use(platform, ctx, door, ITEM_DECLARE, effect)
+    except DomainError as error:
+        entered = {"first_period": first_period, "last_period": last_period}
+        return _pay_page(
+            request, platform, ctx, door, problem=problem_of("declare", error), entered=entered
+        )
+    return see_other(f"/{door}/insurance/pay?done=declared#declarations")
+
+
+def _pay_declared(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    declaration_no: str,
+    pin: str,
+) -> Response:
+    """Pay one of the holder's own unpaid declarations with the PIN (item 30)."""
+    try:
+        with platform.session() as session:
+            found = queries.get_declaration(session, declaration_no)
+            if found.person_id != ctx.require_holder().person_id:
+                raise DeclarationNotFound(declaration_no)
+        credential = _check_pin(platform, ctx, door, pin)
+        _paid, order = pay_declaration(
+            platform,
+            ctx,
+            declaration_no=declaration_no,
+            credential=credential,
+            channel=CHANNELS[door],
+        )
+    except DomainError as error:
+        return _pay_page(
+            request, platform, ctx, door, problem=problem_of(f"declaration:{declaration_no}", error)
+        )
+    return see_other(f"/{door}/insurance/payments/{order.order_no}")
+
+
+def _payment_page(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door, order_no: str
+) -> Response:
+    """The outcome of a payment: paid, failed with the bank's reason, or not known yet."""
+    holder = ctx.require_holder()
+    with platform.session() as session:
+        order = payment_queries.get_order(session, order_no)
+        if order.person_id != holder.person_id or order.item_no != ITEM_SELF_PAY:
+            raise OrderNotFound(order_no)
+        settled = False
+        kind = order.reference.partition(":")[0]
+        if kind == "declaration":
+            declaration = queries.find_declaration_by_order(session, order_no)
+            settled = declaration is not None and declaration.status is DeclarationStatus.PAID
+        elif kind == "resident_contribution":
+            found = resident.find_resident_by_order(session, order_no)
+            settled = found is not None and found.status is MonthStatus.PAID
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_payment.html",
+        order=order,
+        status_label=ORDER_STATUS_LABELS[order.status.value],
+        outcome=PAYMENT_OUTCOMES.get(order.status.value, ""),
+        settled=settled,
+        has_receipt=order.status in (OrderStatus.PAID, OrderStatus.REFUNDED),
+    )
+
+
+# -- enrolment (item 22) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRange:
+    """The monthly base a flexible worker may declare, from the rules in force."""
+
+    floor_minor: int
+    ceiling_minor: int
+    rates: list[tuple[str, str]]  # (scheme, flexible rate as text)
+
+
+def base_range(session: Session, period: int) -> BaseRange:
+    rules = {s: get_rule(session, s, period) for s in FLEXIBLE_SCHEMES}
+    return BaseRange(
+        floor_minor=max(r.base_floor_minor for r in rules.values()),
+        ceiling_minor=min(r.base_ceiling_minor for r in rules.values()),
+        rates=[(SCHEMES[s].name, f"{r.flexible_rate_bp / 100:g}%") for s, r in rules.items()],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolPlan:
+    request: enrolment.EnrolRequest
+    lines: list[tuple[str, str]]  # what the confirmation step shows
+
+
+def _enrol_plan(
+    platform: Platform,
+    person_id: int,
+    door: Door,
+    *,
+    kind: str,
+    grade: str,
+    schemes: Sequence[str],
+    wage: str,
+) -> EnrolPlan:
+    """Check the form, then rehearse the enrolment in a transaction rolled back (eligibility,
+    another open relation of the same scheme): the request to confirm, and what it will do."""
+    at = platform.clock.now()
+    today = at.astimezone(SHANGHAI).date()
+    started_on = today.replace(day=1)
+    period = period_of(started_on)
+    lines: list[tuple[str, str]]
+    with platform.session() as session:
+        if kind == EnrolmentKind.RESIDENT.value:
+            chosen = tuple(s for s in RESIDENT_SCHEMES if s.value in schemes)
+            if not chosen:
+                raise InvalidField("schemes", "required", "请至少选择一个险种。")
+            grade_minor = None
+            lines = [("参保身份", "城乡居民"), ("参保日期", started_on.isoformat())]
+            if SchemeCode.PENSION_RESIDENT in chosen:
+                grades = {
+                    g.amount_minor: g.text
+                    for g in _grades(session, SchemeCode.PENSION_RESIDENT, today.year)
+                }
+                grade_minor = _int(grade or "0", "grade", "请选择缴费档次。")
+                if grade_minor not in grades:
+                    raise InvalidField("grade", "tier", "请选择缴费档次。")
+                lines.append(("城乡居民基本养老保险", f"每年缴费 {grades[grade_minor]}"))
+            if SchemeCode.MEDICAL_RESIDENT in chosen:
+                amount = _grades(session, SchemeCode.MEDICAL_RESIDENT, today.year)[0].text
+                lines.append(("城乡居民基本医疗保险", f"{today.year}年度个人缴费 {amount}"))
+            lines.append(("缴费方式", "每年在“我的社保—缴费”中用社保卡银行账户缴纳"))
+            request = enrolment.EnrolRequest(
+                person_id=person_id, kind=EnrolmentKind.RESIDENT, started_on=started_on,
+                channel=RECORD_CHANNELS[door], wage_minor=grade_minor, schemes=chosen,
+            )  # fmt: skip
+        elif kind == EnrolmentKind.FLEXIBLE.value:
+            allowed = base_range(session, period)
+            try:
+                wage_minor = Money.yuan(wage.strip().replace(",", "")).minor
+            except (ArithmeticError, ValueError):
+                raise InvalidField("wage", "amount", "请按元填写，如 5000 或 5000.00。") from None
+            if not allowed.floor_minor <= wage_minor <= allowed.ceiling_minor:
+                raise InvalidField(
+                    "wage",
+                    "base_range",
+                    f"应在 {_yuan(allowed.floor_minor)} 至 {_yuan(allowed.ceiling_minor)} 之间。",
+                )
+            month = flexible_month(session, wage_minor, period)
+            parts = "、".join(f"{n} {_yuan(v)}" for n, v in month.parts)
+            lines = [
+                ("参保身份", "灵活就业人员"),
+                ("参保险种", "、".join(SCHEMES[s].name for s in FLEXIBLE_SCHEMES)),
+                ("参保日期", started_on.isoformat()),
+                ("月缴费基数", _yuan(wage_minor)),
+                ("每月应缴", f"{_yuan(month.month_minor)}（{parts}）"),
+                ("缴费方式", "按月申报，用社保卡银行账户缴纳"),
+            ]
+            request = enrolment.EnrolRequest(
+                person_id=person_id, kind=EnrolmentKind.FLEXIBLE, started_on=started_on,
+                channel=RECORD_CHANNELS[door], wage_minor=wage_minor,
+            )  # fmt: skip
+        else:
+            raise InvalidField("kind", "enrolment_kind", "请选择参保身份。")
+        open_now = {
+            (e.scheme, e.kind): e
+            for e in queries.open_enrolments(session, person_id)
+            if e.status is EnrolmentStatus.ACTIVE
+        }
+        for scheme in request.schemes or FLEXIBLE_SCHEMES:
+            if (scheme, request.kind) in open_now:
+                raise InvalidField(
+                    "kind", "enrolled", f"您已参加“{SCHEMES[scheme].name}”，无需重复登记。"
+                )
+        enrolment.enrol(session, request, at=at)
+        session.rollback()
+    return EnrolPlan(request, lines)
+
+
+def _enrol_page(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    problem: Problem | None = None,
+    entered: Mapping[str, object] | None = None,
+    plan: EnrolPlan | None = None,
+) -> Response:
+    holder = ctx.require_holder()
+    at = platform.clock.now()
+    year = at.astimezone(SHANGHAI).year
+    with platform.session() as session:
+        current = [
+            (SCHEMES[e.scheme].name, KIND_LABELS[e.kind.value])
+            for e in queries.open_enrolments(session, holder.person_id)
+            if e.status is EnrolmentStatus.ACTIVE
+        ]
+        grades = _grades(session, SchemeCode.PENSION_RESIDENT, year)
+        medical = _grades(session, SchemeCode.MEDICAL_RESIDENT, year)[0].text
+        allowed = base_range(session, declarations.current_period(at))
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_enrol.html",
+        current=current,
+        grades=grades,
+        medical=medical,
+        allowed=allowed,
+        year=year,
+        problem=problem,
+        entered=dict(entered or {}),
+        plan=plan,
+    )
+
+
+def _enrol_form(kind: str, grade: str, schemes: list[str] | None, wage: str) -> dict[str, object]:
+    return {"kind": kind, "grade": grade, "schemes": list(schemes or []), "wage": wage}
+
+
+def _enrol_check(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door, entered: dict[str, Any]
+) -> Response:
+    """The confirmation step: what will be recorded, before anything is."""
+    try:
+        plan = _enrol_plan(platform, ctx.require_holder().person_id, door, **entered)
+    except DomainError as error:
+        return _enrol_page(
+            request,
+            platform,
+            ctx,
+            door,
+            problem=problem_of(f"enrol:{entered['kind']}", error),
+            entered=entered,
+        )
+    return _enrol_page(request, platform, ctx, door, entered=entered, plan=plan)
+
+
+def _enrol_confirm(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door, entered: dict[str, Any]
+) -> Response:
+    """参保登记 confirmed: a card use of item 22, the enrolment in its transaction."""
+    try:
+        plan = _enrol_plan(platform, ctx.require_holder().person_id, door, **entered)
+
+        def effect(session: Session, presented: Presented) -> list[str]:
+            done = enrolment.enrol(
+                session, replace(plan.request, person_id=presented.holder.id),
+                at=platform.clock.now(),
+            )  # fmt: skip
+            audit_insurance(
+                session, platform, ctx, "insurance.enrolled", "person", presented.holder.id,
+                kind=plan.request.kind.value, schemes=[e.scheme.value for e in done],
+            )  # fmt: skip
+            return [e.scheme.value for e in done]
+
+        _use(platform, ctx, door, ITEM_ENROL, effect)
+    except DomainError as error:
+        return _enrol_page(
+            request,
+            platform,
+            ctx,
+            door,
+            problem=problem_of(f"enrol:{entered['kind']}", error),
+            entered=entered,
+        )
+    return see_other(f"/{door}/insurance?done=enrolled")
+
+
+# -- documents (items 27, 28) ---------------------------------------------------------------------
+
+PRINTABLE: Final = (DocumentKind.CONTRIBUTION_CERTIFICATE, DocumentKind.RIGHTS_STATEMENT)
+
+
+def _verify_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + VERIFY_PATH
+
+
+def _pdf(data: bytes, document_no: str, *, attachment: bool) -> Response:
+    disposition = "attachment" if attachment else "inline"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{document_no}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "SAMEORIGIN",  # the kiosk's printing page shows it in a frame
+        },
+    )
+
+
+def _documents_page(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    problem: Problem | None = None,
+    entered: Mapping[str, str] | None = None,
+) -> Response:
+    year = _this_year(platform)
+    return _render(
+        request,
+        platform,
+        ctx,
+        door,
+        "insurance/holder_documents.html",
+        years=list(range(year, year - 30, -1)),
+        this_year=year,
+        problem=problem,
+        entered=dict(entered or {}),
+    )
+
+
+def _issue_document(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    door: Door,
+    *,
+    document: str,
+    first_year: str,
+    last_year: str,
+    year: str,
+) -> Response:
+    """Issue the document (a card use of item 27 or 28) and hand it over: the portal downloads
+    it, the kiosk shows its printing page."""
+    try:
+        kind = next((k for k in PRINTABLE if k.value == document), None)
+        if kind is None:
+            raise InvalidField("document", "printable", "请选择要打印的凭证。")
+        this_year = _this_year(platform)
+        if kind is DocumentKind.CONTRIBUTION_CERTIFICATE:
+            first = _int(first_year, "first_year", "请选择起始年度。")
+            last = _int(last_year, "last_year", "请选择截止年度。")
+            if last > this_year:
+                raise InvalidField("last_year", "past_or_current", "不能晚于本年度。")
+            if first > last:
+                raise InvalidField("first_year", "range", "不能晚于截止年度。")
+        else:
+            first, last = None, _int(year, "year", "请选择年度。")
+
+        def effect(session: Session, presented: Presented) -> tuple[str, bytes]:
+            issued = issue_pdf(
+                platform,
+                session,
+                ctx,
+                person_id=presented.holder.id,
+                kind=kind,
+                channel=RECORD_CHANNELS[door],
+                base_url=str(request.base_url),
+                year=last,
+                first_year=first,
+            )
+            return issued.document.document_no, issued.pdf
+
+        document_no, pdf = _use(platform, ctx, door, ITEM_OF_DOCUMENT[kind], effect)
+    except DomainError as error:
+        entered = {"first_year": first_year, "last_year": last_year, "year": year}
+        return _documents_page(
+            request, platform, ctx, door, problem=problem_of(document, error), entered=entered
+        )
+    if door == "portal":
+        return _pdf(pdf, document_no, attachment=True)
+    return see_other(f"/kiosk/insurance/documents/{document_no}")
+
+
+class DocumentNotIssued(NotFound):
+    """A document number that is not one of the signed-in holder's documents."""
+
+    code = "insurance_document_not_found"
+
+    def __init__(self, document_no: str) -> None:
+        super().__init__(f"没有凭证 {document_no}。", document=document_no)
+
+
+def _own_document(platform: Platform, ctx: RequestContext, document_no: str) -> InsuranceDocument:
+    """One of the holder's own documents (anyone else's reads as not found)."""
+    with platform.session() as session:
+        found = session.scalars(
+            select(InsuranceDocument).where(InsuranceDocument.document_no == document_no)
+        ).first()
+    if found is None or found.person_id != ctx.require_holder().person_id:
+        raise DocumentNotIssued(document_no)
+    return found
+
+
+def _document_pdf(
+    request: Request, platform: Platform, ctx: RequestContext, door: Door, document_no: str
+) -> Response:
+    """A document as issued, rendered again from what it said (a reprint is not a new use)."""
+    document = _own_document(platform, ctx, document_no)
+    with platform.session() as session:
+        name = get_person(session, document.person_id).name
+    pdf = render_insurance_document(document, holder_name=name, verify_url=_verify_url(request))
+    return _pdf(pdf, document_no, attachment=door == "portal")
+
+
+def _printing_page(
+    request: Request, platform: Platform, ctx: RequestContext, document_no: str
+) -> Response:
+    """正在打印: the kiosk prints the document shown in the frame; the code is on screen too."""
+    document = _own_document(platform, ctx, document_no)
+    return _render(
+        request,
+        platform,
+        ctx,
+        "kiosk",
+        "insurance/holder_printing.html",
+        document_no=document.document_no,
+        title=TITLES[document.kind],
+        code=format_code(document.verification_code),
+        verify_path=VERIFY_PATH,
+    )
+
+
+# -- relation transfer (item 24, portal only) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransferState:
+    """What a transfer out would move now."""
+
+    schemes: list[str]
+    paid_months: int
+    due_months: int
+    pension_minor: int
+    medical_minor: int
+
+
+def transfer_state(session: Session, person_id: int) -> TransferState:
+    months = queries.contribution_months(session, person_id)
+    balances = {
+        scheme: view.balance_minor if view else 0
+        for scheme in (SchemeCode.PENSION_EMPLOYEE, SchemeCode.MEDICAL_EMPLOYEE)
+        for view in [queries.account_view(session, person_id, scheme, latest=0)]
+    }
+    return TransferState(
+        schemes=[
+            SCHEMES[e.scheme].name
+            for e in queries.open_enrolments(session, person_id)
+            if e.family in transfers.TRANSFERABLE
+        ],
+        paid_months=sum(1 for m in months if m.status is MonthStatus.PAID),
+        due_months=sum(1 for m in months if m.status is MonthStatus.DUE),
+        pension_minor=balances[SchemeCode.PENSION_EMPLOYEE],
+        medical_minor=balances[SchemeCode.MEDICAL_EMPLOYEE],
+    )
+
+
+def check_region(region_code: str, region_name: str) -> tuple[str, str]:
+    """The receiving region as the form gave it: a GB/T 2260 code outside Yongzhou, a name."""
+    code, name = region_code.strip(), region_name.strip()
+    if not REGION_PATTERN.fullmatch(code):
+        raise InvalidField("region_code", "gb2260", "应为 6 位行政区划代码，如 440305。")
+    if code.startswith("4311"):
+        raise InvalidField("region_code", "other_region", "永州市内的县区之间不需要转移。")
+    if not name or len(name) > 60:
+        raise InvalidField("region_name", "required", "请填写转入地名称（不超过 60 字）。")
+    return code, name
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDone:
+    transfer_no: str
+    region: str
+    months: int
+    pension_minor: int
+    medical_minor: int
+    document_no: str
+    code: str
+    data_name: str
+    data_uri: str  # the data file for the receiving office, handed over once
+
+
+def _transfer_page(
+    request: Request,
+    platform: Platform,
+    ctx: RequestContext,
+    *,
+    step: str,
+    problem: Problem | None = None,
+    entered: Mapping[str, str] | None = None,
+    done: TransferDone | None = None,
+) -> Response:
+    holder = ctx.require_holder()
+    with platform.session() as session:
+        state = transfer_state(session, holder.person_id)
+    return _render(
+        request,
+        platform,
+        ctx,
+        "portal",
+        "insurance/holder_transfer.html",
+        step=step,
+        state=state,
+        problem=problem,
+        entered=dict(entered or {}),
+        done=done,
+    )
+
+
+def _transfer_out(
+    request: Request, platform: Platform, ctx: RequestContext, region_code: str, region_name: str
+) -> Response:
+    """转出: a card use of item 24; the relation moves, the certificate is issued with it, and
+    the page hands over the data file (it is produced once, with the transfer)."""
+    entered = {"region_code": region_code, "region_name": region_name}
+    try:
+        code, name = check_region(region_code, region_name)
+
+        def effect(session: Session, presented: Presented) -> TransferDone:
+            at = platform.clock.now()
+            moved = transfers.transfer_out(
+                session, platform.keys, person_id=presented.holder.id, region_code=code,
+                region_name=name, card_id=presented.card.id, channel="web", created_by=None,
+                at=at,
+            )  # fmt: skip
+            transfer = moved.transfer
+            audit_insurance(
+                session, platform, ctx, "insurance.transferred_out", "insurance_transfer",
+                transfer.transfer_no, region=code,
+            )  # fmt: skip
+            issued = issue_pdf(
+                platform, session, ctx, person_id=presented.holder.id,
+                kind=DocumentKind.TRANSFER_CERTIFICATE, channel="web",
+                base_url=str(request.base_url), transfer=transfer,
+            )  # fmt: skip
+            return TransferDone(
+                transfer_no=transfer.transfer_no,
+                region=transfer.region_name,
+                months=transfer.months,
+                pension_minor=transfer.pension_account_minor,
+                medical_minor=transfer.medical_account_minor,
+                document_no=issued.document.document_no,
+                code=format_code(issued.document.verification_code),
+                data_name=f"{transfer.transfer_no}.json",
+                data_uri="data:application/json;base64,"
+                + base64.b64encode(moved.data_file).decode("ascii"),
+            )
+
+        done = _use(platform, ctx, "portal", ITEM_TRANSFER, effect)
+    except DomainError as error:
+        return _transfer_page(
+            request, platform, ctx, step="form", problem=problem_of("transfer", error),
+            entered=entered,
+        )  # fmt: skip
+    return _transfer_page(request, platform, ctx, step="done", done=done)
+
+
+# -- the routes of both doors ---------------------------------------------------------------------
+
+FormText = Annotated[str, Form()]
+
+
+def _door_routes(door: Door) -> None:
+    """Register the pages of one door: /portal/insurance/… or /kiosk/insurance/…."""
+    base = f"/{door}/insurance"
+
+    @router.get(base)
+    def overview(request: Request, ctx: Context, platform: PlatformDep) -> Response:
+        """我的社保: enrolments, ten years of months, accounts, resident years (item 29)."""
+        return _overview_page(request, platform, ctx, door)
+
+    @router.get(base + "/pay")
+    def pay(request: Request, ctx: Context, platform: PlatformDep) -> Response:
+        """缴费: resident years for oneself or a family member; a flexible worker's months."""
+        return _pay_page(request, platform, ctx, door)
+
+    @router.post(base + "/pay/resident")
+    def pay_resident(
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        scheme: FormText = "",
+        year: FormText = "",
+        grade: FormText = "",
+        family: FormText = "",
+        resident_id: FormText = "",
+        name: FormText = "",
+        pin: FormText = "",
+    ) -> Response:
+        return _pay_resident(
+            request, platform, ctx, door, scheme=scheme, year=year, grade=grade,
+            family=family == "1", resident_id=resident_id, name=name, pin=pin,
+        )  # fmt: skip
+
+    @router.post(base + "/declarations")
+    def declare(
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        first_period: FormText = "",
+        last_period: FormText = "",
+    ) -> Response:
+        return _declare(
+            request, platform, ctx, door, first_period=first_period, last_period=last_period
+        )
+
+    @router.post(base + "/declarations/{declaration_no}/pay")
+    def pay_declared(
+        declaration_no: str,
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        pin: FormText = "",
+    ) -> Response:
+        return _pay_declared(request, platform, ctx, door, declaration_no, pin)
+
+    @router.get(base + "/payments/{order_no}")
+    def payment(order_no: str, request: Request, ctx: Context, platform: PlatformDep) -> Response:
+        return _payment_page(request, platform, ctx, door, order_no)
+
+    @router.get(base + "/enrol")
+    def enrol_form(request: Request, ctx: Context, platform: PlatformDep) -> Response:
+        """参保登记: as a resident or a flexible worker."""
+        return _enrol_page(request, platform, ctx, door)
+
+    @router.post(base + "/enrol")
+    def enrol_check(
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        kind: FormText = "",
+        grade: FormText = "",
+        schemes: Annotated[list[str] | None, Form()] = None,
+        wage: FormText = "",
+    ) -> Response:
+        return _enrol_check(request, platform, ctx, door, _enrol_form(kind, grade, schemes, wage))
+
+    @router.post(base + "/enrol/confirm")
+    def enrol_confirm(
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        kind: FormText = "",
+        grade: FormText = "",
+        schemes: Annotated[list[str] | None, Form()] = None,
+        wage: FormText = "",
+    ) -> Response:
+        entered = _enrol_form(kind, grade, schemes, wage)
+        return _enrol_confirm(request, platform, ctx, door, entered)
+
+    @router.get(base + "/documents")
+    def documents(request: Request, ctx: Context, platform: PlatformDep) -> Response:
+        """打印: the contribution certificate (years) and the rights statement (a year)."""
+        return _documents_page(request, platform, ctx, door)
+
+    @router.post(base + "/documents")
+    def issue_document(
+        request: Request,
+        ctx: Context,
+        platform: PlatformDep,
+        document: FormText = "",
+        first_year: FormText = "",
+        last_year: FormText = "",
+        year: FormText = "",
+    ) -> Response:
+        return _issue_document(
+            request, platform, ctx, door, document=document, first_year=first_year,
+            last_year=last_year, year=year,
+        )  # fmt: skip
+
+    @router.get(base + "/documents/{document_no}.pdf")
+    def document_pdf(
+        document_no: str, request: Request, ctx: Context, platform: PlatformDep
+    ) -> Response:
+        return _document_pdf(request, platform, ctx, door, document_no)
+
+
+for _door in DOORS:
+    _door_routes(_door)
+
+
+@router.get("/kiosk/insurance/documents/{document_no}")
+def kiosk_printing(
+    document_no: str, request: Request, ctx: Context, platform: PlatformDep
+) -> Response:
+    """正在打印 (after the .pdf route, which this path would otherwise swallow)."""
+    return _printing_page(request, platform, ctx, document_no)
+
+
+@router.get("/portal/insurance/transfer")
+def transfer_form(request: Request, ctx: Context, platform: PlatformDep) -> Response:
+    """关系转移: the receiving region; at the kiosk this is done at the counter or here."""
+    return _transfer_page(request, platform, ctx, step="form")
+
+
+@router.post("/portal/insurance/transfer")
+def transfer_check(
+    request: Request,
+    ctx: Context,
+    platform: PlatformDep,
+    region_code: FormText = "",
+    region_name: FormText = "",
+) -> Response:
+    """The confirmation step: what will move, before anything does."""
+    entered = {"region_code": region_code, "region_name": region_name}
+    try:
+        check_region(region_code, region_name)
+    except DomainError as error:
+        return _transfer_page(
+            request, platform, ctx, step="form", problem=problem_of("transfer", error),
+            entered=entered,
+        )  # fmt: skip
+    return _transfer_page(request, platform, ctx, step="confirm", entered=entered)
+
+
+@router.post("/portal/insurance/transfer/confirm")
+def transfer_confirm(
+    request: Request,
+    ctx: Context,
+    platform: PlatformDep,
+    region_code: FormText = "",
+    region_name: FormText = "",
+) -> Response:
+    return _transfer_out(request, platform, ctx, region_code, region_name)
