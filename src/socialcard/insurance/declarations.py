@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import BigInteger, String, cast, func, insert, literal, null, select
+from sqlalchemy import BigInteger, String, cast, func, literal, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from socialcard.db import bulk_insert
 from socialcard.errors import InvalidField
 from socialcard.insurance.accounts import EMPLOYER_TRANSFERS, ensure_fund_accounts, pooled_fund
 from socialcard.insurance.errors import (
@@ -190,7 +191,7 @@ def _insert(
         row["declaration_id"] = declaration.id
     try:
         with session.begin_nested():
-            session.execute(insert(ContributionMonth), rows)
+            bulk_insert(session, ContributionMonth.__table__, rows)
     except IntegrityError:
         raise DeclarationRefused("其中有人员该月已有缴费记录（已申报、已转入或已缴费）") from None
     return declaration
@@ -462,9 +463,14 @@ def _account_credits(
     """Credit each person's personal account with its part of the declaration, set-based."""
     month = ContributionMonth
     part = getattr(month, column)
+    declared = select(month.person_id).where(month.declaration_id == declaration.id)
     accounts = (
         select(Enrolment.person_id, Enrolment.account_id)
-        .where(Enrolment.scheme == scheme, Enrolment.account_id.is_not(None))
+        .where(
+            Enrolment.scheme == scheme,
+            Enrolment.account_id.is_not(None),
+            Enrolment.person_id.in_(declared),
+        )
         .distinct()
         .subquery()
     )

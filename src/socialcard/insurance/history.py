@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     cast,
     func,
-    insert,
     literal,
     literal_column,
     null,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
+from socialcard.db import bulk_insert
 from socialcard.insurance.accounts import ensure_fund_accounts, personal_account
 from socialcard.insurance.models import (
     ContributionMonth,
@@ -103,7 +103,7 @@ def migrate_enrolments(
         for e in enrolments
     ]
     for i in range(0, len(rows), 20_000):
-        session.execute(insert(Enrolment), rows[i : i + 20_000])
+        bulk_insert(session, Enrolment.__table__, rows[i : i + 20_000])
     return len(rows)
 
 
@@ -113,7 +113,7 @@ def migrate_months(session: Session, rows: list[dict[str, object]]) -> int:
         row["source"] = MonthSource.MIGRATED
         row["status"] = MonthStatus.PAID
     for i in range(0, len(rows), 20_000):
-        session.execute(insert(ContributionMonth), rows[i : i + 20_000])
+        bulk_insert(session, ContributionMonth.__table__, rows[i : i + 20_000])
     return len(rows)
 
 
@@ -121,7 +121,7 @@ def migrate_resident_years(session: Session, rows: list[dict[str, object]], *, a
     for row in rows:
         row.update(source=MonthSource.MIGRATED, status=MonthStatus.PAID, created_at=at)
     for i in range(0, len(rows), 20_000):
-        session.execute(insert(ResidentContribution), rows[i : i + 20_000])
+        bulk_insert(session, ResidentContribution.__table__, rows[i : i + 20_000])
     return len(rows)
 
 
@@ -178,7 +178,7 @@ def settle_migrated_accounts(session: Session, *, at: datetime) -> tuple[int, in
             )
             closing += credited + interest
     for i in range(0, len(year_rows), 20_000):
-        session.execute(insert(PensionAccountYear), year_rows[i : i + 20_000])
+        bulk_insert(session, PensionAccountYear.__table__, year_rows[i : i + 20_000])
     ledger.open_account(
         session, LEGACY, name="原社保核心系统（迁移）", normal_side=NormalSide.DEBIT, at=at
     )
@@ -222,7 +222,7 @@ def _carried_over(this_year: int) -> list[tuple[SchemeCode, TransferKind, str, S
         .where(
             r.source == MonthSource.MIGRATED,
             r.scheme == SchemeCode.PENSION_RESIDENT,
-            r.year == this_year,
+            r.year >= this_year,
         )
         .group_by(r.person_id)
         .subquery()

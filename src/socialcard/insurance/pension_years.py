@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import BigInteger, String, and_, cast, func, insert, literal, null, select
+from sqlalchemy import BigInteger, String, and_, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 
+from socialcard.db import bulk_insert
 from socialcard.errors import InvalidField
 from socialcard.insurance.accounts import pooled_fund
 from socialcard.insurance.errors import RuleNotInForce
@@ -129,7 +130,7 @@ def settle_pension_year(session: Session, *, year: int, at: datetime) -> YearSet
             interest_total += interest
             schemes_settled.add(scheme)
         if rows:
-            session.execute(insert(PensionAccountYear), rows)
+            bulk_insert(session, PensionAccountYear.__table__, rows)
             persons += len(rows)
     for scheme in PENSION_SCHEMES:
         if scheme in schemes_settled:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from socialcard.db import bulk_insert
 from socialcard.errors import InvalidField
 from socialcard.insurance.accounts import (
     OTHER_REGIONS,
@@ -367,7 +368,7 @@ def transfer_in(
     )
     session.add(transfer)
     session.flush()
-    session.execute(insert(ContributionMonth), rows)
+    bulk_insert(session, ContributionMonth.__table__, rows)
     no = transfer.transfer_no
     for scheme, amount, suffix in (
         (SchemeCode.PENSION_EMPLOYEE, transfer.pension_account_minor, "pa"),
