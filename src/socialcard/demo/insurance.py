@@ -1,10 +1,11 @@
 """The demo city's social insurance: ten years of history as the legacy core system hands it over,
 then the last three months through the real services.
 
-About one working-age resident in eight has worked for one of the 20 demo employers in the ten
-years (more in the two city districts; some left, a few changed employer), a few hundred are
-flexible workers (灵活就业), and most other residents are in the resident schemes. Their history,
-from ten years back up to the cutover three months ago, is computed with the real arithmetic
+About one working-age resident in ten works for one of the 20 demo employers (more in the two
+city districts; others left, a few changed employer), a few hundred are flexible workers
+(灵活就业), and most other residents are in the resident schemes. The employees' and flexible
+workers' months from ten years back up to the cutover three months ago, and the residents' yearly
+contributions of the last RESIDENT_YEARS years, are computed with the real arithmetic
 (`declarations.month_row` on the rules in force each month, each year's resident tiers) and
 carried over through `insurance.history` in bulk: months, resident years, the pension accounts'
 settled years and their opening balances in the ledger. Every employer then declares and pays the
@@ -12,8 +13,8 @@ last three months through the declaration services (two leave their latest month
 arrears), some flexible workers declare months they have not paid, one person's relation comes
 in from 深圳 with a transfer data file and another's goes out to 东莞.
 
-Rows are plain dicts copied from one computed row per wage and rule set: the whole demo must
-start in seconds (PERFORMANCE W6).
+Rows are plain dicts copied from one computed row per wage and rule set; the volumes are what
+the demo's start can afford (PERFORMANCE W6, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Final
 
@@ -61,7 +63,9 @@ from socialcard.registry.models import Employer, Person, PersonStatus
 HISTORY_MONTHS: Final = 120  # ten years of months, this one included
 LIVE_MONTHS: Final = declarations.REGULAR_MONTHS_BACK  # declared here after the cutover
 CHANNEL: Final = "migration"
-EMPLOYEE_SHARE: Final = 0.13  # of working-age residents, ever employed by a demo employer
+# Of the working-age residents, those employed by a demo employer in the ten years: about one in
+# ten is employed there now (the rest left or, for the city's other employers, is not in the demo).
+EMPLOYEE_SHARE: Final = 0.118
 FLEXIBLE_SHARE: Final = 0.025
 LEFT_SHARE: Final = 0.15  # employees who left their employer (enrolments suspended)
 CHANGED_SHARE: Final = 0.05  # employees who moved to another demo employer
@@ -103,6 +107,10 @@ GRADE_WEIGHTS: Final = {
 RESIDENT_MEDICAL_SHARE: Final = 0.96
 YEAR_MISSED_SHARE: Final = 0.04  # resident years not paid
 HABIT_DAYS: Final = 200  # resident contributions are collected from September to March
+# Years of resident contributions carried over, this one included. Ten years of every resident
+# (240,000 rows, 85,000 settled pension years) cost about 9 s more than three on SQLite through
+# the insurance area's bulk paths, which PERFORMANCE W6 cannot afford (docs/benchmarks.md W6).
+RESIDENT_YEARS: Final = 3
 FLEXIBLE_DUE_SHARE: Final = 0.1  # flexible workers with declared, unpaid live months
 # Another region's contribution parameters, for the history that comes in from 深圳 (illustrative).
 SHENZHEN: Final = ("440300", "广东省深圳市")
@@ -474,14 +482,19 @@ def _employee_rows(
     enrolments: list[MigratedEnrolment] = []
     months: list[dict[str, object]] = []
     schemes = frozenset(EMPLOYEE_SCHEMES)
+    kind = EnrolmentKind.EMPLOYEE
     for employee in employees:
         pid = employee.person.id
         for job in employee.jobs:
             day = pay_day.setdefault(job.employer_id, rng.randint(8, 20))
+            insured = {
+                year: Insured(
+                    pid, job.employer_id, kind, employee.wage_in(year, this_year), schemes
+                )
+                for year in range(job.first // 12, job.last // 12 + 1)
+            }
             for index in range(job.first, job.last + 1):
-                wage = employee.wage_in(index // 12, this_year)
-                insured = Insured(pid, job.employer_id, EnrolmentKind.EMPLOYEE, wage, schemes)
-                months.append(rows.row(insured, _period(index), _day(index, day)))
+                months.append(rows.row(insured[index // 12], _period(index), _day(index, day)))
         left = employee.left_on
         wage = employee.wage_in(left.year if left else this_year, this_year)
         enrolments.extend(
@@ -524,86 +537,89 @@ def _flexible_rows(
 
 
 class _ResidentRows:
-    """Resident enrolments and their yearly contributions at each year's tiers."""
+    """Resident enrolments and their yearly contributions at each year's tiers, for the last
+    RESIDENT_YEARS years."""
 
     def __init__(self, session: Session, cal: _Calendar, rng: random.Random) -> None:
         self.cal = cal
         self.rng = rng
-        self.first_year = cal.first // 12 + 1
         self.last_year = cal.cutover // 12
-        self.tiers = {
+        self.first_year = max(cal.first // 12 + 1, self.last_year - RESIDENT_YEARS + 1)
+        years = range(self.first_year, self.last_year + 1)
+        tiers = {
             (scheme, year): tiers_of(get_rule(session, scheme, year * 100 + 1))
             for scheme in (SchemeCode.PENSION_RESIDENT, SchemeCode.MEDICAL_RESIDENT)
-            for year in range(self.first_year, self.last_year + 1)
+            for year in years
         }
-        grades = self.tiers[(SchemeCode.PENSION_RESIDENT, self.last_year)]
+        self.medical_tiers = {y: tiers[(SchemeCode.MEDICAL_RESIDENT, y)][0] for y in years}
+        self.pension_tiers = {y: tiers[(SchemeCode.PENSION_RESIDENT, y)] for y in years}
+        grades = self.pension_tiers[self.last_year]
         self.grades = [t.amount_minor for t in grades]
-        self.grade_weights = [GRADE_WEIGHTS.get(t.amount_minor // 100, 0.5) for t in grades]
+        weights = [GRADE_WEIGHTS.get(t.amount_minor // 100, 0.5) for t in grades]
+        self.grade_weights = list(accumulate(weights))
+        self.collection = {y: date(y - 1, 9, 1) for y in years}  # collected from September
+        self.paid_by = cal.cutover_on - timedelta(days=1)
         self.enrolments: list[MigratedEnrolment] = []
         self.years: list[dict[str, object]] = []
         self.open_pension = self.open_medical = 0
-
-    def _paid_on(self, year: int, started_on: date, habit: int) -> date:
-        """Collected from September of the year before (each person about the same day every
-        year: `habit` days into the collection); a new enrolment pays when it enrols."""
-        if started_on.year == year and started_on > date(year, 1, 1):
-            paid = started_on + timedelta(days=3 + habit % 50)
-        else:
-            paid = date(year - 1, 9, 1) + timedelta(days=habit)
-        return min(paid, self.cal.cutover_on - timedelta(days=1))
-
-    def _year_row(
-        self, person: _Person, scheme: SchemeCode, year: int, tier: Tier, payer: int, paid: date
-    ) -> None:
-        self.years.append(
-            {
-                "person_id": person.id,
-                "scheme": scheme,
-                "year": year,
-                "amount_minor": tier.amount_minor,
-                "subsidy_minor": tier.subsidy_minor,
-                "payer_person_id": payer,
-                "region_code": CITY_REGION,
-                "paid_on": paid,
-            }
-        )
 
     def pension_start(self, person: _Person, before: date) -> date | None:
         """When the person enrolled in the resident pension: in the 2011–2016 campaign, or some
         years after turning 16; None when that would be after `before`."""
         rng = self.rng
         sixteen = _birthday(person.birth_on, 16)
-        campaign = date(2011, 7, 1) + timedelta(days=rng.randint(0, 2000))
-        started = max(campaign, sixteen + timedelta(days=rng.randint(0, 4 * 365)))
+        campaign = date(2011, 7, 1) + timedelta(days=int(rng.random() * 2000))
+        started = max(campaign, sixteen + timedelta(days=int(rng.random() * 4 * 365)))
         return started if started < before else None
+
+    def _add_years(
+        self,
+        person: _Person,
+        scheme: SchemeCode,
+        started_on: date,
+        last_year: int,
+        tiers: dict[int, Tier],
+        payer: int,
+    ) -> None:
+        """One contribution a year, a few years missed; each person pays about the same day of
+        the collection every year, and in the year they enrol soon after enrolling."""
+        rng, rows = self.rng, self.years
+        habit = timedelta(days=int(rng.random() * HABIT_DAYS))
+        joined = started_on + timedelta(days=3 + habit.days % 50)
+        for year in range(max(started_on.year, self.first_year), last_year + 1):
+            if rng.random() < YEAR_MISSED_SHARE:
+                continue
+            paid = joined if year == started_on.year else self.collection[year] + habit
+            tier = tiers[year]
+            rows.append(
+                {
+                    "person_id": person.id,
+                    "scheme": scheme,
+                    "year": year,
+                    "amount_minor": tier.amount_minor,
+                    "subsidy_minor": tier.subsidy_minor,
+                    "payer_person_id": payer,
+                    "region_code": CITY_REGION,
+                    "paid_on": min(paid, self.paid_by),
+                }
+            )
 
     def add_pension(
         self, person: _Person, started_on: date, payer: int, ended_on: date | None = None
     ) -> None:
-        grade = self.rng.choices(self.grades, weights=self.grade_weights)[0]
+        grade = self.rng.choices(self.grades, cum_weights=self.grade_weights)[0]
+        tiers = {y: tier_for(found, grade) or found[0] for y, found in self.pension_tiers.items()}
         last = min((ended_on.year - 1) if ended_on else self.last_year, person.birth_on.year + 59)
-        habit = int(self.rng.random() * HABIT_DAYS)
-        for year in range(max(started_on.year, self.first_year), last + 1):
-            if self.rng.random() < YEAR_MISSED_SHARE:
-                continue
-            tiers = self.tiers[(SchemeCode.PENSION_RESIDENT, year)]
-            tier = tier_for(tiers, grade) or tiers[0]
-            paid = self._paid_on(year, started_on, habit)
-            self._year_row(person, SchemeCode.PENSION_RESIDENT, year, tier, payer, paid)
+        self._add_years(person, SchemeCode.PENSION_RESIDENT, started_on, last, tiers, payer)
         self._enrol(person, SchemeCode.PENSION_RESIDENT, started_on, grade, ended_on)
 
     def add_medical(
         self, person: _Person, started_on: date, payer: int, ended_on: date | None = None
     ) -> None:
         last = (ended_on.year - 1) if ended_on else self.last_year
-        habit = int(self.rng.random() * HABIT_DAYS)
-        for year in range(max(started_on.year, self.first_year), last + 1):
-            if self.rng.random() < YEAR_MISSED_SHARE:
-                continue
-            tier = self.tiers[(SchemeCode.MEDICAL_RESIDENT, year)][0]
-            paid = self._paid_on(year, started_on, habit)
-            self._year_row(person, SchemeCode.MEDICAL_RESIDENT, year, tier, payer, paid)
-        self._enrol(person, SchemeCode.MEDICAL_RESIDENT, started_on, None, ended_on)
+        scheme = SchemeCode.MEDICAL_RESIDENT
+        self._add_years(person, scheme, started_on, last, self.medical_tiers, payer)
+        self._enrol(person, scheme, started_on, None, ended_on)
 
     def _enrol(
         self,
@@ -649,26 +665,25 @@ def _plan_residents(
     most adults (few students); employees hired in the ten years were often residents before."""
     cal, rng = residents.cal, residents.rng
     today = cal.now.astimezone(SHANGHAI).date()
+    cutover_on = cal.cutover_on
     heads = _heads(persons)
-    medical_from = date(residents.first_year, 1, 1)
+    medical_from = date(cal.first // 12 + 1, 1, 1)  # the resident medical scheme as it is now
     for person in persons:
         if person.id in taken:
             continue
-        adult = _age(person.birth_on, today) >= 16
-        head = heads.get(person.household or "", person.id)
-        payer = person.id if adult else head
-        started = max(person.birth_on, medical_from)
-        if started < cal.cutover_on and rng.random() < RESIDENT_MEDICAL_SHARE:
-            residents.add_medical(person, started, payer)
         age = _age(person.birth_on, today)
+        payer = person.id if age >= 16 else heads.get(person.household or "", person.id)
+        started = max(person.birth_on, medical_from)
+        if started < cutover_on and rng.random() < RESIDENT_MEDICAL_SHARE:
+            residents.add_medical(person, started, payer)
         joins = 0.0 if age < 16 else 0.3 if age < 22 else 0.85 if age < 60 else 0.9
         if rng.random() < joins:
-            pension_on = residents.pension_start(person, cal.cutover_on)
+            pension_on = residents.pension_start(person, cutover_on)
             if pension_on is not None:
                 residents.add_pension(person, pension_on, person.id)
     for employee in employees:
         hired = employee.hired_on
-        if employee.from_shenzhen or hired.year <= residents.first_year or rng.random() > 0.4:
+        if employee.from_shenzhen or hired <= medical_from or rng.random() > 0.4:
             continue
         person = employee.person
         started = max(person.birth_on, medical_from)
