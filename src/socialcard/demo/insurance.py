@@ -44,8 +44,13 @@ from socialcard.insurance.history import (
     migrate_resident_years,
     settle_migrated_accounts,
 )
-from socialcard.insurance.models import CITY_REGION, Enrolment, EnrolmentKind, EnrolmentStatus
-from socialcard.insurance.models import MonthSource as Source
+from socialcard.insurance.models import (
+    CITY_REGION,
+    Enrolment,
+    EnrolmentKind,
+    EnrolmentStatus,
+    MonthSource,
+)
 from socialcard.insurance.parameters import get_rule, interest_rate, tiers_of
 from socialcard.insurance.rules import MonthlyRule, Tier, share, tier_for, year_interest
 from socialcard.insurance.schemes import EMPLOYEE_SCHEMES, FLEXIBLE_SCHEMES, SCHEMES, SchemeCode
@@ -108,8 +113,8 @@ RESIDENT_MEDICAL_SHARE: Final = 0.96
 YEAR_MISSED_SHARE: Final = 0.04  # resident years not paid
 HABIT_DAYS: Final = 200  # resident contributions are collected from September to March
 # Years of resident contributions carried over, this one included. Ten years of every resident
-# (240,000 rows, 85,000 settled pension years) cost about 9 s more than three on SQLite through
-# the insurance area's bulk paths, which PERFORMANCE W6 cannot afford (docs/benchmarks.md W6).
+# (240,000 contributions, 85,000 settled pension years) take the demo's start far past
+# PERFORMANCE W6 through the insurance area's bulk paths (docs/benchmarks.md W6).
 RESIDENT_YEARS: Final = 3
 FLEXIBLE_DUE_SHARE: Final = 0.1  # flexible workers with declared, unpaid live months
 # Another region's contribution parameters, for the history that comes in from 深圳 (illustrative).
@@ -154,6 +159,7 @@ class DemoInsurance:
 
 
 def demo_insurance_exists(session: Session) -> bool:
+    """Tell whether the insurance part was made already (any enrolment is there)."""
     return session.scalar(select(func.count()).select_from(Enrolment)) != 0
 
 
@@ -287,7 +293,7 @@ class _MonthRows:
         key = (self._rule_keys[period], insured.kind, insured.wage_minor, insured.schemes)
         template = self._templates.get(key)
         if template is None:
-            template = month_row(insured, period, rules, source=Source.MIGRATED)
+            template = month_row(insured, period, rules, source=MonthSource.MIGRATED)
             self._templates[key] = template
         row = dict(template)
         row["person_id"] = insured.person_id
@@ -774,7 +780,7 @@ def _shenzhen_file(
         wage = employee.wage_in(index // 12, this_year) * 5 // 4
         insured = Insured(person.id, None, EnrolmentKind.EMPLOYEE, wage, schemes)
         row = month_row(
-            insured, _period(index), SHENZHEN_RULES, source=Source.TRANSFERRED_IN,
+            insured, _period(index), SHENZHEN_RULES, source=MonthSource.TRANSFERRED_IN,
             region_code=SHENZHEN[0],
         )  # fmt: skip
         months.append({f: int(str(row[f])) for f in ("period", "schemes_mask", *MONTH_FIELDS)})
