@@ -136,6 +136,17 @@ def _build_demo(
             f"banks; re-issue {money.reissue_batch or '—'}; waiting for approval: "
             f"{money.waiting_batch or '—'} (/disbursement)"
         )
+    if city.insurance is not None:
+        insurance = city.insurance
+        out.print(
+            f"demo insurance: {insurance.employees} employees ({insurance.employees_left} left), "
+            f"{insurance.flexible} flexible workers, {insurance.resident_pension} in the resident "
+            f"pension, {insurance.resident_medical} in resident medical; {insurance.months} "
+            f"months and {insurance.resident_years} resident years migrated; "
+            f"{insurance.declarations_paid} declarations paid, {insurance.declarations_due} "
+            f"unpaid (arrears: {insurance.arrears_employer or '—'}); relation transfers "
+            f"{insurance.transfer_in or '—'} in, {insurance.transfer_out or '—'} out"
+        )
     if city.cards is not None:
         out.print(
             f"demo cards: {city.cards.cards} cards, {city.cards.active} active, "

@@ -21,6 +21,7 @@ from socialcard.db import transaction
 from socialcard.demo.cards import DemoCards, create_demo_cards, demo_cards_exist
 from socialcard.demo.catalog import DemoRollout, create_demo_rollout, demo_rollout_exists
 from socialcard.demo.household import HouseholdFileStats, ensure_household_csv
+from socialcard.demo.insurance import DemoInsurance, create_demo_insurance, demo_insurance_exists
 from socialcard.demo.money import DemoMoney, create_demo_money, demo_money_exists
 from socialcard.demo.reference import ReferenceDataAdded, create_reference_data
 from socialcard.demo.staff import DEMO_ACCOUNTS, DemoAccount, create_demo_staff
@@ -52,6 +53,7 @@ class DemoCity:
     rollout: DemoRollout | None  # None when the rollout existed already
     cards: DemoCards | None  # None when the cards existed already
     money: DemoMoney | None  # None when it existed already or the bank is not the sandbox
+    insurance: DemoInsurance | None  # None when it existed already
 
 
 def demo_city_exists(platform: Platform) -> bool:
@@ -143,8 +145,12 @@ def generate_demo_city(
     with platform.session() as session:
         money_exists = demo_money_exists(session)
     money = None if money_exists else create_demo_money(platform, seed=seed)
+    with platform.session() as session:
+        insurance_exists = demo_insurance_exists(session)
+    insurance = None if insurance_exists else create_demo_insurance(platform, seed=seed)
     return DemoCity(
         money=money,
+        insurance=insurance,
         accounts=accounts,
         reference_added=reference_added,
         household_file=path,
