@@ -17,7 +17,7 @@ from socialcard.catalog.metrics import compute_figures
 from socialcard.catalog.models import CardUse, Channel
 from socialcard.catalog.queries import gather_metric_inputs
 from socialcard.demo.city import generate_demo_city
-from socialcard.demo.insurance import DemoInsurance
+from socialcard.demo.insurance import LIVE_MONTHS, DemoInsurance
 from socialcard.disbursement.queries import list_batches
 from socialcard.disbursement.reconciliation import reconcile
 from socialcard.http.cards import use_card
@@ -155,8 +155,9 @@ def _check_insurance(platform: Platform, made: DemoInsurance) -> None:
         months = insurance.contribution_months(session, veteran)
         ten_years = periods_between(now - 1000 + 1, now)
         assert [m.period for m in months] == ten_years
-        assert {m.source for m in months[:-3]} == {MonthSource.MIGRATED}
-        assert {m.source for m in months[-3:]} == {MonthSource.DECLARED}
+        live = LIVE_MONTHS
+        assert {m.source for m in months[:-live]} == {MonthSource.MIGRATED}
+        assert {m.source for m in months[-live:]} == {MonthSource.DECLARED}
         assert insurance.months_counted(months, pension) == 120
         # Its pension account: last year's settled closing plus this year's credits.
         settled = session.get_one(PensionAccountYear, (veteran, pension, today.year - 1))
@@ -166,8 +167,8 @@ def _check_insurance(platform: Platform, made: DemoInsurance) -> None:
         assert account.balance_minor == settled.closing_minor + this_year
         assert ledger_queries.get_balance(session, account.code).posted == account.balance_minor
         # The statement's latest lines are the live months' credits, after the migration.
-        assert [line.reference for line in account.latest[:3]] == [
-            f"contribution_month:{m.id}" for m in reversed(months[-3:])
+        assert [line.reference for line in account.latest[:live]] == [
+            f"contribution_month:{m.id}" for m in reversed(months[-live:])
         ]
         assert settled.closing_minor > settled.opening_minor > 0
         assert insurance.account_view(session, veteran, medical, latest=0) is not None

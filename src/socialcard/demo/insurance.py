@@ -1,15 +1,15 @@
 """The demo city's social insurance: ten years of history as the legacy core system hands it over,
-then the last three months through the real services.
+then the last two months through the real services.
 
 About one working-age resident in ten works for one of the 20 demo employers (more in the two
 city districts; others left, a few changed employer), a few hundred are flexible workers
 (灵活就业), and most other residents are in the resident schemes. The employees' and flexible
-workers' months from ten years back up to the cutover three months ago, and the residents' yearly
+workers' months from ten years back up to the cutover two months ago, and the residents' yearly
 contributions of the last RESIDENT_YEARS years, are computed with the real arithmetic
 (`declarations.month_row` on the rules in force each month, each year's resident tiers) and
 carried over through `insurance.history` in bulk: months, resident years, the pension accounts'
 settled years and their opening balances in the ledger. Every employer then declares and pays the
-last three months through the declaration services (two leave their latest months unpaid:
+last two months through the declaration services (two leave their latest months unpaid:
 arrears), some flexible workers declare months they have not paid, one person's relation comes
 in from 深圳 with a transfer data file and another's goes out to 东莞.
 
@@ -66,7 +66,7 @@ from socialcard.kernel.crypto import sm3_hex
 from socialcard.registry.models import Employer, Person, PersonStatus
 
 HISTORY_MONTHS: Final = 120  # ten years of months, this one included
-LIVE_MONTHS: Final = declarations.REGULAR_MONTHS_BACK  # declared here after the cutover
+LIVE_MONTHS: Final = 2  # declared here after the cutover (within the regular window of 3)
 CHANNEL: Final = "migration"
 # Of the working-age residents, those employed by a demo employer in the ten years: about one in
 # ten is employed there now (the rest left or, for the city's other employers, is not in the demo).
@@ -191,7 +191,7 @@ def _moment(index: int, day: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class _Calendar:
-    """The months of the demo: ten years up to this month; the last three are live."""
+    """The months of the demo: ten years up to this month; the last two are live."""
 
     now: datetime
     current: int
@@ -885,7 +885,7 @@ def _grouped(enrolments: list[MigratedEnrolment]) -> list[MigratedEnrolment]:
 
 
 def create_demo_insurance(platform: Platform, *, seed: int) -> DemoInsurance:
-    """Ten years of the city's social insurance: the history migrated in bulk, the last three
+    """Ten years of the city's social insurance: the history migrated in bulk, the last two
     months declared and paid through the services, arrears, two relation transfers."""
     now = platform.clock.now()
     cal = _Calendar(now, _index_of(now.astimezone(SHANGHAI).date()))
