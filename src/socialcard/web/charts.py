@@ -333,6 +333,124 @@ def line_chart(
     )
 
 
+# --- Columns over months (contributions paid, due or brought from elsewhere) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnItem:
+    label: str  # under the column, e.g. "11月"
+    value: int  # fen, or a count
+    key: str = "paid"  # css class suffix: paid, due, elsewhere, moved, none …
+    title: str = ""  # the tooltip
+    sublabel: str = ""  # a second line under the label, e.g. the year at January
+    note: str = ""  # a short mark above the column, e.g. the region a month was paid in
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    x: float
+    y: float
+    width: float
+    height: float
+    centre: float
+    label: str
+    sublabel: str
+    key: str
+    title: str
+    value_text: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+    columns: tuple[Column, ...]
+    y_ticks: tuple[Tick, ...]  # here `x` holds the tick's y coordinate
+    show_values: bool
+
+
+def yuan_text(value_minor: int) -> str:
+    """An amount in fen as yuan with two decimals and separators, without the sign: 2,425.40."""
+    whole, fen = divmod(value_minor, 100)
+    return f"{whole:,}.{fen:02d}"
+
+
+def yuan_label(value_minor: float) -> str:
+    """An axis label for an amount in fen, shown in yuan: 0, 500, 2,000, 1.5万."""
+    yuan = value_minor / 100
+    if yuan == 0:
+        return "0"
+    if abs(yuan) >= 10_000:
+        return f"{yuan / 10_000:,.2f}".rstrip("0").rstrip(".") + "万"
+    return f"{yuan:,.0f}" if yuan == int(yuan) else f"{yuan:,.2f}"
+
+
+def column_chart(
+    items: Sequence[ColumnItem],
+    *,
+    width: int = 1000,
+    height: int = 220,
+    margin_left: int = 64,
+    margin_right: int = 12,
+    margin_top: int = 22,
+    margin_bottom: int = 40,
+    tick_label: Callable[[float], str] = yuan_label,
+    value_text: Callable[[int], str] = yuan_label,
+    show_values: bool = True,
+    scale_max: int = 0,
+) -> ColumnChart:
+    """One vertical column per item, evenly spaced, on a round 0-based axis reaching the largest
+    value (or `scale_max`, so that charts side by side share a scale); the value is printed above
+    each non-zero column when `show_values` (few columns) and is always in the tooltip."""
+    plot_left, plot_right = margin_left, width - margin_right
+    plot_top, plot_bottom = margin_top, height - margin_bottom
+    top = max([scale_max, *(item.value for item in items)])
+    step = nice_step(top, ticks_min=3, ticks_max=6)
+    top_value = step * max(1, math.ceil(top / step))
+    slot = (plot_right - plot_left) / max(len(items), 1)
+    bar = slot * 0.68
+
+    def y_of(value: float) -> float:
+        return round(plot_bottom - (plot_bottom - plot_top) * value / top_value, 1)
+
+    columns = tuple(
+        Column(
+            x=round(plot_left + slot * i + (slot - bar) / 2, 1),
+            y=y_of(max(item.value, 0)),
+            width=round(bar, 1),
+            height=round(plot_bottom - y_of(max(item.value, 0)), 1),
+            centre=round(plot_left + slot * i + slot / 2, 1),
+            label=item.label,
+            sublabel=item.sublabel,
+            key=item.key,
+            title=item.title,
+            value_text=value_text(item.value) if item.value else "",
+            note=item.note,
+        )
+        for i, item in enumerate(items)
+    )
+    ticks = tuple(
+        Tick(x=y_of(step * i), label=tick_label(step * i))
+        for i in range(round(top_value / step) + 1)
+    )
+    return ColumnChart(
+        width=width,
+        height=height,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        plot_top=plot_top,
+        plot_bottom=plot_bottom,
+        columns=columns,
+        y_ticks=ticks,
+        show_values=show_values,
+    )
+
+
 # --- Stacked shares (a disbursement batch: paid, failed, waiting per bank) --------------------
 
 
