@@ -29,6 +29,7 @@ from socialcard.web.routes import (
     home,
     imports,
     insurance_holder,
+    insurance_staff,
     insurance_verify,
     payments,
     persons,
@@ -59,6 +60,7 @@ def build_web_router() -> APIRouter:
         catalog,
         dashboard,
         disbursement,
+        insurance_staff,
     ):
         router.include_router(module.router)
     return router

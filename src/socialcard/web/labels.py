@@ -43,6 +43,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "insurance.back_payment": "补缴申报",
     "insurance.payment_recorded": "确认单位缴费到账",
     "insurance.declaration_cancelled": "撤销缴费申报",
+    "insurance.declaration_exported": "导出缴费申报明细",
     "insurance.transferred_out": "社会保险关系转出",
     "insurance.transferred_in": "社会保险关系转入",
     "insurance.document_issued": "出具参保凭证或权益记录单",
