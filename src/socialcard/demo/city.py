@@ -24,7 +24,12 @@ from socialcard.demo.household import HouseholdFileStats, ensure_household_csv
 from socialcard.demo.insurance import DemoInsurance, create_demo_insurance, demo_insurance_exists
 from socialcard.demo.money import DemoMoney, create_demo_money, demo_money_exists
 from socialcard.demo.reference import ReferenceDataAdded, create_reference_data
-from socialcard.demo.staff import DEMO_ACCOUNTS, DemoAccount, create_demo_staff
+from socialcard.demo.staff import (
+    DEMO_ACCOUNTS,
+    DemoAccount,
+    attach_employer_agents,
+    create_demo_staff,
+)
 from socialcard.jobs.household_import import (
     ImportOutcome,
     ProgressCallback,
@@ -86,6 +91,7 @@ def generate_demo_city(
         at = platform.clock.now()
         accounts = create_demo_staff(session, load_policy(), platform.keys, at=at)
         reference_added = create_reference_data(session, at=at, seed=seed)
+        attach_employer_agents(session)  # the employers exist only now
     officer = next(a for a in accounts if a.role == IMPORTING_ROLE)
     actor = Actor(
         staff_id=officer.staff_id,

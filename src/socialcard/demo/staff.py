@@ -3,6 +3,8 @@
 The three administrators (三员: system, security, audit) each hold only their own role and get a
 TOTP secret, which the demo shows so that someone can log in. The security administrator grants
 the business roles, as in production. Running again adds nothing and keeps existing TOTP secrets.
+An employer's agent is tied to its employer once the reference data (the employers) exist:
+`attach_employer_agents`, called where the demo creates that data.
 The demo password is public: never run the demo against a database that holds real people.
 """
 
@@ -19,8 +21,10 @@ from socialcard.access.models import Staff
 from socialcard.access.policy import Policy, load_policy
 from socialcard.access.services import create_staff, enrol_totp, grant_role, list_roles_of
 from socialcard.bootstrap import Platform
+from socialcard.demo.reference import EMPLOYERS, demo_credit_code
 from socialcard.kernel.crypto import KeyRing
 from socialcard.regions.data import CITY_CODE, REGIONS
+from socialcard.registry.models import Employer
 
 # At least 10 characters with letters and digits, as the password rules require.
 DEMO_PASSWORD: Final = "Demo2026yz"
@@ -35,6 +39,7 @@ class DemoAccountPlan:
     role: str
     department_code: str
     scope_region_code: str
+    employer: str | None = None  # an employer's agent: the name of its employer (EMPLOYERS)
 
 
 # The security administrator comes first: it grants every other business role.
@@ -59,6 +64,17 @@ DEMO_ACCOUNTS: Final = (
     DemoAccountPlan("finance_approver", "李春华", "finance_approver", "finance", CITY_CODE),
     DemoAccountPlan("finance_reviewer", "王晓燕", "finance_approver", "finance", CITY_CODE),
     DemoAccountPlan("fund_auditor", "赵敏", "auditor", "finance", CITY_CODE),
+    # Social insurance: the agency's officer, and the HR clerk of an employer who enrols and
+    # declares for that employer only.
+    DemoAccountPlan("shebao_officer", "蒋红梅", "insurance_officer", "hrss", CITY_CODE),
+    DemoAccountPlan(
+        "xiaoxiang_hr",
+        "唐晓丽",
+        "employer_agent",
+        "hrss",
+        CITY_CODE,
+        employer="永州潇湘电子科技有限公司",
+    ),
 )
 
 
@@ -134,6 +150,28 @@ def create_demo_staff(
         accounts.append(_account(plan, staff, totp_secret))
     session.flush()
     return accounts
+
+
+def attach_employer_agents(session: Session) -> int:
+    """Tie each demo employer's agent to its employer (found by its demo credit code); the
+    employers are reference data made after the accounts. Returns how many were tied."""
+    tied = 0
+    for plan in DEMO_ACCOUNTS:
+        if plan.employer is None:
+            continue
+        county, entity = next((c, e) for c, name, _i, e in EMPLOYERS if name == plan.employer)
+        credit_code = demo_credit_code(entity, county, plan.employer)
+        employer_id = session.scalars(
+            select(Employer.id).where(Employer.credit_code == credit_code)
+        ).first()
+        staff = session.scalars(select(Staff).where(Staff.username == plan.username)).first()
+        if employer_id is None or staff is None:
+            continue
+        if staff.employer_id != employer_id:
+            staff.employer_id = employer_id
+            tied += 1
+    session.flush()
+    return tied
 
 
 def list_demo_accounts(platform: Platform) -> list[DemoAccount]:
