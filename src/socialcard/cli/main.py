@@ -280,6 +280,11 @@ def users_create(
     display_name: str = typer.Option(..., "--name", help="The person's name."),
     department: str = typer.Option("hrss", help="Department code, e.g. hrss, healthcare_security."),
     scope: str = typer.Option("431100", help="431100 for the whole city, or a county code."),
+    employer: str | None = typer.Option(
+        None,
+        help="An employer's agent (grant employer_agent): the employer's credit code; the "
+        "account acts for that employer only.",
+    ),
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """Open a staff account (roles are granted separately)."""
@@ -288,6 +293,20 @@ def users_create(
         from socialcard.regions.queries import get_region
 
         get_region(session, scope)
+        employer_id = None
+        if employer is not None:
+            from sqlalchemy import select
+
+            from socialcard.errors import InvalidField
+            from socialcard.registry.models import Employer
+
+            employer_id = session.scalars(
+                select(Employer.id).where(Employer.credit_code == employer.strip().upper())
+            ).first()
+            if employer_id is None:
+                raise InvalidField(
+                    "employer", "known_employer", f"没有统一社会信用代码为 {employer} 的单位。"
+                )
         staff = access.create_staff(
             session,
             username=username,
@@ -296,9 +315,12 @@ def users_create(
             department_code=department,
             scope_region_code=scope,
             created_at=platform.clock.now(),
+            employer_id=employer_id,
         )
         _audit(session, platform, "staff.create", "staff", staff.id)
-    out.print(f"staff #{staff.id} {username} created")
+    out.print(
+        f"staff #{staff.id} {username} created" + (f" for employer {employer}" if employer else "")
+    )
 
 
 @users_app.command("disable")
