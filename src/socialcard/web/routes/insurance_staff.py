@@ -172,7 +172,7 @@ def to_date(text: str, name: str, label: str) -> date:
 
 
 def to_period(text: str, name: str, label: str) -> int:
-    """A month typed as 2026-11 (a month input) or 202611 (a select)."""
+    """A month typed as 2026-11, or sent as 202611 by the period select."""
     cleaned = text.strip().replace("-", "").replace("/", "")
     if len(cleaned) != 6 or not cleaned.isdigit() or not 1 <= int(cleaned[4:]) <= 12:
         raise InvalidField(name, "period", f"{label}应为年月，如 2026-11。")
