@@ -107,6 +107,16 @@ def _months_from_shenzhen(platform: Platform, holder: Holder) -> None:
         )  # fmt: skip
 
 
+def _bottom_of(page: Page, selector: str) -> float:
+    """Where an element ends on the full page, in CSS pixels."""
+    bottom = page.evaluate(
+        "(selector) => document.querySelector(selector).getBoundingClientRect().bottom"
+        " + window.scrollY",
+        selector,
+    )
+    return float(bottom)
+
+
 def _for_docs(shot: Path, name: str, *, height: float | None = None) -> None:
     """A copy for the documentation (the page's top `height` pixels), as a palette PNG under
     300 KB."""
@@ -172,6 +182,7 @@ def test_the_officer_declares_records_the_transfer_and_reads_a_record(
     expect(page.locator("table.data-table").last).to_contain_text("已申报，待缴费")  # October
     employer_shot = SCREENSHOTS / f"{request.node.originalname}-employer-{backend}.png"
     page.screenshot(path=str(employer_shot), full_page=True)
+    employer_bottom = _bottom_of(page, "main")
 
     page.click(f"a:has-text('{worker.name}')")
     expect(page.get_by_role("heading", name="近十年缴费记录")).to_be_visible()
@@ -183,10 +194,8 @@ def test_the_officer_declares_records_the_transfer_and_reads_a_record(
     person_shot = SCREENSHOTS / f"{request.node.originalname}-person-{backend}.png"
     page.screenshot(path=str(person_shot), full_page=True)
     if backend == "sqlite":
-        _for_docs(employer_shot, "insurance-employer.png")
+        # Both cut above the footer (its request id changes every run), so a run with nothing
+        # new leaves the images as they were.
+        _for_docs(employer_shot, "insurance-employer.png", height=employer_bottom)
         # The person's page down to the year paid in Shenzhen (the forms are below).
-        bottom = page.evaluate(
-            "() => document.querySelector('#year-2022').getBoundingClientRect().bottom"
-            " + window.scrollY"
-        )
-        _for_docs(person_shot, "insurance-person.png", height=float(bottom) + 24)
+        _for_docs(person_shot, "insurance-person.png", height=_bottom_of(page, "#year-2022") + 24)
