@@ -260,3 +260,17 @@ def test_a_bank_terminal_queries_and_a_counter_terminal_writes_the_card(
         assert confirmed.status_code == 204
     pension = reader.read("DF03", "EF07", 1).decode("gbk")
     assert pension.startswith("pension_employee|1|20261101|431100|")
+
+
+def test_an_employer_agent_not_attached_to_an_employer_acts_for_nobody(
+    platform: Platform, bank: SandboxBank
+) -> None:
+    firm = employer(platform)
+    loose = api_client(platform, make_staff(platform, "loose", roles=("employer_agent",)))
+    assert loose.get(f"/api/v1/insurance/employers/{firm}").status_code == 403
+    refused = loose.post(
+        "/api/v1/insurance/declarations",
+        json={"employer_id": firm, "period": 202611},
+        headers=_key(1),
+    )
+    assert refused.status_code == 403

@@ -230,10 +230,17 @@ def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="永州社保卡平台")
 
 
+EMPLOYER_AGENT: Final = "employer_agent"
+
+
 def principal_of(session: Session, policy: Policy, staff: Staff) -> Principal:
     department = session.get(Department, staff.department_id)
     assert department is not None
     roles = list_roles_of(session, staff.id)
+    if EMPLOYER_AGENT in roles and staff.employer_id is None:
+        # An employer's agent not yet attached to an employer acts for nobody: without the
+        # role, every insurance route refuses it instead of treating it as agency staff.
+        roles = roles - {EMPLOYER_AGENT}
     return Principal(
         staff_id=staff.id,
         username=staff.username,
