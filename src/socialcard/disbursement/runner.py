@@ -8,6 +8,7 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Integer,
     MetaData,
     String,
     Table,
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
+from socialcard.banks.formats.batch_file import ResultRow
 from socialcard.banks.gateway import (
     BankGateway,
     BankTimeout,
@@ -39,13 +42,11 @@ from socialcard.banks.gateway import (
     Direction,
     InstructionFile,
     InstructionLine,
-    ReturnFile,
 )
-from socialcard.banks.gateway import LineStatus as BankLineStatus
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert, exclusive_job, give_batch_memory
+from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory
 from socialcard.disbursement.models import (
     BatchStatus,
     Correction,
@@ -54,22 +55,22 @@ from socialcard.disbursement.models import (
     PaymentLine,
     Programme,
 )
+from socialcard.disbursement.services import bank_batch_no as services_bank_batch_no
 from socialcard.disbursement.services import (
+    file_transfer_key,
     get_batch_for_update,
-    line_transfer_key,
     refresh_counts,
 )
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
-from socialcard.ledger.models import LedgerTransfer, TransferKind, TransferPhase
 from socialcard.registry.models import Person
 
 ENCODING = "gbk"
 
 
 def bank_batch_no(batch: DisbursementBatch, bank_code: str) -> str:
-    return f"{batch.batch_no}-{bank_code}"
+    return services_bank_batch_no(batch.batch_no, bank_code)
 
 
 def agency_account(bank_code: str) -> str:
@@ -185,11 +186,13 @@ def prepare_send_files(
 
 
 def _results_table() -> Table:
+    # The columns of a return file's result row (banks.formats.batch_file.ResultRow), in order:
+    # the rows are copied as they were read. No reason code: the bank paid the line.
     return Table(
         "bank_results_staging",
         MetaData(),
+        Column("seq", Integer),
         Column("e2e", String(32)),
-        Column("done", String(1)),
         Column("amount_minor", BigInteger),
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
@@ -199,33 +202,26 @@ def _results_table() -> Table:
 
 
 def apply_return(
-    session: Session, batch: DisbursementBatch, bank_code: str, result: ReturnFile, *, at: datetime
+    session: Session,
+    batch: DisbursementBatch,
+    bank_code: str,
+    results: Sequence[ResultRow],
+    *,
+    at: datetime,
 ) -> int:
-    """Post the reservation of every line the bank paid and release every line it refused, mark
-    the lines, record the card uses and the holders' messages — one transaction, set-based.
-    Lines already resolved are left alone, so a duplicated return changes nothing."""
+    """Mark every line the bank paid or refused, settle the bank file's reservation (post what
+    was paid, void the rest), record the card uses and the holders' messages — one
+    transaction, set-based. Lines already resolved are left alone, so a duplicated return
+    changes nothing."""
     staging = _results_table()
     connection = session.connection()
     staging.create(connection)
     try:
-        bulk_insert(
-            session,
-            staging,
-            [
-                {
-                    "e2e": r.end_to_end_id,
-                    "done": "Y" if r.status is BankLineStatus.DONE else "N",
-                    "amount_minor": r.amount_minor,
-                    "reason_code": r.reason_code,
-                    "reason_text": r.reason_text,
-                }
-                for r in result.results
-            ],
-        )
+        bulk_insert_tuples(session, staging, results)
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
-            if len(result.results) >= 10_000:
+            if len(results) >= 10_000:
                 give_batch_memory(session)
         applied = _apply_staged(session, staging, batch, bank_code, at=at)
     finally:
@@ -240,60 +236,57 @@ def _apply_staged(
 ) -> int:
     s = staging.c
     line = PaymentLine
-    pending = LedgerTransfer
-    waiting = and_(
-        line.batch_id == batch.id,
-        line.bank_code == bank_code,
-        line.status == LineStatus.RESERVED.value,
-        line.end_to_end_id == s.e2e,
-        line.amount_minor == s.amount_minor,
-    )
     tag = bank_batch_no(batch, bank_code)
-    resolutions = 0
-    for done, suffix, phase, kind in (
-        ("Y", ":post", TransferPhase.POST, TransferKind.PAYOUT_CONFIRMED),
-        ("N", ":void", TransferPhase.VOID, TransferKind.PAYOUT_RELEASED),
-    ):
-        rows = (
-            select(
-                line_transfer_key(suffix),
-                literal(f"return:{tag}{suffix}"),
-                pending.debit_account_id,
-                pending.credit_account_id,
-                pending.amount_minor,
-                literal(kind.value),
-                literal(phase.value),
-                pending.id,
-                pending.reference,
-                literal(at),
-            )
-            .select_from(staging)
-            .join(line, waiting)
-            .join(
-                pending,
-                pending.transfer_key == line_transfer_key(":reserve"),
-            )
-            .where(s.done == done)
-        )
-        resolutions += ledger.record_journal_from(
-            session, rows, journal_key=f"return:{tag}{suffix}", at=at
-        )
-    crash_point("mid_status_update")
+    paid = s.reason_code.is_(None)
     resolved = session.execute(
         update(line)
-        .where(waiting)
+        .where(
+            line.batch_id == batch.id,
+            line.bank_code == bank_code,
+            line.status == LineStatus.RESERVED.value,
+            line.end_to_end_id == s.e2e,
+            line.amount_minor == s.amount_minor,
+        )
         .values(
-            status=case((s.done == "Y", LineStatus.PAID.value), else_=LineStatus.FAILED.value),
+            status=case((paid, LineStatus.PAID.value), else_=LineStatus.FAILED.value),
             bank_reason_code=s.reason_code,
             bank_reason_text=s.reason_text,
             resolved_at=at,
-            correction=case((s.done == "Y", None), else_=Correction.OPEN.value),
+            correction=case((paid, None), else_=Correction.OPEN.value),
         )
     ).rowcount  # type: ignore[attr-defined]
-    if resolutions != (resolved or 0):
-        # Every line marked paid or failed must have had its reservation posted or voided in
-        # this transaction, and nothing else: otherwise roll everything back.
-        raise RuntimeError(f"{tag}: {resolutions} ledger resolutions for {resolved} lines resolved")
+    if not resolved:
+        return 0  # applied before: the reservation was settled with the lines
+    crash_point("mid_status_update")
+    totals = {
+        status: (int(count), int(amount))
+        for status, count, amount in session.execute(
+            select(line.status, func.count(), func.coalesce(func.sum(line.amount_minor), 0))
+            .where(line.batch_id == batch.id, line.bank_code == bank_code)
+            .group_by(line.status)
+        ).tuples()
+    }
+    if LineStatus.RESERVED in totals:
+        # A return answers every line of its send file (keep_return checked it): a line left
+        # reserved means the file and the lines disagree. Roll everything back.
+        raise RuntimeError(f"{tag}: {totals[LineStatus.RESERVED][0]} lines left unanswered")
+    paid_minor = totals.get(LineStatus.PAID, (0, 0))[1]
+    failed_minor = totals.get(LineStatus.FAILED, (0, 0))[1]
+    settlement = ledger.settle_reserved(
+        session,
+        file_transfer_key(tag, "reserve"),
+        posted_minor=paid_minor,
+        journal_key=f"return:{tag}",
+        post_key=file_transfer_key(tag, "post"),
+        void_key=file_transfer_key(tag, "void"),
+        at=at,
+    )
+    if settlement.voided_minor != failed_minor:
+        # The reservation must be exactly the bank file's lines: paid + failed.
+        raise RuntimeError(
+            f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for lines "
+            f"of {paid_minor + failed_minor} fen"
+        )
     programme = session.get_one(Programme, batch.programme_id)
     just_paid = and_(
         line.batch_id == batch.id,
@@ -335,7 +328,7 @@ def _apply_staged(
         kind="payment",
         at=at,
     )
-    return int(resolved or 0)
+    return int(resolved)
 
 
 def _apply_available_returns(
@@ -377,10 +370,10 @@ def _apply_available_returns(
             continue
         with sessions() as session, session.begin():
             batch = get_batch_for_update(session, batch_no)
-            result = bank_services.keep_return(
+            _, results = bank_services.keep_return_rows(
                 session, bank_code=bank_code, batch_no=number, data=data, at=at
             )
-            apply_return(session, batch, bank_code, result, at=at)
+            apply_return(session, batch, bank_code, results, at=at)
             refresh_counts(session, batch)
             applied += 1
     return applied, waiting

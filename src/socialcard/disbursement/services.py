@@ -5,7 +5,7 @@ correction queue. The entry point owns the transaction; the bank side lives in r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,10 +79,16 @@ class Officer:
     department_code: str
 
 
-def line_transfer_key(suffix: str) -> Any:
-    """The ledger key of a line's transfer, in SQL: `pay:<line id>:reserve|post|void` (the
-    same business act gives the same key, so a resumed run cannot record it twice)."""
-    return literal("pay:") + cast(PaymentLine.id, String) + literal(suffix)
+def bank_batch_no(batch_no: str, bank_code: str) -> str:
+    """The number of a batch's send file at one bank (`<batch_no>-<BANK>`)."""
+    return f"{batch_no}-{bank_code}"
+
+
+def file_transfer_key(bank_batch: str, act: str) -> str:
+    """The ledger key of a bank file's money: `pay:<batch_no>-<BANK>:reserve|post|void` (the
+    same business act gives the same key, so a resumed run cannot record it twice). One
+    reservation per bank file; its lines are the sub-ledger (decision 0011)."""
+    return f"pay:{bank_batch}:{act}"
 
 
 def _next_batch_no(session: Session, at: datetime) -> str:
@@ -445,21 +451,28 @@ def approve_batch(
         *((line.bank_code == b, literal(ids[codes.bank_clearing(b or "")])) for b in banks),
         else_=null(),
     )
+
+    def per_bank(value: Callable[[str], str]) -> Any:
+        return case(*((line.bank_code == b, literal(value(b or ""))) for b in banks), else_=null())
+
+    # One reservation per bank file, of the sum of its lines (decision 0011): the lines are the
+    # sub-ledger, and reconciliation proves that they add up to it.
     rows = (
         select(
-            line_transfer_key(":reserve"),
+            per_bank(lambda b: file_transfer_key(bank_batch_no(batch.batch_no, b), "reserve")),
             literal(f"batch:{batch.batch_no}:reserve"),
             literal(budget),
             bank_account,
-            line.amount_minor,
+            func.sum(line.amount_minor),
             literal(TransferKind.PAYOUT_RESERVED.value),
             literal(TransferPhase.PENDING.value),
             cast(null(), BigInteger),
-            literal("payment:") + cast(line.id, String),
+            per_bank(lambda b: f"batch:{bank_batch_no(batch.batch_no, b)}"),
             literal(at),
         )
         .select_from(line)
         .where(line.batch_id == batch.id, line.status == LineStatus.QUEUED.value)
+        .group_by(line.bank_code)
     )
     if batch.accepted_count >= ANALYZE_AFTER:
         give_batch_memory(session)
@@ -471,9 +484,15 @@ def approve_batch(
         .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
         .values(status=LineStatus.RESERVED.value)
     )
-    if reserved != batch.accepted_count or updated.rowcount != batch.accepted_count:  # type: ignore[attr-defined]
+    reserved_minor = ledger_queries.journal_total(session, f"batch:{batch.batch_no}:reserve")
+    if (
+        reserved != len(banks)
+        or reserved_minor != batch.accepted_minor
+        or updated.rowcount != batch.accepted_count  # type: ignore[attr-defined]
+    ):
         raise RuntimeError(
-            f"batch {batch.batch_no}: {reserved} reservations for {batch.accepted_count} lines"
+            f"batch {batch.batch_no}: {reserved} reservations of {reserved_minor} fen for "
+            f"{batch.accepted_count} lines of {batch.accepted_minor} fen at {len(banks)} banks"
         )
     batch.approved_by = officer.staff_id
     batch.approved_at = at
