@@ -8,7 +8,7 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
-from socialcard.banks.formats.batch_file import ResultRow
 from socialcard.banks.gateway import (
     BankGateway,
     BankTimeout,
@@ -110,10 +109,21 @@ def build_send_file(
 ) -> InstructionFile:
     """The bank's instruction file for the batch's lines at one bank. Deterministic: the same
     batch always gives the same file (time = approval time, order = list order)."""
+    return build_send_files(session, keys, batch, [bank_code])[bank_code]
+
+
+def build_send_files(
+    session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
+) -> dict[str, InstructionFile]:
+    """build_send_file for several banks in one pass over the batch's lines in list order (a
+    holder's rows are then read in the order they were written, once for all banks, instead
+    of the whole registry once per bank)."""
     programme = session.get_one(Programme, batch.programme_id)
     assert batch.approved_at is not None
+    wanted = sorted(set(bank_codes))
     rows = session.execute(
         select(
+            PaymentLine.bank_code,
             PaymentLine.end_to_end_id,
             Person.resident_id_cipher,
             PaymentLine.name,
@@ -125,55 +135,70 @@ def build_send_file(
         .join(Card, Card.id == PaymentLine.card_id)
         .where(
             PaymentLine.batch_id == batch.id,
-            PaymentLine.bank_code == bank_code,
+            PaymentLine.bank_code.in_(wanted),
             PaymentLine.status.in_(
                 [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
             ),
         )
         .order_by(PaymentLine.seq)
+        .execution_options(yield_per=20_000)
     ).tuples()
-    lines = tuple(
-        InstructionLine(
-            seq=seq,
-            end_to_end_id=e2e,
-            resident_id=keys.decrypt(id_cipher),
-            name=name,
-            account_number=keys.decrypt(account_cipher or b""),
-            amount_minor=amount,
-            memo=memo,
+    lines: dict[str, list[InstructionLine]] = {bank_code: [] for bank_code in wanted}
+    decrypt = keys.decrypt
+    for bank_code, e2e, id_cipher, name, account_cipher, amount, memo in rows:
+        of_bank = lines[str(bank_code)]
+        of_bank.append(
+            InstructionLine(
+                len(of_bank) + 1,
+                e2e,
+                decrypt(id_cipher),
+                name,
+                decrypt(account_cipher or b""),
+                amount,
+                memo,
+            )
         )
-        for seq, (e2e, id_cipher, name, account_cipher, amount, memo) in enumerate(rows, start=1)
-    )
-    return InstructionFile(
-        batch_no=bank_batch_no(batch, bank_code),
-        bank_code=bank_code,
-        direction=Direction.CREDIT,
-        agency_account=agency_account(bank_code),
-        purpose=programme.short_name,
-        period=batch.period,
-        created_at=batch.approved_at,
-        lines=lines,
-    )
+    return {
+        bank_code: InstructionFile(
+            batch_no=bank_batch_no(batch, bank_code),
+            bank_code=bank_code,
+            direction=Direction.CREDIT,
+            agency_account=agency_account(bank_code),
+            purpose=programme.short_name,
+            period=batch.period,
+            created_at=batch.approved_at,
+            lines=tuple(lines[bank_code]),
+        )
+        for bank_code in wanted
+    }
 
 
 def prepare_send_files(
     sessions: sessionmaker[Session], keys: KeyRing, batch_no: str, *, at: datetime
 ) -> int:
     """Store every bank's send file of an approved batch in the outbox (one transaction per
-    file; a file already stored is checked to be identical), then mark the batch sent."""
+    file; a file already stored is checked to be identical), then mark the batch sent. The
+    files still missing are built together first, from one read of the lines."""
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
-        banks = _banks_of(session, batch)
+        if batch.status is not BatchStatus.APPROVED:
+            return 0
+        missing = [
+            bank_code
+            for bank_code in _banks_of(session, batch)
+            if bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code))
+            is None
+        ]
+        # The lines of an approved batch do not change until its files are sent.
+        files = build_send_files(session, keys, batch, missing) if missing else {}
         session.rollback()
     prepared = 0
-    for bank_code in banks:
+    for bank_code in missing:
         with sessions() as session, session.begin():
             batch = get_batch_for_update(session, batch_no)
             if batch.status is not BatchStatus.APPROVED:
                 return prepared
-            if bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code)):
-                continue
-            instruction = build_send_file(session, keys, batch, bank_code)
+            instruction = files.pop(bank_code)
             crash_point("after_file_rendered")
             bank_services.store_send_file(session, instruction, encoding=ENCODING, at=at)
             prepared += 1
@@ -186,11 +211,12 @@ def prepare_send_files(
 
 
 def _results_table() -> Table:
-    # The columns of a return file's result row (banks.formats.batch_file.ResultRow), in order:
-    # the rows are copied as they were read. No reason code: the bank paid the line.
+    # The bank, then the columns of a return file's result row (banks.formats.batch_file.
+    # ResultRow) in order. No reason code: the bank paid the line.
     return Table(
         "bank_results_staging",
         MetaData(),
+        Column("bank_code", String(10)),
         Column("seq", Integer),
         Column("e2e", String(32)),
         Column("amount_minor", BigInteger),
@@ -201,48 +227,71 @@ def _results_table() -> Table:
     )
 
 
-def apply_return(
-    session: Session,
-    batch: DisbursementBatch,
-    bank_code: str,
-    results: Sequence[ResultRow],
-    *,
-    at: datetime,
-) -> int:
-    """Mark every line the bank paid or refused, settle the bank file's reservation (post what
-    was paid, void the rest), record the card uses and the holders' messages — one
-    transaction, set-based. Lines already resolved are left alone, so a duplicated return
-    changes nothing."""
+def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
+    """The banks with lines of the batch still waiting for their return."""
+    return {
+        str(b)
+        for b in session.scalars(
+            select(PaymentLine.bank_code)
+            .where(
+                PaymentLine.batch_id == batch.id,
+                PaymentLine.status == LineStatus.RESERVED.value,
+            )
+            .distinct()
+        )
+    }
+
+
+def apply_returns(
+    session: Session, batch: DisbursementBatch, returns: Mapping[str, bytes], *, at: datetime
+) -> list[str]:
+    """Check and keep the return files of some of a batch's banks and apply them together, in
+    the caller's transaction and set-based: every line marked paid or refused, each bank file's
+    reservation settled (post what was paid, void the rest), the card uses and the holders'
+    messages recorded. A bank whose return was applied before is left alone, so a duplicated
+    return changes nothing. Returns the banks applied now."""
+    fresh = sorted(_open_banks(session, batch) & set(returns))
+    if not fresh:
+        return []
     staging = _results_table()
     connection = session.connection()
     staging.create(connection)
     try:
-        bulk_insert_tuples(session, staging, results)
+        lines = 0
+        for bank_code in fresh:
+            _, results = bank_services.keep_return_rows(
+                session,
+                bank_code=bank_code,
+                batch_no=bank_batch_no(batch, bank_code),
+                data=returns[bank_code],
+                at=at,
+            )
+            bulk_insert_tuples(session, staging, ((bank_code, *row) for row in results))
+            lines += len(results)
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
-            if len(results) >= 10_000:
+            if lines >= 10_000:
                 give_batch_memory(session)
-        applied = _apply_staged(session, staging, batch, bank_code, at=at)
+        _apply_staged(session, staging, batch, fresh, at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
         if connection.dialect.name != "postgresql":
             staging.drop(connection)
-    return applied
+    return fresh
 
 
 def _apply_staged(
-    session: Session, staging: Table, batch: DisbursementBatch, bank_code: str, *, at: datetime
-) -> int:
+    session: Session, staging: Table, batch: DisbursementBatch, banks: list[str], *, at: datetime
+) -> None:
     s = staging.c
     line = PaymentLine
-    tag = bank_batch_no(batch, bank_code)
     paid = s.reason_code.is_(None)
-    resolved = session.execute(
+    session.execute(
         update(line)
         .where(
             line.batch_id == batch.id,
-            line.bank_code == bank_code,
+            line.bank_code == s.bank_code,
             line.status == LineStatus.RESERVED.value,
             line.end_to_end_id == s.e2e,
             line.amount_minor == s.amount_minor,
@@ -254,45 +303,49 @@ def _apply_staged(
             resolved_at=at,
             correction=case((paid, None), else_=Correction.OPEN.value),
         )
-    ).rowcount  # type: ignore[attr-defined]
-    if not resolved:
-        return 0  # applied before: the reservation was settled with the lines
+    )
     crash_point("mid_status_update")
-    totals = {
-        status: (int(count), int(amount))
-        for status, count, amount in session.execute(
-            select(line.status, func.count(), func.coalesce(func.sum(line.amount_minor), 0))
-            .where(line.batch_id == batch.id, line.bank_code == bank_code)
-            .group_by(line.status)
+    totals: dict[tuple[str, LineStatus], tuple[int, int]] = {
+        (str(bank), status): (int(count), int(amount))
+        for bank, status, count, amount in session.execute(
+            select(
+                line.bank_code,
+                line.status,
+                func.count(),
+                func.coalesce(func.sum(line.amount_minor), 0),
+            )
+            .where(line.batch_id == batch.id, line.bank_code.in_(banks))
+            .group_by(line.bank_code, line.status)
         ).tuples()
     }
-    if LineStatus.RESERVED in totals:
-        # A return answers every line of its send file (keep_return checked it): a line left
-        # reserved means the file and the lines disagree. Roll everything back.
-        raise RuntimeError(f"{tag}: {totals[LineStatus.RESERVED][0]} lines left unanswered")
-    paid_minor = totals.get(LineStatus.PAID, (0, 0))[1]
-    failed_minor = totals.get(LineStatus.FAILED, (0, 0))[1]
-    settlement = ledger.settle_reserved(
-        session,
-        file_transfer_key(tag, "reserve"),
-        posted_minor=paid_minor,
-        journal_key=f"return:{tag}",
-        post_key=file_transfer_key(tag, "post"),
-        void_key=file_transfer_key(tag, "void"),
-        at=at,
-    )
-    if settlement.voided_minor != failed_minor:
-        # The reservation must be exactly the bank file's lines: paid + failed.
-        raise RuntimeError(
-            f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for lines "
-            f"of {paid_minor + failed_minor} fen"
+    for bank_code in banks:
+        tag = bank_batch_no(batch, bank_code)
+        left = totals.get((bank_code, LineStatus.RESERVED), (0, 0))[0]
+        if left:
+            # A return answers every line of its send file (keep_return checked it): a line
+            # left waiting means the file and the lines disagree. Roll everything back.
+            raise RuntimeError(f"{tag}: {left} lines left unanswered")
+        paid_minor = totals.get((bank_code, LineStatus.PAID), (0, 0))[1]
+        failed_minor = totals.get((bank_code, LineStatus.FAILED), (0, 0))[1]
+        settlement = ledger.settle_reserved(
+            session,
+            file_transfer_key(tag, "reserve"),
+            posted_minor=paid_minor,
+            journal_key=f"return:{tag}",
+            post_key=file_transfer_key(tag, "post"),
+            void_key=file_transfer_key(tag, "void"),
+            at=at,
         )
+        if settlement.voided_minor != failed_minor:
+            # The reservation must be exactly the bank file's lines: paid + failed.
+            raise RuntimeError(
+                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
+                f"lines of {paid_minor + failed_minor} fen"
+            )
     programme = session.get_one(Programme, batch.programme_id)
-    just_paid = and_(
-        line.batch_id == batch.id,
-        line.bank_code == bank_code,
-        line.status == LineStatus.PAID.value,
-        line.resolved_at == at,
+    # The lines resolved now: every line of these banks was waiting a moment ago.
+    now_resolved = and_(
+        line.batch_id == batch.id, line.bank_code.in_(banks), line.resolved_at == at
     )
     record_card_uses_of_day(
         session,
@@ -301,7 +354,7 @@ def _apply_staged(
         used_at=at,
         rows=select(line.person_id, line.card_id, Person.residence_county_code)
         .join(Person, Person.id == line.person_id)
-        .where(just_paid),
+        .where(now_resolved, line.status == LineStatus.PAID.value),
     )
     cents = line.amount_minor % 100
     yuan = (
@@ -324,32 +377,25 @@ def _apply_staged(
             + yuan
             + literal(" 元。"),
             literal("payment:") + cast(line.id, String),
-        ).where(line.batch_id == batch.id, line.bank_code == bank_code, line.resolved_at == at),
+        )
+        .where(now_resolved)
+        # In holder order: the messages' index by holder is then filled in order.
+        .order_by(line.person_id),
         kind="payment",
         at=at,
     )
-    return int(resolved)
 
 
 def _apply_available_returns(
     sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
 ) -> tuple[int, list[str]]:
-    applied = 0
     waiting: list[str] = []
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
         banks = _banks_of(session, batch)
-        open_banks = set(
-            session.scalars(
-                select(PaymentLine.bank_code)
-                .where(
-                    PaymentLine.batch_id == batch.id,
-                    PaymentLine.status == LineStatus.RESERVED.value,
-                )
-                .distinct()
-            )
-        )
+        open_banks = _open_banks(session, batch)
         session.rollback()
+    returns: dict[str, bytes] = {}
     for bank_code in banks:
         if bank_code not in open_banks:
             continue
@@ -360,7 +406,7 @@ def _apply_available_returns(
         if not is_sent:
             waiting.append(bank_code)
             continue
-        # The bank is asked with no transaction open; the answer is kept and applied after.
+        # The bank is asked with no transaction open; the answers are kept and applied after.
         try:
             data = gateway.fetch_return(bank_code, number)
         except (BankTimeout, BankUnavailable):
@@ -368,15 +414,16 @@ def _apply_available_returns(
         if data is None:
             waiting.append(bank_code)
             continue
-        with sessions() as session, session.begin():
-            batch = get_batch_for_update(session, batch_no)
-            _, results = bank_services.keep_return_rows(
-                session, bank_code=bank_code, batch_no=number, data=data, at=at
-            )
-            apply_return(session, batch, bank_code, results, at=at)
-            refresh_counts(session, batch)
-            applied += 1
-    return applied, waiting
+        returns[bank_code] = data
+    if not returns:
+        return 0, waiting
+    # Every return at hand in one transaction: the lines, the holders and their indexes are
+    # visited once for all banks rather than once per bank.
+    with sessions() as session, session.begin():
+        batch = get_batch_for_update(session, batch_no)
+        applied = apply_returns(session, batch, returns, at=at)
+        refresh_counts(session, batch)
+    return len(applied), waiting
 
 
 def run_batch(

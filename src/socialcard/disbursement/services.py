@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
-from socialcard.db import bulk_insert, give_batch_memory
+from socialcard.db import bulk_insert_tuples, give_batch_memory
 from socialcard.disbursement.errors import (
     BatchNotFound,
     CorrectionNotOpen,
@@ -181,25 +181,25 @@ def create_batch(
     connection = session.connection()
     staging.create(connection)
     try:
-        bulk_insert(
+        memo = programme.short_name
+        prefix = batch.batch_no
+        bulk_insert_tuples(
             session,
             staging,
-            [
-                {
-                    "seq": row.seq,
-                    "id_index": resident_id_index(keys, row.resident_id)
-                    if row.resident_id
-                    else None,
-                    "masked": row.raw_id_masked[:18],
-                    "name": row.name,
-                    "amount_minor": row.amount_minor,
-                    "memo": row.memo or programme.short_name,
-                    "reject_code": row.reject_code,
-                    "reject_detail": row.reject_detail,
-                    "e2e": f"{batch.batch_no}{row.seq:07d}",
-                }
+            (
+                (
+                    row.seq,
+                    resident_id_index(keys, row.resident_id) if row.resident_id else None,
+                    row.raw_id_masked[:18],
+                    row.name,
+                    row.amount_minor,
+                    row.memo or memo,
+                    row.reject_code,
+                    row.reject_detail,
+                    f"{prefix}{row.seq:07d}",
+                )
                 for row in rows
-            ],
+            ),
         )
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
@@ -256,13 +256,22 @@ def _validate_into_lines(
         .group_by(earlier.person_id)
         .subquery("prior")
     )
-    copies = func.count().over(partition_by=s.id_index)
+    # ID numbers that appear more than once in the list (a hash aggregate, not a sort of the
+    # whole list by ID: the lines are then written in list order, which keeps the inserts into
+    # the lines' indexes on their right-hand pages).
+    repeated = (
+        select(s.id_index.label("id_index"))
+        .where(s.id_index.is_not(None))
+        .group_by(s.id_index)
+        .having(func.count() > 1)
+        .subquery("repeated")
+    )
     reject = case(
         (s.reject_code.is_not(None), s.reject_code),
         (p.id.is_(None), "person_not_found"),
         (p.status != PersonStatus.LIVING.value, "person_not_living"),
         (p.name != s.name, "name_mismatch"),
-        (copies > 1, "duplicate_in_list"),
+        (repeated.c.id_index.is_not(None), "duplicate_in_list"),
         (c.id.is_(None), "no_usable_card"),
         (c.status.not_in(USABLE_CARD), "no_usable_card"),
         (c.bank_account_cipher.is_(None), "bank_account_missing"),
@@ -290,6 +299,8 @@ def _validate_into_lines(
         .outerjoin(p, p.resident_id_index == s.id_index)
         .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
         .outerjoin(prior, prior.c.person_id == p.id)
+        .outerjoin(repeated, repeated.c.id_index == s.id_index)
+        .order_by(s.seq)
         .subquery()
     )
     k = checked.c
