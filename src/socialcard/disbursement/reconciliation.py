@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from socialcard.banks import queries as bank_queries
 from socialcard.banks.formats.batch_file import return_file_totals
 from socialcard.banks.models import BankFileKind
-from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, PaymentLine
+from socialcard.disbursement.models import (
+    APPROVED_BATCHES,
+    SENT_LINES,
+    BatchStatus,
+    DisbursementBatch,
+    LineStatus,
+    PaymentLine,
+)
 from socialcard.disbursement.services import bank_batch_no, file_transfer_key
 from socialcard.ledger.models import LedgerTransfer, TransferPhase
 
@@ -29,8 +36,11 @@ def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[s
         )
         .where(
             PaymentLine.batch_id == batch.id,
+            # Before approval nothing went to a bank (queued lines wait for the approver).
             PaymentLine.status.in_(
-                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
+                SENT_LINES
+                if batch.status in APPROVED_BATCHES
+                else (LineStatus.PAID.value, LineStatus.FAILED.value)
             ),
         )
         .group_by(PaymentLine.bank_code, PaymentLine.status)
@@ -59,7 +69,7 @@ def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[s
         elif status is LineStatus.FAILED:
             entry["failed_count"], entry["failed_minor"] = int(count), int(amount)
         else:
-            entry["reserved_count"] = int(count)
+            entry["reserved_count"] += int(count)
     return totals
 
 

@@ -47,6 +47,8 @@ from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
 from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory
 from socialcard.disbursement.models import (
+    AWAITING_BANK,
+    SENT_LINES,
     BatchStatus,
     Correction,
     DisbursementBatch,
@@ -95,9 +97,7 @@ def _banks_of(session: Session, batch: DisbursementBatch) -> list[str]:
             select(PaymentLine.bank_code)
             .where(
                 PaymentLine.batch_id == batch.id,
-                PaymentLine.status.in_(
-                    [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
-                ),
+                PaymentLine.status.in_(SENT_LINES),
             )
             .distinct()
         )
@@ -121,28 +121,31 @@ def build_send_files(
     programme = session.get_one(Programme, batch.programme_id)
     assert batch.approved_at is not None
     wanted = sorted(set(bank_codes))
-    rows = session.execute(
-        select(
-            PaymentLine.bank_code,
-            PaymentLine.end_to_end_id,
-            Person.resident_id_cipher,
-            PaymentLine.name,
-            Card.bank_account_cipher,
-            PaymentLine.amount_minor,
-            PaymentLine.memo,
+    # Core, not the ORM: a million plain rows, streamed.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                PaymentLine.bank_code,
+                PaymentLine.end_to_end_id,
+                Person.resident_id_cipher,
+                PaymentLine.name,
+                Card.bank_account_cipher,
+                PaymentLine.amount_minor,
+                PaymentLine.memo,
+            )
+            .join(Person, Person.id == PaymentLine.person_id)
+            .join(Card, Card.id == PaymentLine.card_id)
+            .where(
+                PaymentLine.batch_id == batch.id,
+                PaymentLine.bank_code.in_(wanted),
+                PaymentLine.status.in_(SENT_LINES),
+            )
+            .order_by(PaymentLine.seq)
+            .execution_options(yield_per=20_000)
         )
-        .join(Person, Person.id == PaymentLine.person_id)
-        .join(Card, Card.id == PaymentLine.card_id)
-        .where(
-            PaymentLine.batch_id == batch.id,
-            PaymentLine.bank_code.in_(wanted),
-            PaymentLine.status.in_(
-                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
-            ),
-        )
-        .order_by(PaymentLine.seq)
-        .execution_options(yield_per=20_000)
-    ).tuples()
+        .tuples()
+    )
     lines: dict[str, list[InstructionLine]] = {bank_code: [] for bank_code in wanted}
     decrypt = keys.decrypt
     for bank_code, e2e, id_cipher, name, account_cipher, amount, memo in rows:
@@ -235,7 +238,7 @@ def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
             select(PaymentLine.bank_code)
             .where(
                 PaymentLine.batch_id == batch.id,
-                PaymentLine.status == LineStatus.RESERVED.value,
+                PaymentLine.status.in_(AWAITING_BANK),
             )
             .distinct()
         )
@@ -292,7 +295,7 @@ def _apply_staged(
         .where(
             line.batch_id == batch.id,
             line.bank_code == s.bank_code,
-            line.status == LineStatus.RESERVED.value,
+            line.status.in_(AWAITING_BANK),
             line.end_to_end_id == s.e2e,
             line.amount_minor == s.amount_minor,
         )
@@ -303,6 +306,9 @@ def _apply_staged(
             resolved_at=at,
             correction=case((paid, None), else_=Correction.OPEN.value),
         )
+        # No lines are loaded in the session: nothing to synchronise (the ORM would otherwise
+        # ask for every updated id back).
+        .execution_options(synchronize_session=False)
     )
     crash_point("mid_status_update")
     totals: dict[tuple[str, LineStatus], tuple[int, int]] = {
@@ -320,7 +326,9 @@ def _apply_staged(
     }
     for bank_code in banks:
         tag = bank_batch_no(batch, bank_code)
-        left = totals.get((bank_code, LineStatus.RESERVED), (0, 0))[0]
+        left = sum(
+            totals.get((bank_code, LineStatus(status)), (0, 0))[0] for status in AWAITING_BANK
+        )
         if left:
             # A return answers every line of its send file (keep_return checked it): a line
             # left waiting means the file and the lines disagree. Roll everything back.

@@ -443,7 +443,8 @@ def approve_batch(
     session: Session, *, batch_no: str, officer: Officer, at: datetime
 ) -> DisbursementBatch:
     """The finance bureau approves: every accepted line's money is reserved from the programme's
-    budget in one journal (the budget's floor refuses an over-spend, and nothing is reserved)."""
+    budget in one journal, one reservation per bank file (the budget's floor refuses an
+    over-spend, and nothing is reserved)."""
     batch = get_batch_for_update(session, batch_no)
     _check_checker(session, batch, officer)
     batch.move_to(BatchStatus.APPROVED)
@@ -490,17 +491,10 @@ def approve_batch(
     reserved = ledger.record_journal_from(
         session, rows, journal_key=f"batch:{batch.batch_no}:reserve", at=at
     )
-    updated = session.execute(
-        update(PaymentLine)
-        .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
-        .values(status=LineStatus.RESERVED.value)
-    )
+    # The lines stay queued: their batch's approval and their file's reservation say that
+    # their money is reserved (shown_line_status); no million-row update.
     reserved_minor = ledger_queries.journal_total(session, f"batch:{batch.batch_no}:reserve")
-    if (
-        reserved != len(banks)
-        or reserved_minor != batch.accepted_minor
-        or updated.rowcount != batch.accepted_count  # type: ignore[attr-defined]
-    ):
+    if reserved != len(banks) or reserved_minor != batch.accepted_minor:
         raise RuntimeError(
             f"batch {batch.batch_no}: {reserved} reservations of {reserved_minor} fen for "
             f"{batch.accepted_count} lines of {batch.accepted_minor} fen at {len(banks)} banks"
