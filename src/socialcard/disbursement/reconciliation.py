@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from socialcard.banks import queries as bank_queries
@@ -16,6 +16,7 @@ from socialcard.banks.formats.batch_file import return_file_totals
 from socialcard.banks.models import BankFileKind
 from socialcard.disbursement.models import (
     APPROVED_BATCHES,
+    AWAITING_BANK,
     SENT_LINES,
     BatchStatus,
     DisbursementBatch,
@@ -23,7 +24,7 @@ from socialcard.disbursement.models import (
     PaymentLine,
 )
 from socialcard.disbursement.services import bank_batch_no, file_transfer_key
-from socialcard.ledger.models import LedgerTransfer, TransferPhase
+from socialcard.ledger.models import LedgerTransfer, TransferKind, TransferPhase
 
 
 def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[str, int]]:
@@ -199,3 +200,66 @@ def complete_if_reconciled(session: Session, batch: DisbursementBatch, *, at: da
     )
     batch.completed_at = at
     return True
+
+
+def verify_file_reservations(session: Session) -> list[str]:
+    """Every bank file's reservation against its lines, across all approved batches (what
+    `ledger verify` adds for decision 0011): reservation = Σ lines sent; once settled, post =
+    Σ paid lines and void = Σ refused lines, and no line waits. Batches approved before
+    decision 0011 (a reservation per line) are left to their own reconciliation."""
+    line, b, t = PaymentLine, DisbursementBatch, LedgerTransfer
+    amount = line.amount_minor
+    sums = session.execute(
+        select(
+            b.batch_no,
+            line.bank_code,
+            func.sum(amount),
+            func.sum(case((line.status == LineStatus.PAID.value, amount), else_=0)),
+            func.sum(case((line.status == LineStatus.FAILED.value, amount), else_=0)),
+            func.sum(case((line.status.in_(AWAITING_BANK), 1), else_=0)),
+        )
+        .join(b, b.id == line.batch_id)
+        .where(
+            b.status.in_([s.value for s in APPROVED_BATCHES]),
+            line.status.in_(SENT_LINES),
+        )
+        .group_by(b.batch_no, line.bank_code)
+    ).tuples()
+    moved = dict(
+        session.execute(
+            select(t.transfer_key, t.amount_minor).where(
+                t.transfer_key.startswith("pay:DF"),
+                t.kind.in_(
+                    [
+                        TransferKind.PAYOUT_RESERVED.value,
+                        TransferKind.PAYOUT_CONFIRMED.value,
+                        TransferKind.PAYOUT_RELEASED.value,
+                    ]
+                ),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    batches_by_file = {key.rpartition("-")[0] for key in moved}
+    problems: list[str] = []
+    for batch_no, bank_code, sent, paid, failed, waiting in sums:
+        if f"pay:{batch_no}" not in batches_by_file:
+            continue  # approved before decision 0011: a reservation per line
+        tag = bank_batch_no(batch_no, str(bank_code))
+        reserved = moved.get(file_transfer_key(tag, "reserve"))
+        if reserved != int(sent):
+            problems.append(f"{tag}: 预留 {reserved} ≠ 明细合计 {int(sent)}")
+            continue
+        settled = (
+            moved.get(file_transfer_key(tag, "post"), 0),
+            moved.get(file_transfer_key(tag, "void"), 0),
+        )
+        if settled != (0, 0) and (waiting or settled != (int(paid), int(failed))):
+            problems.append(
+                f"{tag}: 入账/释放 {settled[0]}/{settled[1]} ≠ "
+                f"已到账/失败 {int(paid)}/{int(failed)}"
+            )
+        elif settled == (0, 0) and (int(paid) or int(failed)):
+            problems.append(f"{tag}: 明细已处理但预留款未结算")
+    return problems

@@ -8,9 +8,11 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import heapq
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
+from socialcard.banks.formats.batch_file import ResultRow
 from socialcard.banks.gateway import (
     BankGateway,
     BankTimeout,
@@ -245,6 +248,13 @@ def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
     }
 
 
+def _of_bank(
+    bank_code: str, results: list[ResultRow]
+) -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
+    for row in results:
+        yield (bank_code, *row)
+
+
 def apply_returns(
     session: Session, batch: DisbursementBatch, returns: Mapping[str, bytes], *, at: datetime
 ) -> list[str]:
@@ -260,7 +270,7 @@ def apply_returns(
     connection = session.connection()
     staging.create(connection)
     try:
-        lines = 0
+        answers = []
         for bank_code in fresh:
             _, results = bank_services.keep_return_rows(
                 session,
@@ -269,8 +279,20 @@ def apply_returns(
                 data=returns[bank_code],
                 at=at,
             )
-            bulk_insert_tuples(session, staging, ((bank_code, *row) for row in results))
-            lines += len(results)
+            results.sort(key=itemgetter(1))  # already in order from a well-behaved bank
+            answers.append(_of_bank(bank_code, results))
+        # In list order across the banks (an end-to-end id is the batch number and the list
+        # row, zero-padded): the lines are then updated page by page in the order they were
+        # written, each page once, not once per bank.
+        lines = 0
+
+        def merged() -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
+            nonlocal lines
+            for row in heapq.merge(*answers, key=itemgetter(2)):
+                lines += 1
+                yield row
+
+        bulk_insert_tuples(session, staging, merged())
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))

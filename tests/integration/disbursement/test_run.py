@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from socialcard.access.models import HolderMessage
 from socialcard.banks.sandbox import SandboxBank
@@ -18,9 +18,9 @@ from socialcard.catalog.tallies import compare_user_tallies
 from socialcard.db import transaction
 from socialcard.disbursement import queries
 from socialcard.disbursement import services as disbursement
-from socialcard.disbursement.models import BatchStatus, Correction, LineStatus
+from socialcard.disbursement.models import BatchStatus, Correction, LineStatus, PaymentLine
 from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
-from socialcard.disbursement.reconciliation import reconcile
+from socialcard.disbursement.reconciliation import reconcile, verify_file_reservations
 from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.ledger import queries as ledger_queries
@@ -85,7 +85,9 @@ def _approved_batch(
 def _verified(platform: Platform) -> None:
     with platform.session() as session:
         report = ledger_queries.verify_ledger(session)
+        files = verify_file_reservations(session)
     assert report.ok, report.problems
+    assert files == [], files
 
 
 def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
@@ -116,6 +118,19 @@ def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
     assert progress.reconciliation is not None
     assert progress.reconciliation["balanced"]
     _verified(money)
+    # The lines are the sub-ledger of their bank file's reservation: a line changed behind the
+    # ledger's back is caught (decision 0011).
+    with money.session() as session:
+        changed = queries.list_lines(session, queries.get_batch(session, batch_no), limit=1)[0]
+        session.execute(
+            update(PaymentLine)
+            .where(PaymentLine.id == changed.id)
+            .values(amount_minor=PaymentLine.amount_minor + 1)
+        )
+        assert [p.split(":")[0] for p in verify_file_reservations(session)] == [
+            f"{batch_no}-{changed.bank_code}"
+        ]
+        session.rollback()
 
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
