@@ -221,7 +221,11 @@ def record_card_uses_of_day(
         ).rowcount  # type: ignore[attr-defined]
         day = used_at.astimezone(SHANGHAI).date()
         note_successful_uses_of_day(
-            session, item_no=item_no, day=day, person_ids=select(u.person_id).distinct()
+            session,
+            item_no=item_no,
+            day=day,
+            # In order, like the uses: the holders' keys are then added in order too.
+            person_ids=select(u.person_id).distinct().order_by(u.person_id),
         )
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
