@@ -202,9 +202,9 @@ class PaymentLine(Base):
 
     __table_args__ = (
         UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),
-        # No index on status: a line's status changes twice (reserved, then paid or failed), and
-        # leaving it out of every index lets PostgreSQL update the row in place (HOT, with the
-        # free space of the table's fill factor 70 set in migration 0012) instead of adding
+        # No index on status: a line's status changes once (paid or failed, decision 0011),
+        # and leaving it out of every index lets PostgreSQL update the row in place (HOT, with
+        # the free space of the table's fill factor 50, migration 0014) instead of adding
         # entries to every index.
         Index("ix_disbursement_lines_batch_bank", "batch_id", "bank_code"),
         Index("ix_disbursement_lines_person", "person_id", "id"),
