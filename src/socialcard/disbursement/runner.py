@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
+from socialcard.banks.errors import BankBatchConflict, BankFileInvalid
 from socialcard.banks.formats.batch_file import ResultRow
 from socialcard.banks.gateway import (
     BankGateway,
@@ -65,6 +66,7 @@ from socialcard.disbursement.services import (
     get_batch_for_update,
     refresh_counts,
 )
+from socialcard.errors import DomainError
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
@@ -255,30 +257,46 @@ def _of_bank(
         yield (bank_code, *row)
 
 
+@dataclass
+class AppliedReturns:
+    banks: list[str] = field(default_factory=list)  # applied now
+    # Returns refused (the file breaks the format, does not answer its send file, or differs
+    # from one kept before): nothing of them was kept or applied; the others were.
+    refused: dict[str, DomainError] = field(default_factory=dict)
+
+
 def apply_returns(
     session: Session, batch: DisbursementBatch, returns: Mapping[str, bytes], *, at: datetime
-) -> list[str]:
+) -> AppliedReturns:
     """Check and keep the return files of some of a batch's banks and apply them together, in
     the caller's transaction and set-based: every line marked paid or refused, each bank file's
     reservation settled (post what was paid, void the rest), the card uses and the holders'
     messages recorded. A bank whose return was applied before is left alone, so a duplicated
-    return changes nothing. Returns the banks applied now."""
+    return changes nothing; a return that is refused leaves its bank waiting and does not stop
+    the others."""
+    outcome = AppliedReturns()
     fresh = sorted(_open_banks(session, batch) & set(returns))
     if not fresh:
-        return []
+        return outcome
     staging = _results_table()
     connection = session.connection()
     staging.create(connection)
     try:
         answers = []
         for bank_code in fresh:
-            _, results = bank_services.keep_return_rows(
-                session,
-                bank_code=bank_code,
-                batch_no=bank_batch_no(batch, bank_code),
-                data=returns[bank_code],
-                at=at,
-            )
+            try:
+                with session.begin_nested():
+                    _, results = bank_services.keep_return_rows(
+                        session,
+                        bank_code=bank_code,
+                        batch_no=bank_batch_no(batch, bank_code),
+                        data=returns[bank_code],
+                        at=at,
+                    )
+            except (BankFileInvalid, BankBatchConflict) as error:
+                outcome.refused[bank_code] = error
+                continue
+            outcome.banks.append(bank_code)
             results.sort(key=itemgetter(1))  # already in order from a well-behaved bank
             answers.append(_of_bank(bank_code, results))
         # In list order across the banks (an end-to-end id is the batch number and the list
@@ -292,18 +310,20 @@ def apply_returns(
                 lines += 1
                 yield row
 
+        if not outcome.banks:
+            return outcome
         bulk_insert_tuples(session, staging, merged())
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
             if lines >= 10_000:
                 give_batch_memory(session)
-        _apply_staged(session, staging, batch, fresh, at=at)
+        _apply_staged(session, staging, batch, outcome.banks, at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
         if connection.dialect.name != "postgresql":
             staging.drop(connection)
-    return fresh
+    return outcome
 
 
 def _apply_staged(
@@ -453,7 +473,10 @@ def _apply_available_returns(
         batch = get_batch_for_update(session, batch_no)
         applied = apply_returns(session, batch, returns, at=at)
         refresh_counts(session, batch)
-    return len(applied), waiting
+    if applied.refused:
+        # The good returns are applied and committed; the refused one is for a person to see.
+        raise next(iter(applied.refused.values()))
+    return len(applied.banks), waiting
 
 
 def run_batch(
