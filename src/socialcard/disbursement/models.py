@@ -120,7 +120,7 @@ class LineStatus(StrEnum):
     # a queued line of an approved batch is shown as RESERVED (shown_line_status).
     QUEUED = "queued"
     # Shown for a queued line of an approved batch; stored only by batches approved before
-    # decision 0011 (migration 0014 requires them completed).
+    # decision 0011 (migration 0015 requires them completed).
     RESERVED = "reserved"
     PAID = "paid"  # the bank credited the holder's account; its part of the file is posted
     FAILED = "failed"  # the bank refused it; its part is released; see the correction
@@ -204,7 +204,7 @@ class PaymentLine(Base):
         UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),
         # No index on status: a line's status changes once (paid or failed, decision 0011),
         # and leaving it out of every index lets PostgreSQL update the row in place (HOT, with
-        # the free space of the table's fill factor 50, migration 0014) instead of adding
+        # the free space of the table's fill factor 50, migration 0015) instead of adding
         # entries to every index.
         Index("ix_disbursement_lines_batch_bank", "batch_id", "bank_code"),
         Index("ix_disbursement_lines_person", "person_id", "id"),

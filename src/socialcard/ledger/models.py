@@ -109,7 +109,7 @@ class LedgerTransfer(Base):
         Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
         # A reservation is resolved by at most one post and one void (their sum never exceeds it:
-        # a trigger, migration 0014), and a transfer is reversed once. Partial, so that the many
+        # a trigger, migration 0015), and a transfer is reversed once. Partial, so that the many
         # transfers that are neither skip both indexes.
         Index(
             "ux_ledger_transfers_pending_phase",
