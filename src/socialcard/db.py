@@ -8,7 +8,7 @@ PostgreSQL via psycopg 3 is production. Entry points own transactions: services 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
@@ -123,6 +123,37 @@ def bulk_insert(
         return
     # render_nulls keeps one statement for rows whose missing values differ.
     connection.execute(insert(table).execution_options(render_nulls=True), list(rows))
+
+
+def bulk_insert_tuples(
+    session: Session, table: Table, rows: Iterable[Sequence[Any]], *, chunk: int = 10_000
+) -> None:
+    """Insert many rows given as plain tuples in the table's column order (a staging table of a
+    million lines): COPY on PostgreSQL with no conversion per row, multi-row INSERTs elsewhere.
+    Values must be what the driver takes as they are (no enums, no JSON)."""
+    connection = session.connection()
+    names = [c.name for c in table.columns]
+    if connection.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in names)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy,
+        ):
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return
+    statement = insert(table)
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(dict(zip(names, row, strict=True)))
+        if len(batch) >= chunk:
+            connection.execute(statement, batch)
+            batch = []
+    if batch:
+        connection.execute(statement, batch)
 
 
 def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -7,7 +7,19 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Select, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Select,
+    String,
+    Table,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from socialcard.catalog.errors import OpeningNotAllowed, OpeningOutOfOrder
@@ -164,38 +176,62 @@ def record_card_uses_of_day(
 ) -> int:
     """Append many successful card uses of one item at one moment (a bank's return file: every
     payment credited is a use of the programme's item), set-based, with the distinct-user
-    tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code)."""
-    source = rows.subquery()
-    person, card, county = source.c[0], source.c[1], source.c[2]
-    session.execute(
-        insert(CardUse).from_select(
-            [
-                "item_no",
-                "person_id",
-                "card_id",
-                "channel",
-                "county_code",
-                "used_at",
-                "outcome",
-                "details",
-            ],
-            select(
-                literal(item_no),
-                person,
-                card,
-                literal(channel.value),
-                county,
-                literal(used_at, UTCDateTime()),
-                literal(UseOutcome.SUCCESS.value),
-                literal_column("'{}'"),
-            ),
+    tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code); it
+    is evaluated once, into a temporary table, and the uses are written in holder order (their
+    index by holder and the holders' rows are then visited in order, not at random)."""
+    uses = Table(
+        "day_uses",
+        MetaData(),
+        Column("person_id", BigInteger),
+        Column("card_id", BigInteger),
+        Column("county_code", String(12)),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    connection = session.connection()
+    uses.create(connection)
+    try:
+        session.execute(insert(uses).from_select(["person_id", "card_id", "county_code"], rows))
+        if connection.dialect.name == "postgresql":
+            session.execute(text("ANALYZE day_uses"))
+        u = uses.c
+        written = session.execute(
+            insert(CardUse).from_select(
+                [
+                    "item_no",
+                    "person_id",
+                    "card_id",
+                    "channel",
+                    "county_code",
+                    "used_at",
+                    "outcome",
+                    "details",
+                ],
+                select(
+                    literal(item_no),
+                    u.person_id,
+                    u.card_id,
+                    literal(channel.value),
+                    u.county_code,
+                    literal(used_at, UTCDateTime()),
+                    literal(UseOutcome.SUCCESS.value),
+                    literal_column("'{}'"),
+                ).order_by(u.person_id),
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        day = used_at.astimezone(SHANGHAI).date()
+        note_successful_uses_of_day(
+            session,
+            item_no=item_no,
+            day=day,
+            # In order, like the uses: the holders' keys are then added in order too.
+            person_ids=select(u.person_id).distinct().order_by(u.person_id),
         )
-    )
-    day = used_at.astimezone(SHANGHAI).date()
-    note_successful_uses_of_day(
-        session, item_no=item_no, day=day, person_ids=select(person).distinct()
-    )
-    return int(session.scalar(select(func.count()).select_from(source)) or 0)
+    finally:
+        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
+        if connection.dialect.name != "postgresql":
+            uses.drop(connection)
+    return int(written or 0)
 
 
 def apply_opening_sheet(

@@ -428,8 +428,11 @@ def nightly() -> None:
         differences += [f"{bank_code}: {p}" for p in check.problems]
     for difference in differences:
         out.print(f"statement difference: {difference}")
+    from socialcard.disbursement.reconciliation import verify_file_reservations
+
     with platform.session() as session:
         report = verify_ledger(session)
+        report.problems += verify_file_reservations(session)
     if differences:
         raise typer.Exit(1)
     if not report.ok:

@@ -42,10 +42,15 @@ def _yuan(minor: int) -> str:
 @closing_platforms
 def verify() -> None:
     """Prove the books: debits = credits, every stored balance = its transfers, no floor
-    broken, every reservation resolved at most once. Exit 1 naming each problem."""
+    broken, every reservation resolved at most once and never beyond its amount, every bank
+    file's reservation equal to its lines. Exit 1 naming each problem."""
+    from socialcard.disbursement.reconciliation import verify_file_reservations
+
     platform = ready_platform()
     with platform.session() as session:
         report = ledger_queries.verify_ledger(session)
+        # A bank file's reservation is the sum of its lines (decision 0011).
+        report.problems += verify_file_reservations(session)
     out.print(
         f"ledger: {report.transfers} transfers, {report.accounts} accounts, "
         f"debits {_yuan(report.debits_posted)} = credits {_yuan(report.credits_posted)}"

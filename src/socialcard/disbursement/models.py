@@ -115,11 +115,52 @@ class DisbursementBatch(Base):
 
 class LineStatus(StrEnum):
     INVALID = "invalid"  # refused by validation; never paid (reject_code says why)
-    QUEUED = "queued"  # valid; in a batch not yet approved
-    RESERVED = "reserved"  # approved: its money is reserved in the ledger
-    PAID = "paid"  # the bank credited the holder's account; the reservation is posted
-    FAILED = "failed"  # the bank refused it; the reservation is released; see the correction
+    # Valid, waiting: for approval, then — its batch approved — for its bank's answer. Approval
+    # reserves a bank file's money once for all its lines (decision 0011) and writes no line:
+    # a queued line of an approved batch is shown as RESERVED (shown_line_status).
+    QUEUED = "queued"
+    # Shown for a queued line of an approved batch; stored only by batches approved before
+    # decision 0011 (migration 0015 requires them completed).
+    RESERVED = "reserved"
+    PAID = "paid"  # the bank credited the holder's account; its part of the file is posted
+    FAILED = "failed"  # the bank refused it; its part is released; see the correction
     WITHDRAWN = "withdrawn"  # its batch was cancelled before approval
+
+
+# Lines waiting for their bank's answer once their batch is approved.
+AWAITING_BANK: Final = (LineStatus.QUEUED.value, LineStatus.RESERVED.value)
+# Lines that went, or go, to a bank in an approved batch.
+SENT_LINES: Final = (*AWAITING_BANK, LineStatus.PAID.value, LineStatus.FAILED.value)
+APPROVED_BATCHES: Final = frozenset(
+    {
+        BatchStatus.APPROVED,
+        BatchStatus.SENT,
+        BatchStatus.COMPLETED,
+        BatchStatus.COMPLETED_WITH_FAILURES,
+    }
+)
+
+
+def shown_line_status(line: LineStatus, batch: BatchStatus) -> LineStatus:
+    """A line's status as the console, the API and the holder see it: a queued line of an
+    approved batch has its money reserved (by its bank file's reservation)."""
+    if line is LineStatus.QUEUED and batch in APPROVED_BATCHES:
+        return LineStatus.RESERVED
+    return line
+
+
+def stored_line_statuses(shown: list[LineStatus], batch: BatchStatus) -> list[str]:
+    """The stored statuses behind shown ones (shown_line_status), for filtering lines."""
+    approved = batch in APPROVED_BATCHES
+    stored: list[str] = []
+    for status in shown:
+        if status is LineStatus.RESERVED and approved:
+            stored.extend(AWAITING_BANK)
+        elif status is LineStatus.QUEUED and approved:
+            continue  # shown as reserved
+        else:
+            stored.append(status.value)
+    return stored
 
 
 class Correction(StrEnum):
@@ -161,9 +202,9 @@ class PaymentLine(Base):
 
     __table_args__ = (
         UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),
-        # No index on status: a line's status changes twice (reserved, then paid or failed), and
-        # leaving it out of every index lets PostgreSQL update the row in place (HOT, with the
-        # free space of the table's fill factor 70 set in migration 0012) instead of adding
+        # No index on status: a line's status changes once (paid or failed, decision 0011),
+        # and leaving it out of every index lets PostgreSQL update the row in place (HOT, with
+        # the free space of the table's fill factor 50, migration 0015) instead of adding
         # entries to every index.
         Index("ix_disbursement_lines_batch_bank", "batch_id", "bank_code"),
         Index("ix_disbursement_lines_person", "person_id", "id"),

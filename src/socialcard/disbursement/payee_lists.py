@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -105,7 +106,20 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,13})(?:\.([0-9]{1,2}))?")
+
+
 def _amount(text: str, limit: int) -> tuple[int, str | None]:
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is not None:
+        # The common case, yuan with up to two decimals, without Decimal (a million lines).
+        yuan, fen = plain.groups()
+        minor = int(yuan) * 100 + (int(fen) * (10 if len(fen) == 1 else 1) if fen else 0)
+        if minor <= 0:
+            return 0, "amount_invalid"
+        if minor > limit:
+            return minor, "amount_above_limit"
+        return minor, None
     cleaned = text.strip().replace(",", "").replace("，", "")
     try:
         value = Decimal(cleaned) * 100

@@ -76,7 +76,7 @@ SHORT_NAMES: Final = {
     111: "农机补贴",
 }
 # Every payout item is served by a programme: each payment is a card use of its item, recorded
-# when the bank's return file confirms it (runner.apply_return). Item 104 (student grants and
+# when the bank's return file confirms it (runner.apply_returns). Item 104 (student grants and
 # tuition) is bound here; its tuition collections go through payments as well.
 CATALOG_BINDINGS: Final = tuple(
     Binding(item_no, "disbursement", "run_batch") for item_no in PAYOUT_ITEMS

@@ -8,18 +8,22 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from socialcard.cards.models import Card
 from socialcard.disbursement.errors import BatchNotFound
 from socialcard.disbursement.models import (
+    APPROVED_BATCHES,
+    SENT_LINES,
     BatchStatus,
     Correction,
     DisbursementBatch,
     LineStatus,
     PaymentLine,
     Programme,
+    shown_line_status,
+    stored_line_statuses,
 )
 from socialcard.disbursement.payee_lists import REJECTIONS
 from socialcard.disbursement.services import USABLE_CARD, CorrectionItem
@@ -69,7 +73,8 @@ def list_lines(
         .offset(offset)
     )
     if statuses:
-        stmt = stmt.where(PaymentLine.status.in_(statuses))
+        # The statuses as shown (a queued line of an approved batch is shown reserved).
+        stmt = stmt.where(PaymentLine.status.in_(stored_line_statuses(statuses, batch.status)))
     return list(session.scalars(stmt))
 
 
@@ -83,7 +88,7 @@ def count_rejections(session: Session, batch: DisbursementBatch) -> dict[str, in
 
 
 def count_lines_by_bank(session: Session, batch: DisbursementBatch) -> dict[str, dict[str, int]]:
-    """Per bank: lines and fen by status (the batch page's chart)."""
+    """Per bank: lines and fen by status as shown (the batch page's chart)."""
     stmt = (
         select(
             PaymentLine.bank_code,
@@ -97,8 +102,9 @@ def count_lines_by_bank(session: Session, batch: DisbursementBatch) -> dict[str,
     result: dict[str, dict[str, int]] = {}
     for bank, status, count, amount in session.execute(stmt).tuples():
         entry = result.setdefault(str(bank), {})
-        entry[f"{status.value}_count"] = int(count)
-        entry[f"{status.value}_minor"] = int(amount)
+        shown = shown_line_status(status, batch.status).value
+        entry[f"{shown}_count"] = entry.get(f"{shown}_count", 0) + int(count)
+        entry[f"{shown}_minor"] = entry.get(f"{shown}_minor", 0) + int(amount)
     return result
 
 
@@ -152,7 +158,7 @@ def lines_csv(session: Session, batch: DisbursementBatch) -> bytes:
                 line.name,
                 f"{line.amount_minor // 100}.{line.amount_minor % 100:02d}",
                 line.bank_code or "",
-                LINE_STATUS_LABELS[line.status.value],
+                LINE_STATUS_LABELS[shown_line_status(line.status, batch.status).value],
                 reason,
                 line.resolved_at.isoformat(timespec="seconds") if line.resolved_at else "",
             ]
@@ -243,8 +249,11 @@ def list_payments_received(
         .join(Programme, Programme.id == DisbursementBatch.programme_id)
         .where(
             PaymentLine.person_id == person_id,
-            PaymentLine.status.in_(
-                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
+            PaymentLine.status.in_(SENT_LINES),
+            # Queued lines count once their batch is approved (their money is reserved).
+            or_(
+                PaymentLine.status != LineStatus.QUEUED.value,
+                DisbursementBatch.status.in_([b.value for b in APPROVED_BATCHES]),
             ),
         )
         .order_by(PaymentLine.id.desc())
@@ -257,7 +266,7 @@ def list_payments_received(
             department_code=batch.department_code,
             period=batch.period,
             amount_minor=line.amount_minor,
-            status=line.status,
+            status=shown_line_status(line.status, batch.status),
             bank_code=line.bank_code,
             reason=line.bank_reason_text,
         )

@@ -8,14 +8,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from socialcard.banks import queries as bank_queries
-from socialcard.banks.formats.batch_file import parse_return_file
+from socialcard.banks.formats.batch_file import return_file_totals
 from socialcard.banks.models import BankFileKind
-from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, PaymentLine
-from socialcard.ledger.models import LedgerTransfer, TransferPhase
+from socialcard.disbursement.models import (
+    APPROVED_BATCHES,
+    AWAITING_BANK,
+    SENT_LINES,
+    BatchStatus,
+    DisbursementBatch,
+    LineStatus,
+    PaymentLine,
+)
+from socialcard.disbursement.services import bank_batch_no, file_transfer_key
+from socialcard.ledger.models import LedgerTransfer, TransferKind, TransferPhase
 
 
 def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[str, int]]:
@@ -28,8 +37,11 @@ def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[s
         )
         .where(
             PaymentLine.batch_id == batch.id,
+            # Before approval nothing went to a bank (queued lines wait for the approver).
             PaymentLine.status.in_(
-                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
+                SENT_LINES
+                if batch.status in APPROVED_BATCHES
+                else (LineStatus.PAID.value, LineStatus.FAILED.value)
             ),
         )
         .group_by(PaymentLine.bank_code, PaymentLine.status)
@@ -58,7 +70,7 @@ def _line_totals(session: Session, batch: DisbursementBatch) -> dict[str, dict[s
         elif status is LineStatus.FAILED:
             entry["failed_count"], entry["failed_minor"] = int(count), int(amount)
         else:
-            entry["reserved_count"] = int(count)
+            entry["reserved_count"] += int(count)
     return totals
 
 
@@ -84,33 +96,48 @@ def _ledger_totals(session: Session, batch: DisbursementBatch) -> dict[str, int]
     return figures
 
 
+def _bank_ledger(session: Session, bank_batch: str) -> dict[str, int]:
+    """A bank file's reservation and how it was settled (decision 0011)."""
+    t = LedgerTransfer
+    keys = {file_transfer_key(bank_batch, act): act for act in ("reserve", "post", "void")}
+    found = dict(
+        session.execute(
+            select(t.transfer_key, t.amount_minor).where(t.transfer_key.in_(list(keys)))
+        )
+        .tuples()
+        .all()
+    )
+    return {f"ledger_{act}_minor": int(found.get(key, 0)) for key, act in keys.items()}
+
+
 def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
     """The reconciliation report of a batch as it stands (complete or not)."""
     lines = _line_totals(session, batch)
     banks: dict[str, Any] = {}
     problems: list[str] = []
+    approved = batch.status not in (
+        BatchStatus.DRAFTED,
+        BatchStatus.SUBMITTED,
+        BatchStatus.CANCELLED,
+    )
     for bank_code, entry in sorted(lines.items()):
         report: dict[str, Any] = dict(entry)
-        returned = bank_queries.find_bank_file(
-            session, bank_code, f"{batch.batch_no}-{bank_code}", BankFileKind.RETURN
-        )
+        bank_batch = bank_batch_no(batch.batch_no, bank_code)
+        returned = bank_queries.find_bank_file(session, bank_code, bank_batch, BankFileKind.RETURN)
         if returned is not None:
-            result = parse_return_file(returned.content)
-            report.update(
-                bank_done_count=result.done_count,
-                bank_done_minor=result.done_amount,
-                bank_failed_count=result.failed_count,
-                bank_failed_minor=result.failed_amount,
+            # The trailer alone: keep_return proved, reading every line, that it agrees with them.
+            done_count, done_amount, failed_count, failed_amount = return_file_totals(
+                returned.content
             )
-            if (result.done_count, result.done_amount) != (
-                entry["paid_count"],
-                entry["paid_minor"],
-            ):
+            report.update(
+                bank_done_count=done_count,
+                bank_done_minor=done_amount,
+                bank_failed_count=failed_count,
+                bank_failed_minor=failed_amount,
+            )
+            if (done_count, done_amount) != (entry["paid_count"], entry["paid_minor"]):
                 problems.append(f"{bank_code}: 回盘成功笔数/金额与明细不符")
-            if (result.failed_count, result.failed_amount) != (
-                entry["failed_count"],
-                entry["failed_minor"],
-            ):
+            if (failed_count, failed_amount) != (entry["failed_count"], entry["failed_minor"]):
                 problems.append(f"{bank_code}: 回盘失败笔数/金额与明细不符")
         elif entry["reserved_count"] == 0:
             problems.append(f"{bank_code}: 明细已处理但没有回盘文件")
@@ -119,6 +146,21 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
             or entry["paid_minor"] + entry["failed_minor"] != entry["sent_minor"]
         ):
             problems.append(f"{bank_code}: 成功 + 失败 ≠ 送盘")
+        # The lines are the sub-ledger of the bank file's reservation: they add up to it, its
+        # post is what they were paid and its void what they were refused.
+        ledger_figures = _bank_ledger(session, bank_batch)
+        report.update(ledger_figures)
+        if approved and ledger_figures["ledger_reserve_minor"] != entry["sent_minor"]:
+            problems.append(
+                f"{bank_code}: 账本预留 {ledger_figures['ledger_reserve_minor']} ≠ "
+                f"明细合计 {entry['sent_minor']}"
+            )
+        settled = (ledger_figures["ledger_post_minor"], ledger_figures["ledger_void_minor"])
+        if entry["reserved_count"] == 0 and settled != (entry["paid_minor"], entry["failed_minor"]):
+            problems.append(
+                f"{bank_code}: 账本入账/释放 {settled[0]}/{settled[1]} ≠ 已到账/失败 "
+                f"{entry['paid_minor']}/{entry['failed_minor']}"
+            )
         banks[bank_code] = report
     ledger_figures = _ledger_totals(session, batch)
     paid = sum(e["paid_minor"] for e in lines.values())
@@ -127,11 +169,6 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
         problems.append(f"账本入账 {ledger_figures['posted_minor']} ≠ 已到账 {paid}")
     if ledger_figures["voided_minor"] != failed:
         problems.append(f"账本释放 {ledger_figures['voided_minor']} ≠ 失败 {failed}")
-    approved = batch.status not in (
-        BatchStatus.DRAFTED,
-        BatchStatus.SUBMITTED,
-        BatchStatus.CANCELLED,
-    )
     expected_reserve = batch.accepted_minor if approved else 0  # nothing before approval
     if ledger_figures["reserved_minor"] != expected_reserve:
         problems.append(f"账本预留 {ledger_figures['reserved_minor']} ≠ 应预留 {expected_reserve}")
@@ -163,3 +200,66 @@ def complete_if_reconciled(session: Session, batch: DisbursementBatch, *, at: da
     )
     batch.completed_at = at
     return True
+
+
+def verify_file_reservations(session: Session) -> list[str]:
+    """Every bank file's reservation against its lines, across all approved batches (what
+    `ledger verify` adds for decision 0011): reservation = Σ lines sent; once settled, post =
+    Σ paid lines and void = Σ refused lines, and no line waits. Batches approved before
+    decision 0011 (a reservation per line) are left to their own reconciliation."""
+    line, b, t = PaymentLine, DisbursementBatch, LedgerTransfer
+    amount = line.amount_minor
+    sums = session.execute(
+        select(
+            b.batch_no,
+            line.bank_code,
+            func.sum(amount),
+            func.sum(case((line.status == LineStatus.PAID.value, amount), else_=0)),
+            func.sum(case((line.status == LineStatus.FAILED.value, amount), else_=0)),
+            func.sum(case((line.status.in_(AWAITING_BANK), 1), else_=0)),
+        )
+        .join(b, b.id == line.batch_id)
+        .where(
+            b.status.in_([s.value for s in APPROVED_BATCHES]),
+            line.status.in_(SENT_LINES),
+        )
+        .group_by(b.batch_no, line.bank_code)
+    ).tuples()
+    moved = dict(
+        session.execute(
+            select(t.transfer_key, t.amount_minor).where(
+                t.transfer_key.startswith("pay:DF"),
+                t.kind.in_(
+                    [
+                        TransferKind.PAYOUT_RESERVED.value,
+                        TransferKind.PAYOUT_CONFIRMED.value,
+                        TransferKind.PAYOUT_RELEASED.value,
+                    ]
+                ),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    batches_by_file = {key.rpartition("-")[0] for key in moved}
+    problems: list[str] = []
+    for batch_no, bank_code, sent, paid, failed, waiting in sums:
+        if f"pay:{batch_no}" not in batches_by_file:
+            continue  # approved before decision 0011: a reservation per line
+        tag = bank_batch_no(batch_no, str(bank_code))
+        reserved = moved.get(file_transfer_key(tag, "reserve"))
+        if reserved != int(sent):
+            problems.append(f"{tag}: 预留 {reserved} ≠ 明细合计 {int(sent)}")
+            continue
+        settled = (
+            moved.get(file_transfer_key(tag, "post"), 0),
+            moved.get(file_transfer_key(tag, "void"), 0),
+        )
+        if settled != (0, 0) and (waiting or settled != (int(paid), int(failed))):
+            problems.append(
+                f"{tag}: 入账/释放 {settled[0]}/{settled[1]} ≠ "
+                f"已到账/失败 {int(paid)}/{int(failed)}"
+            )
+        elif settled == (0, 0) and (int(paid) or int(failed)):
+            problems.append(f"{tag}: 明细已处理但预留款未结算")
+    return problems

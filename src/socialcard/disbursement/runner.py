@@ -8,13 +8,17 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Integer,
     MetaData,
     String,
     Table,
@@ -32,6 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
+from socialcard.banks.errors import BankBatchConflict, BankFileInvalid
+from socialcard.banks.formats.batch_file import ResultRow
 from socialcard.banks.gateway import (
     BankGateway,
     BankTimeout,
@@ -39,14 +45,14 @@ from socialcard.banks.gateway import (
     Direction,
     InstructionFile,
     InstructionLine,
-    ReturnFile,
 )
-from socialcard.banks.gateway import LineStatus as BankLineStatus
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert, exclusive_job, give_batch_memory
+from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory
 from socialcard.disbursement.models import (
+    AWAITING_BANK,
+    SENT_LINES,
     BatchStatus,
     Correction,
     DisbursementBatch,
@@ -54,22 +60,23 @@ from socialcard.disbursement.models import (
     PaymentLine,
     Programme,
 )
+from socialcard.disbursement.services import bank_batch_no as services_bank_batch_no
 from socialcard.disbursement.services import (
+    file_transfer_key,
     get_batch_for_update,
-    line_transfer_key,
     refresh_counts,
 )
+from socialcard.errors import DomainError
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
-from socialcard.ledger.models import LedgerTransfer, TransferKind, TransferPhase
 from socialcard.registry.models import Person
 
 ENCODING = "gbk"
 
 
 def bank_batch_no(batch: DisbursementBatch, bank_code: str) -> str:
-    return f"{batch.batch_no}-{bank_code}"
+    return services_bank_batch_no(batch.batch_no, bank_code)
 
 
 def agency_account(bank_code: str) -> str:
@@ -95,9 +102,7 @@ def _banks_of(session: Session, batch: DisbursementBatch) -> list[str]:
             select(PaymentLine.bank_code)
             .where(
                 PaymentLine.batch_id == batch.id,
-                PaymentLine.status.in_(
-                    [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
-                ),
+                PaymentLine.status.in_(SENT_LINES),
             )
             .distinct()
         )
@@ -109,70 +114,99 @@ def build_send_file(
 ) -> InstructionFile:
     """The bank's instruction file for the batch's lines at one bank. Deterministic: the same
     batch always gives the same file (time = approval time, order = list order)."""
+    return build_send_files(session, keys, batch, [bank_code])[bank_code]
+
+
+def build_send_files(
+    session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
+) -> dict[str, InstructionFile]:
+    """build_send_file for several banks in one pass over the batch's lines in list order (a
+    holder's rows are then read in the order they were written, once for all banks, instead
+    of the whole registry once per bank)."""
     programme = session.get_one(Programme, batch.programme_id)
     assert batch.approved_at is not None
-    rows = session.execute(
-        select(
-            PaymentLine.end_to_end_id,
-            Person.resident_id_cipher,
-            PaymentLine.name,
-            Card.bank_account_cipher,
-            PaymentLine.amount_minor,
-            PaymentLine.memo,
+    wanted = sorted(set(bank_codes))
+    # Core, not the ORM: a million plain rows, streamed.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                PaymentLine.bank_code,
+                PaymentLine.end_to_end_id,
+                Person.resident_id_cipher,
+                PaymentLine.name,
+                Card.bank_account_cipher,
+                PaymentLine.amount_minor,
+                PaymentLine.memo,
+            )
+            .join(Person, Person.id == PaymentLine.person_id)
+            .join(Card, Card.id == PaymentLine.card_id)
+            .where(
+                PaymentLine.batch_id == batch.id,
+                PaymentLine.bank_code.in_(wanted),
+                PaymentLine.status.in_(SENT_LINES),
+            )
+            .order_by(PaymentLine.seq)
+            .execution_options(yield_per=20_000)
         )
-        .join(Person, Person.id == PaymentLine.person_id)
-        .join(Card, Card.id == PaymentLine.card_id)
-        .where(
-            PaymentLine.batch_id == batch.id,
-            PaymentLine.bank_code == bank_code,
-            PaymentLine.status.in_(
-                [LineStatus.RESERVED.value, LineStatus.PAID.value, LineStatus.FAILED.value]
-            ),
-        )
-        .order_by(PaymentLine.seq)
-    ).tuples()
-    lines = tuple(
-        InstructionLine(
-            seq=seq,
-            end_to_end_id=e2e,
-            resident_id=keys.decrypt(id_cipher),
-            name=name,
-            account_number=keys.decrypt(account_cipher or b""),
-            amount_minor=amount,
-            memo=memo,
-        )
-        for seq, (e2e, id_cipher, name, account_cipher, amount, memo) in enumerate(rows, start=1)
+        .tuples()
     )
-    return InstructionFile(
-        batch_no=bank_batch_no(batch, bank_code),
-        bank_code=bank_code,
-        direction=Direction.CREDIT,
-        agency_account=agency_account(bank_code),
-        purpose=programme.short_name,
-        period=batch.period,
-        created_at=batch.approved_at,
-        lines=lines,
-    )
+    lines: dict[str, list[InstructionLine]] = {bank_code: [] for bank_code in wanted}
+    decrypt = keys.decrypt
+    for bank_code, e2e, id_cipher, name, account_cipher, amount, memo in rows:
+        of_bank = lines[str(bank_code)]
+        of_bank.append(
+            InstructionLine(
+                len(of_bank) + 1,
+                e2e,
+                decrypt(id_cipher),
+                name,
+                decrypt(account_cipher or b""),
+                amount,
+                memo,
+            )
+        )
+    return {
+        bank_code: InstructionFile(
+            batch_no=bank_batch_no(batch, bank_code),
+            bank_code=bank_code,
+            direction=Direction.CREDIT,
+            agency_account=agency_account(bank_code),
+            purpose=programme.short_name,
+            period=batch.period,
+            created_at=batch.approved_at,
+            lines=tuple(lines[bank_code]),
+        )
+        for bank_code in wanted
+    }
 
 
 def prepare_send_files(
     sessions: sessionmaker[Session], keys: KeyRing, batch_no: str, *, at: datetime
 ) -> int:
     """Store every bank's send file of an approved batch in the outbox (one transaction per
-    file; a file already stored is checked to be identical), then mark the batch sent."""
+    file; a file already stored is checked to be identical), then mark the batch sent. The
+    files still missing are built together first, from one read of the lines."""
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
-        banks = _banks_of(session, batch)
+        if batch.status is not BatchStatus.APPROVED:
+            return 0
+        missing = [
+            bank_code
+            for bank_code in _banks_of(session, batch)
+            if bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code))
+            is None
+        ]
+        # The lines of an approved batch do not change until its files are sent.
+        files = build_send_files(session, keys, batch, missing) if missing else {}
         session.rollback()
     prepared = 0
-    for bank_code in banks:
+    for bank_code in missing:
         with sessions() as session, session.begin():
             batch = get_batch_for_update(session, batch_no)
             if batch.status is not BatchStatus.APPROVED:
                 return prepared
-            if bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code)):
-                continue
-            instruction = build_send_file(session, keys, batch, bank_code)
+            instruction = files.pop(bank_code)
             crash_point("after_file_rendered")
             bank_services.store_send_file(session, instruction, encoding=ENCODING, at=at)
             prepared += 1
@@ -185,11 +219,14 @@ def prepare_send_files(
 
 
 def _results_table() -> Table:
+    # The bank, then the columns of a return file's result row (banks.formats.batch_file.
+    # ResultRow) in order. No reason code: the bank paid the line.
     return Table(
         "bank_results_staging",
         MetaData(),
+        Column("bank_code", String(10)),
+        Column("seq", Integer),
         Column("e2e", String(32)),
-        Column("done", String(1)),
         Column("amount_minor", BigInteger),
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
@@ -198,108 +235,167 @@ def _results_table() -> Table:
     )
 
 
-def apply_return(
-    session: Session, batch: DisbursementBatch, bank_code: str, result: ReturnFile, *, at: datetime
-) -> int:
-    """Post the reservation of every line the bank paid and release every line it refused, mark
-    the lines, record the card uses and the holders' messages — one transaction, set-based.
-    Lines already resolved are left alone, so a duplicated return changes nothing."""
+def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
+    """The banks with lines of the batch still waiting for their return."""
+    return {
+        str(b)
+        for b in session.scalars(
+            select(PaymentLine.bank_code)
+            .where(
+                PaymentLine.batch_id == batch.id,
+                PaymentLine.status.in_(AWAITING_BANK),
+            )
+            .distinct()
+        )
+    }
+
+
+def _of_bank(
+    bank_code: str, results: list[ResultRow]
+) -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
+    for row in results:
+        yield (bank_code, *row)
+
+
+@dataclass
+class AppliedReturns:
+    banks: list[str] = field(default_factory=list)  # applied now
+    # Returns refused (the file breaks the format, does not answer its send file, or differs
+    # from one kept before): nothing of them was kept or applied; the others were.
+    refused: dict[str, DomainError] = field(default_factory=dict)
+
+
+def apply_returns(
+    session: Session, batch: DisbursementBatch, returns: Mapping[str, bytes], *, at: datetime
+) -> AppliedReturns:
+    """Check and keep the return files of some of a batch's banks and apply them together, in
+    the caller's transaction and set-based: every line marked paid or refused, each bank file's
+    reservation settled (post what was paid, void the rest), the card uses and the holders'
+    messages recorded. A bank whose return was applied before is left alone, so a duplicated
+    return changes nothing; a return that is refused leaves its bank waiting and does not stop
+    the others."""
+    outcome = AppliedReturns()
+    fresh = sorted(_open_banks(session, batch) & set(returns))
+    if not fresh:
+        return outcome
     staging = _results_table()
     connection = session.connection()
     staging.create(connection)
     try:
-        bulk_insert(
-            session,
-            staging,
-            [
-                {
-                    "e2e": r.end_to_end_id,
-                    "done": "Y" if r.status is BankLineStatus.DONE else "N",
-                    "amount_minor": r.amount_minor,
-                    "reason_code": r.reason_code,
-                    "reason_text": r.reason_text,
-                }
-                for r in result.results
-            ],
-        )
+        answers = []
+        for bank_code in fresh:
+            try:
+                with session.begin_nested():
+                    _, results = bank_services.keep_return_rows(
+                        session,
+                        bank_code=bank_code,
+                        batch_no=bank_batch_no(batch, bank_code),
+                        data=returns[bank_code],
+                        at=at,
+                    )
+            except (BankFileInvalid, BankBatchConflict) as error:
+                outcome.refused[bank_code] = error
+                continue
+            outcome.banks.append(bank_code)
+            results.sort(key=itemgetter(1))  # already in order from a well-behaved bank
+            answers.append(_of_bank(bank_code, results))
+        # In list order across the banks (an end-to-end id is the batch number and the list
+        # row, zero-padded): the lines are then updated page by page in the order they were
+        # written, each page once, not once per bank.
+        lines = 0
+
+        def merged() -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
+            nonlocal lines
+            for row in heapq.merge(*answers, key=itemgetter(2)):
+                lines += 1
+                yield row
+
+        if not outcome.banks:
+            return outcome
+        bulk_insert_tuples(session, staging, merged())
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
-            if len(result.results) >= 10_000:
+            if lines >= 10_000:
                 give_batch_memory(session)
-        applied = _apply_staged(session, staging, batch, bank_code, at=at)
+        _apply_staged(session, staging, batch, outcome.banks, at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
         if connection.dialect.name != "postgresql":
             staging.drop(connection)
-    return applied
+    return outcome
 
 
 def _apply_staged(
-    session: Session, staging: Table, batch: DisbursementBatch, bank_code: str, *, at: datetime
-) -> int:
+    session: Session, staging: Table, batch: DisbursementBatch, banks: list[str], *, at: datetime
+) -> None:
     s = staging.c
     line = PaymentLine
-    pending = LedgerTransfer
-    waiting = and_(
-        line.batch_id == batch.id,
-        line.bank_code == bank_code,
-        line.status == LineStatus.RESERVED.value,
-        line.end_to_end_id == s.e2e,
-        line.amount_minor == s.amount_minor,
-    )
-    tag = bank_batch_no(batch, bank_code)
-    resolutions = 0
-    for done, suffix, phase, kind in (
-        ("Y", ":post", TransferPhase.POST, TransferKind.PAYOUT_CONFIRMED),
-        ("N", ":void", TransferPhase.VOID, TransferKind.PAYOUT_RELEASED),
-    ):
-        rows = (
-            select(
-                line_transfer_key(suffix),
-                literal(f"return:{tag}{suffix}"),
-                pending.debit_account_id,
-                pending.credit_account_id,
-                pending.amount_minor,
-                literal(kind.value),
-                literal(phase.value),
-                pending.id,
-                pending.reference,
-                literal(at),
-            )
-            .select_from(staging)
-            .join(line, waiting)
-            .join(
-                pending,
-                pending.transfer_key == line_transfer_key(":reserve"),
-            )
-            .where(s.done == done)
-        )
-        resolutions += ledger.record_journal_from(
-            session, rows, journal_key=f"return:{tag}{suffix}", at=at
-        )
-    crash_point("mid_status_update")
-    resolved = session.execute(
+    paid = s.reason_code.is_(None)
+    session.execute(
         update(line)
-        .where(waiting)
+        .where(
+            line.batch_id == batch.id,
+            line.bank_code == s.bank_code,
+            line.status.in_(AWAITING_BANK),
+            line.end_to_end_id == s.e2e,
+            line.amount_minor == s.amount_minor,
+        )
         .values(
-            status=case((s.done == "Y", LineStatus.PAID.value), else_=LineStatus.FAILED.value),
+            status=case((paid, LineStatus.PAID.value), else_=LineStatus.FAILED.value),
             bank_reason_code=s.reason_code,
             bank_reason_text=s.reason_text,
             resolved_at=at,
-            correction=case((s.done == "Y", None), else_=Correction.OPEN.value),
+            correction=case((paid, None), else_=Correction.OPEN.value),
         )
-    ).rowcount  # type: ignore[attr-defined]
-    if resolutions != (resolved or 0):
-        # Every line marked paid or failed must have had its reservation posted or voided in
-        # this transaction, and nothing else: otherwise roll everything back.
-        raise RuntimeError(f"{tag}: {resolutions} ledger resolutions for {resolved} lines resolved")
+        # No lines are loaded in the session: nothing to synchronise (the ORM would otherwise
+        # ask for every updated id back).
+        .execution_options(synchronize_session=False)
+    )
+    crash_point("mid_status_update")
+    totals: dict[tuple[str, LineStatus], tuple[int, int]] = {
+        (str(bank), status): (int(count), int(amount))
+        for bank, status, count, amount in session.execute(
+            select(
+                line.bank_code,
+                line.status,
+                func.count(),
+                func.coalesce(func.sum(line.amount_minor), 0),
+            )
+            .where(line.batch_id == batch.id, line.bank_code.in_(banks))
+            .group_by(line.bank_code, line.status)
+        ).tuples()
+    }
+    for bank_code in banks:
+        tag = bank_batch_no(batch, bank_code)
+        left = sum(
+            totals.get((bank_code, LineStatus(status)), (0, 0))[0] for status in AWAITING_BANK
+        )
+        if left:
+            # A return answers every line of its send file (keep_return checked it): a line
+            # left waiting means the file and the lines disagree. Roll everything back.
+            raise RuntimeError(f"{tag}: {left} lines left unanswered")
+        paid_minor = totals.get((bank_code, LineStatus.PAID), (0, 0))[1]
+        failed_minor = totals.get((bank_code, LineStatus.FAILED), (0, 0))[1]
+        settlement = ledger.settle_reserved(
+            session,
+            file_transfer_key(tag, "reserve"),
+            posted_minor=paid_minor,
+            journal_key=f"return:{tag}",
+            post_key=file_transfer_key(tag, "post"),
+            void_key=file_transfer_key(tag, "void"),
+            at=at,
+        )
+        if settlement.voided_minor != failed_minor:
+            # The reservation must be exactly the bank file's lines: paid + failed.
+            raise RuntimeError(
+                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
+                f"lines of {paid_minor + failed_minor} fen"
+            )
     programme = session.get_one(Programme, batch.programme_id)
-    just_paid = and_(
-        line.batch_id == batch.id,
-        line.bank_code == bank_code,
-        line.status == LineStatus.PAID.value,
-        line.resolved_at == at,
+    # The lines resolved now: every line of these banks was waiting a moment ago.
+    now_resolved = and_(
+        line.batch_id == batch.id, line.bank_code.in_(banks), line.resolved_at == at
     )
     record_card_uses_of_day(
         session,
@@ -308,7 +404,7 @@ def _apply_staged(
         used_at=at,
         rows=select(line.person_id, line.card_id, Person.residence_county_code)
         .join(Person, Person.id == line.person_id)
-        .where(just_paid),
+        .where(now_resolved, line.status == LineStatus.PAID.value),
     )
     cents = line.amount_minor % 100
     yuan = (
@@ -331,32 +427,25 @@ def _apply_staged(
             + yuan
             + literal(" 元。"),
             literal("payment:") + cast(line.id, String),
-        ).where(line.batch_id == batch.id, line.bank_code == bank_code, line.resolved_at == at),
+        )
+        .where(now_resolved)
+        # In holder order: the messages' index by holder is then filled in order.
+        .order_by(line.person_id),
         kind="payment",
         at=at,
     )
-    return int(resolved or 0)
 
 
 def _apply_available_returns(
     sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
 ) -> tuple[int, list[str]]:
-    applied = 0
     waiting: list[str] = []
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
         banks = _banks_of(session, batch)
-        open_banks = set(
-            session.scalars(
-                select(PaymentLine.bank_code)
-                .where(
-                    PaymentLine.batch_id == batch.id,
-                    PaymentLine.status == LineStatus.RESERVED.value,
-                )
-                .distinct()
-            )
-        )
+        open_banks = _open_banks(session, batch)
         session.rollback()
+    returns: dict[str, bytes] = {}
     for bank_code in banks:
         if bank_code not in open_banks:
             continue
@@ -367,7 +456,7 @@ def _apply_available_returns(
         if not is_sent:
             waiting.append(bank_code)
             continue
-        # The bank is asked with no transaction open; the answer is kept and applied after.
+        # The bank is asked with no transaction open; the answers are kept and applied after.
         try:
             data = gateway.fetch_return(bank_code, number)
         except (BankTimeout, BankUnavailable):
@@ -375,15 +464,19 @@ def _apply_available_returns(
         if data is None:
             waiting.append(bank_code)
             continue
-        with sessions() as session, session.begin():
-            batch = get_batch_for_update(session, batch_no)
-            result = bank_services.keep_return(
-                session, bank_code=bank_code, batch_no=number, data=data, at=at
-            )
-            apply_return(session, batch, bank_code, result, at=at)
-            refresh_counts(session, batch)
-            applied += 1
-    return applied, waiting
+        returns[bank_code] = data
+    if not returns:
+        return 0, waiting
+    # Every return at hand in one transaction: the lines, the holders and their indexes are
+    # visited once for all banks rather than once per bank.
+    with sessions() as session, session.begin():
+        batch = get_batch_for_update(session, batch_no)
+        applied = apply_returns(session, batch, returns, at=at)
+        refresh_counts(session, batch)
+    if applied.refused:
+        # The good returns are applied and committed; the refused one is for a person to see.
+        raise next(iter(applied.refused.values()))
+    return len(applied.banks), waiting
 
 
 def run_batch(

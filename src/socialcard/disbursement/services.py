@@ -5,7 +5,7 @@ correction queue. The entry point owns the transaction; the bank side lives in r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
-from socialcard.db import bulk_insert, give_batch_memory
+from socialcard.db import bulk_insert_tuples, give_batch_memory
 from socialcard.disbursement.errors import (
     BatchNotFound,
     CorrectionNotOpen,
@@ -79,10 +79,16 @@ class Officer:
     department_code: str
 
 
-def line_transfer_key(suffix: str) -> Any:
-    """The ledger key of a line's transfer, in SQL: `pay:<line id>:reserve|post|void` (the
-    same business act gives the same key, so a resumed run cannot record it twice)."""
-    return literal("pay:") + cast(PaymentLine.id, String) + literal(suffix)
+def bank_batch_no(batch_no: str, bank_code: str) -> str:
+    """The number of a batch's send file at one bank (`<batch_no>-<BANK>`)."""
+    return f"{batch_no}-{bank_code}"
+
+
+def file_transfer_key(bank_batch: str, act: str) -> str:
+    """The ledger key of a bank file's money: `pay:<batch_no>-<BANK>:reserve|post|void` (the
+    same business act gives the same key, so a resumed run cannot record it twice). One
+    reservation per bank file; its lines are the sub-ledger (decision 0011)."""
+    return f"pay:{bank_batch}:{act}"
 
 
 def _next_batch_no(session: Session, at: datetime) -> str:
@@ -175,25 +181,25 @@ def create_batch(
     connection = session.connection()
     staging.create(connection)
     try:
-        bulk_insert(
+        memo = programme.short_name
+        prefix = batch.batch_no
+        bulk_insert_tuples(
             session,
             staging,
-            [
-                {
-                    "seq": row.seq,
-                    "id_index": resident_id_index(keys, row.resident_id)
-                    if row.resident_id
-                    else None,
-                    "masked": row.raw_id_masked[:18],
-                    "name": row.name,
-                    "amount_minor": row.amount_minor,
-                    "memo": row.memo or programme.short_name,
-                    "reject_code": row.reject_code,
-                    "reject_detail": row.reject_detail,
-                    "e2e": f"{batch.batch_no}{row.seq:07d}",
-                }
+            (
+                (
+                    row.seq,
+                    resident_id_index(keys, row.resident_id) if row.resident_id else None,
+                    row.raw_id_masked[:18],
+                    row.name,
+                    row.amount_minor,
+                    row.memo or memo,
+                    row.reject_code,
+                    row.reject_detail,
+                    f"{prefix}{row.seq:07d}",
+                )
                 for row in rows
-            ],
+            ),
         )
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
@@ -250,13 +256,22 @@ def _validate_into_lines(
         .group_by(earlier.person_id)
         .subquery("prior")
     )
-    copies = func.count().over(partition_by=s.id_index)
+    # ID numbers that appear more than once in the list (a hash aggregate, not a sort of the
+    # whole list by ID: the lines are then written in list order, which keeps the inserts into
+    # the lines' indexes on their right-hand pages).
+    repeated = (
+        select(s.id_index.label("id_index"))
+        .where(s.id_index.is_not(None))
+        .group_by(s.id_index)
+        .having(func.count() > 1)
+        .subquery("repeated")
+    )
     reject = case(
         (s.reject_code.is_not(None), s.reject_code),
         (p.id.is_(None), "person_not_found"),
         (p.status != PersonStatus.LIVING.value, "person_not_living"),
         (p.name != s.name, "name_mismatch"),
-        (copies > 1, "duplicate_in_list"),
+        (repeated.c.id_index.is_not(None), "duplicate_in_list"),
         (c.id.is_(None), "no_usable_card"),
         (c.status.not_in(USABLE_CARD), "no_usable_card"),
         (c.bank_account_cipher.is_(None), "bank_account_missing"),
@@ -284,6 +299,8 @@ def _validate_into_lines(
         .outerjoin(p, p.resident_id_index == s.id_index)
         .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
         .outerjoin(prior, prior.c.person_id == p.id)
+        .outerjoin(repeated, repeated.c.id_index == s.id_index)
+        .order_by(s.seq)
         .subquery()
     )
     k = checked.c
@@ -426,7 +443,8 @@ def approve_batch(
     session: Session, *, batch_no: str, officer: Officer, at: datetime
 ) -> DisbursementBatch:
     """The finance bureau approves: every accepted line's money is reserved from the programme's
-    budget in one journal (the budget's floor refuses an over-spend, and nothing is reserved)."""
+    budget in one journal, one reservation per bank file (the budget's floor refuses an
+    over-spend, and nothing is reserved)."""
     batch = get_batch_for_update(session, batch_no)
     _check_checker(session, batch, officer)
     batch.move_to(BatchStatus.APPROVED)
@@ -445,35 +463,41 @@ def approve_batch(
         *((line.bank_code == b, literal(ids[codes.bank_clearing(b or "")])) for b in banks),
         else_=null(),
     )
+
+    def per_bank(value: Callable[[str], str]) -> Any:
+        return case(*((line.bank_code == b, literal(value(b or ""))) for b in banks), else_=null())
+
+    # One reservation per bank file, of the sum of its lines (decision 0011): the lines are the
+    # sub-ledger, and reconciliation proves that they add up to it.
     rows = (
         select(
-            line_transfer_key(":reserve"),
+            per_bank(lambda b: file_transfer_key(bank_batch_no(batch.batch_no, b), "reserve")),
             literal(f"batch:{batch.batch_no}:reserve"),
             literal(budget),
             bank_account,
-            line.amount_minor,
+            func.sum(line.amount_minor),
             literal(TransferKind.PAYOUT_RESERVED.value),
             literal(TransferPhase.PENDING.value),
             cast(null(), BigInteger),
-            literal("payment:") + cast(line.id, String),
+            per_bank(lambda b: f"batch:{bank_batch_no(batch.batch_no, b)}"),
             literal(at),
         )
         .select_from(line)
         .where(line.batch_id == batch.id, line.status == LineStatus.QUEUED.value)
+        .group_by(line.bank_code)
     )
     if batch.accepted_count >= ANALYZE_AFTER:
         give_batch_memory(session)
     reserved = ledger.record_journal_from(
         session, rows, journal_key=f"batch:{batch.batch_no}:reserve", at=at
     )
-    updated = session.execute(
-        update(PaymentLine)
-        .where(PaymentLine.batch_id == batch.id, PaymentLine.status == LineStatus.QUEUED.value)
-        .values(status=LineStatus.RESERVED.value)
-    )
-    if reserved != batch.accepted_count or updated.rowcount != batch.accepted_count:  # type: ignore[attr-defined]
+    # The lines stay queued: their batch's approval and their file's reservation say that
+    # their money is reserved (shown_line_status); no million-row update.
+    reserved_minor = ledger_queries.journal_total(session, f"batch:{batch.batch_no}:reserve")
+    if reserved != len(banks) or reserved_minor != batch.accepted_minor:
         raise RuntimeError(
-            f"batch {batch.batch_no}: {reserved} reservations for {batch.accepted_count} lines"
+            f"batch {batch.batch_no}: {reserved} reservations of {reserved_minor} fen for "
+            f"{batch.accepted_count} lines of {batch.accepted_minor} fen at {len(banks)} banks"
         )
     batch.approved_by = officer.staff_id
     batch.approved_at = at

@@ -1,8 +1,10 @@
 """Ledger tables: accounts, transfers (append-only) and the balance rows of floored accounts.
 
 A transfer is one debit account, one credit account and a positive amount of fen. Its phase says
-how it moves balances: `single` posts at once; `pending` reserves; a later `post` or `void`
-transfer (pointing at the pending one through `pending_id`, unique) resolves it exactly once.
+how it moves balances: `single` posts at once; `pending` reserves; later `post` and `void`
+transfers (pointing at the pending one through `pending_id`) resolve it once: at most one post
+and one void per reservation (unique index), together never more than it (a trigger; decision
+0011) — a bank file's reservation posts what the bank paid and voids the rest.
 Corrections are `single` transfers of kind `reversal` pointing at what they undo (`reverses_id`,
 unique). Nothing is ever updated or deleted: the ORM guard below and a database trigger refuse it.
 """
@@ -111,11 +113,13 @@ class LedgerTransfer(Base):
         ),
         Index("ix_ledger_transfers_debit", "debit_account_id", "id"),
         Index("ix_ledger_transfers_credit", "credit_account_id", "id"),
-        # A reservation is resolved once and a transfer reversed once. Partial, so that the
-        # many transfers that are neither (a million reservations of a batch) skip both indexes.
+        # A reservation is resolved by at most one post and one void (their sum never exceeds it:
+        # a trigger, migration 0015), and a transfer is reversed once. Partial, so that the many
+        # transfers that are neither skip both indexes.
         Index(
-            "ux_ledger_transfers_pending",
+            "ux_ledger_transfers_pending_phase",
             "pending_id",
+            "phase",
             unique=True,
             postgresql_where=text("pending_id IS NOT NULL"),
             sqlite_where=text("pending_id IS NOT NULL"),

@@ -157,6 +157,15 @@ def get_transfer(session: Session, key: str) -> LedgerTransfer:
     return transfer
 
 
+def journal_total(session: Session, journal_key: str) -> int:
+    """The fen moved by the transfers of one journal."""
+    t = LedgerTransfer
+    total = session.scalar(
+        select(func.coalesce(func.sum(t.amount_minor), 0)).where(t.journal_key == journal_key)
+    )
+    return int(total or 0)
+
+
 class ReservationState(StrEnum):
     PENDING = "pending"
     POSTED = "posted"
@@ -164,13 +173,15 @@ class ReservationState(StrEnum):
 
 
 def reservation_state(session: Session, pending_key: str) -> ReservationState:
+    """Pending until resolved; posted when any of it was posted (a settlement may void the
+    rest), voided when all of it was released."""
     pending = get_transfer(session, pending_key)
-    phase = session.scalar(
-        select(LedgerTransfer.phase).where(LedgerTransfer.pending_id == pending.id)
+    phases = set(
+        session.scalars(select(LedgerTransfer.phase).where(LedgerTransfer.pending_id == pending.id))
     )
-    if phase is None:
+    if not phases:
         return ReservationState.PENDING
-    return ReservationState.POSTED if phase is TransferPhase.POST else ReservationState.VOIDED
+    return ReservationState.POSTED if TransferPhase.POST in phases else ReservationState.VOIDED
 
 
 # --- verification -----------------------------------------------------------------------------
@@ -210,8 +221,9 @@ def _derived_totals(session: Session) -> dict[int, list[int]]:
 
 def verify_ledger(session: Session) -> LedgerVerification:
     """Prove the books: debits equal credits (posted and pending), every stored balance row
-    equals its transfers, no floor is broken, every resolution mirrors its pending transfer,
-    every reversal mirrors its original, no reservation is resolved more than once."""
+    equals its transfers, no floor is broken, every resolution mirrors its pending transfer
+    (same accounts, at most its amount), no reservation is resolved beyond its amount or by two
+    posts or two voids, every reversal mirrors its original."""
     report = LedgerVerification()
     t = LedgerTransfer
     report.transfers = int(session.scalar(select(func.count()).select_from(t)) or 0)
@@ -254,12 +266,27 @@ def verify_ledger(session: Session) -> LedgerVerification:
         .where(
             (pending.c.debit_account_id != t.debit_account_id)
             | (pending.c.credit_account_id != t.credit_account_id)
-            | (pending.c.amount_minor != t.amount_minor)
+            | (pending.c.amount_minor < t.amount_minor)
             | (pending.c.phase != TransferPhase.PENDING.value)
         )
     )
     if mismatched:
         report.problems.append(f"{mismatched} 笔入账/释放与其预留款不一致")
+    # A reservation is resolved once: its post and its void together never exceed it.
+    resolved = (
+        select(t.pending_id.label("pending_id"), func.sum(t.amount_minor).label("resolved"))
+        .where(t.pending_id.is_not(None))
+        .group_by(t.pending_id)
+        .subquery()
+    )
+    exceeded = session.scalar(
+        select(func.count())
+        .select_from(resolved)
+        .join(pending, pending.c.id == resolved.c.pending_id)
+        .where(resolved.c.resolved > pending.c.amount_minor)
+    )
+    if exceeded:
+        report.problems.append(f"{exceeded} 笔预留款的入账与释放合计超过预留金额")
     original = LedgerTransfer.__table__.alias("original")
     bad_reversals = session.scalar(
         select(func.count())
@@ -277,7 +304,7 @@ def verify_ledger(session: Session) -> LedgerVerification:
         select(func.count()).select_from(
             select(t.pending_id)
             .where(t.pending_id.is_not(None))
-            .group_by(t.pending_id)
+            .group_by(t.pending_id, t.phase)
             .having(func.count() > 1)
             .subquery()
         )

@@ -374,6 +374,29 @@ def reserve_transfer(session: Session, request: TransferRequest, *, at: datetime
     return _record(session, request, TransferPhase.PENDING, at)
 
 
+def _pending_for_update(session: Session, pending_key: str) -> LedgerTransfer:
+    """The reservation, its row locked (PostgreSQL) so that two resolutions of it queue; the
+    row is never changed (transfers are append-only), only locked."""
+    pending = session.scalars(
+        select(LedgerTransfer).where(LedgerTransfer.transfer_key == pending_key).with_for_update()
+    ).first()
+    if pending is None:
+        raise TransferNotFound(pending_key)
+    if pending.phase is not TransferPhase.PENDING:
+        raise TransferInvalid(f"{pending_key} 不是预留款")
+    return pending
+
+
+def _resolutions_of(session: Session, pending: LedgerTransfer) -> list[LedgerTransfer]:
+    return list(
+        session.scalars(
+            select(LedgerTransfer)
+            .where(LedgerTransfer.pending_id == pending.id)
+            .order_by(LedgerTransfer.id)
+        )
+    )
+
+
 def _resolve(
     session: Session,
     pending_key: str,
@@ -383,15 +406,12 @@ def _resolve(
     phase: TransferPhase,
     at: datetime,
 ) -> LedgerTransfer:
-    pending = _transfer(session, pending_key)
-    if pending.phase is not TransferPhase.PENDING:
-        raise TransferInvalid(f"{pending_key} 不是预留款")
-    resolution = session.scalars(
-        select(LedgerTransfer).where(LedgerTransfer.pending_id == pending.id)
-    ).first()
-    if resolution is not None:
-        if resolution.transfer_key == transfer_key and resolution.phase is phase:
-            return resolution  # the same resolution retried
+    pending = _pending_for_update(session, pending_key)
+    resolutions = _resolutions_of(session, pending)
+    if resolutions:
+        first = resolutions[0]
+        if len(resolutions) == 1 and first.transfer_key == transfer_key and first.phase is phase:
+            return first  # the same resolution retried
         raise ReservationAlreadyResolved(pending_key)
     debit, credit = (
         session.get_one(LedgerAccount, pending.debit_account_id),
@@ -414,6 +434,73 @@ def _resolve(
             )
     except IntegrityError:
         raise ReservationAlreadyResolved(pending_key) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How a reservation was resolved: what was posted and what was released."""
+
+    posted_minor: int
+    voided_minor: int
+    transfers: tuple[LedgerTransfer, ...]
+
+
+def settle_reserved(
+    session: Session,
+    pending_key: str,
+    *,
+    posted_minor: int,
+    journal_key: str,
+    post_key: str,
+    void_key: str,
+    post_kind: TransferKind = TransferKind.PAYOUT_CONFIRMED,
+    void_kind: TransferKind = TransferKind.PAYOUT_RELEASED,
+    at: datetime,
+) -> Settlement:
+    """Resolve a reservation in one act: post `posted_minor` of it and void the rest (either
+    part may be zero, and is then not written) — a bank file's reservation when its return
+    arrives (decision 0011). The same settlement retried is a no-op; any other resolution of
+    a resolved reservation raises ReservationAlreadyResolved."""
+    pending = _pending_for_update(session, pending_key)
+    if not 0 <= posted_minor <= pending.amount_minor:
+        raise TransferInvalid(f"入账金额 {posted_minor} 超出预留款 {pending.amount_minor}")
+    parts = [
+        (post_key, posted_minor, post_kind, TransferPhase.POST),
+        (void_key, pending.amount_minor - posted_minor, void_kind, TransferPhase.VOID),
+    ]
+    wanted = [(key, amount, kind, phase) for key, amount, kind, phase in parts if amount > 0]
+    resolutions = _resolutions_of(session, pending)
+    if resolutions:
+        found = [(r.transfer_key, r.amount_minor, r.kind, r.phase) for r in resolutions]
+        if found == wanted:
+            return Settlement(posted_minor, pending.amount_minor - posted_minor, tuple(resolutions))
+        raise ReservationAlreadyResolved(pending_key)
+    debit, credit = (
+        session.get_one(LedgerAccount, pending.debit_account_id),
+        session.get_one(LedgerAccount, pending.credit_account_id),
+    )
+    written = []
+    try:
+        with session.begin_nested():
+            for key, amount, kind, phase in wanted:
+                written.append(
+                    _insert(
+                        session,
+                        key=key,
+                        journal=journal_key,
+                        debit=debit,
+                        credit=credit,
+                        amount=amount,
+                        kind=kind,
+                        phase=phase,
+                        reference=pending.reference,
+                        at=at,
+                        pending_id=pending.id,
+                    )
+                )
+    except IntegrityError:
+        raise ReservationAlreadyResolved(pending_key) from None
+    return Settlement(posted_minor, pending.amount_minor - posted_minor, tuple(written))
 
 
 def post_reserved(

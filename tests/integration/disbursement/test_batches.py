@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
@@ -19,13 +19,14 @@ from socialcard.disbursement.errors import (
     NotProgrammeDepartment,
     PayeeListUnreadable,
 )
-from socialcard.disbursement.models import BatchStatus, LineStatus
+from socialcard.disbursement.models import BatchStatus, LineStatus, shown_line_status
 from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
 from socialcard.disbursement.programmes import PAYOUT_ITEMS, list_programmes
 from socialcard.disbursement.services import Officer
 from socialcard.errors import DomainError
 from socialcard.ledger import queries as ledger_queries
 from socialcard.ledger.errors import BalanceFloorBreached
+from socialcard.ledger.models import LedgerTransfer
 from socialcard.registry.models import Person, PersonStatus
 from tests.integration.disbursement.conftest import FARMING
 from tests.money_support import Holder, cardholders
@@ -176,8 +177,27 @@ def test_maker_checker_and_approval_reserves_the_money(money: Platform) -> None:
     with money.session() as session:
         budget = ledger_queries.get_balance(session, "programme:I107:budget")
         assert (budget.posted, budget.available) == (100_000_000, 100_000_000 - 50_000)
-        lines = queries.list_lines(session, queries.get_batch(session, batch_no))
-        assert {line.status for line in lines} == {LineStatus.RESERVED}
+        approved = queries.get_batch(session, batch_no)
+        lines = queries.list_lines(session, approved)
+        # Approval writes no line (decision 0011): the lines stay queued, their money reserved
+        # by one reservation per bank file, and they are shown (and filtered) as reserved.
+        assert {line.status for line in lines} == {LineStatus.QUEUED}
+        assert {shown_line_status(line.status, approved.status) for line in lines} == {
+            LineStatus.RESERVED
+        }
+        assert queries.list_lines(session, approved, statuses=[LineStatus.RESERVED]) == lines
+        assert queries.list_lines(session, approved, statuses=[LineStatus.QUEUED]) == []
+        reservations = {
+            t.transfer_key: t.amount_minor
+            for t in session.scalars(
+                select(LedgerTransfer).where(LedgerTransfer.journal_key.startswith("batch:"))
+            )
+        }
+        by_bank: dict[str, int] = {}
+        for line in lines:
+            key = f"pay:{batch_no}-{line.bank_code}:reserve"
+            by_bank[key] = by_bank.get(key, 0) + line.amount_minor
+        assert reservations == by_bank
         assert ledger_queries.verify_ledger(session).ok
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from socialcard.access.models import HolderMessage
+from socialcard.banks.errors import BankFileInvalid
 from socialcard.banks.sandbox import SandboxBank
 from socialcard.bootstrap import Platform
 from socialcard.cards.bank_sync import sync_bank_activations
@@ -18,9 +19,9 @@ from socialcard.catalog.tallies import compare_user_tallies
 from socialcard.db import transaction
 from socialcard.disbursement import queries
 from socialcard.disbursement import services as disbursement
-from socialcard.disbursement.models import BatchStatus, Correction, LineStatus
+from socialcard.disbursement.models import BatchStatus, Correction, LineStatus, PaymentLine
 from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
-from socialcard.disbursement.reconciliation import reconcile
+from socialcard.disbursement.reconciliation import reconcile, verify_file_reservations
 from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.ledger import queries as ledger_queries
@@ -85,7 +86,9 @@ def _approved_batch(
 def _verified(platform: Platform) -> None:
     with platform.session() as session:
         report = ledger_queries.verify_ledger(session)
+        files = verify_file_reservations(session)
     assert report.ok, report.problems
+    assert files == [], files
 
 
 def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
@@ -116,6 +119,19 @@ def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
     assert progress.reconciliation is not None
     assert progress.reconciliation["balanced"]
     _verified(money)
+    # The lines are the sub-ledger of their bank file's reservation: a line changed behind the
+    # ledger's back is caught (decision 0011).
+    with money.session() as session:
+        changed = queries.list_lines(session, queries.get_batch(session, batch_no), limit=1)[0]
+        session.execute(
+            update(PaymentLine)
+            .where(PaymentLine.id == changed.id)
+            .values(amount_minor=PaymentLine.amount_minor + 1)
+        )
+        assert [p.split(":")[0] for p in verify_file_reservations(session)] == [
+            f"{batch_no}-{changed.bank_code}"
+        ]
+        session.rollback()
 
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
@@ -325,4 +341,42 @@ def test_bank_faults_never_pay_twice(money: Platform, tmp_path: Path) -> None:
     with money.session() as session:
         lines = queries.list_lines(session, queries.get_batch(session, batch_no))
     assert {bank.executions_of(line.end_to_end_id) for line in lines} == {1}
+    _verified(money)
+
+
+class _GarblingBank(SandboxBank):
+    """The same sandbox bank, except that CCB's return files come back with a wrong amount."""
+
+    def fetch_return(self, bank_code: str, batch_no: str) -> bytes | None:
+        data = super().fetch_return(bank_code, batch_no)
+        if data is None or bank_code != "CCB":
+            return data
+        head, sep, rest = data.partition(b"\r\nD|1|")
+        fields = rest.split(b"|", 3)  # e2e, amount, rest of the line
+        return head + sep + fields[0] + b"|" + fields[1] + b"|99999.99|" + fields[3]
+
+
+def test_a_refused_return_leaves_its_bank_waiting_and_the_others_applied(
+    money: Platform, bank: SandboxBank
+) -> None:
+    """Returns are applied together (decision 0011), but a return file that does not answer
+    its send file is refused alone: the other banks' lines are paid, its lines wait, nothing of
+    it is kept, and the next run with the right file completes the batch."""
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 6, banks=BANKS)
+    _open(bank, holders)
+    batch_no = _approved_batch(money, holders, maker, checker, 10_000)
+    garbling = _GarblingBank(bank.path, strict=True)
+    with pytest.raises(BankFileInvalid):
+        run_batch(money.sessions, money.keys, garbling, batch_no, at=money.clock.now())
+    with money.session() as session:
+        batch = queries.get_batch(session, batch_no)
+        statuses = {(line.bank_code, line.status) for line in queries.list_lines(session, batch)}
+        assert statuses == {("ICBC", LineStatus.PAID), ("CCB", LineStatus.QUEUED)}
+        assert batch.status is BatchStatus.SENT
+    _verified(money)
+    progress = run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
+    assert progress.status is BatchStatus.COMPLETED
+    assert progress.reconciliation is not None
+    assert progress.reconciliation["balanced"]
     _verified(money)

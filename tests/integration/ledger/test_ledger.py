@@ -103,6 +103,67 @@ def test_reservation_is_posted_or_voided_exactly_once(platform: Platform) -> Non
     assert report.debits_posted == report.credits_posted == 130_000
 
 
+def test_a_reservation_is_settled_in_part_once(platform: Platform) -> None:
+    """Decision 0011: a bank file's reservation posts what was paid and voids the rest in one
+    act; the act retried is a no-op, any other resolution is refused, and the database itself
+    refuses resolutions beyond the reservation."""
+    _books(platform)
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        ledger.reserve_transfer(session, _pay("file", 60_000), at=at)
+        ledger.reserve_transfer(session, _pay("none", 10_000), at=at)
+        ledger.reserve_transfer(session, _pay("all", 5_000), at=at)
+
+        def settle(key: str, posted: int) -> ledger.Settlement:
+            return ledger.settle_reserved(
+                session,
+                key,
+                posted_minor=posted,
+                journal_key=f"return:{key}",
+                post_key=f"{key}:post",
+                void_key=f"{key}:void",
+                at=at,
+            )
+
+        settled = settle("file", 45_000)
+        assert (settled.posted_minor, settled.voided_minor) == (45_000, 15_000)
+        assert [t.phase for t in settled.transfers] == [TransferPhase.POST, TransferPhase.VOID]
+        assert [t.amount_minor for t in settle("file", 45_000).transfers] == [45_000, 15_000]
+        with pytest.raises(ReservationAlreadyResolved):
+            settle("file", 60_000)
+        with pytest.raises(ReservationAlreadyResolved):
+            ledger.void_reserved(session, "file", transfer_key="file:void2", at=at)
+        with pytest.raises(DomainError):
+            settle("none", 10_001)
+        assert [t.phase for t in settle("none", 0).transfers] == [TransferPhase.VOID]
+        assert [t.phase for t in settle("all", 5_000).transfers] == [TransferPhase.POST]
+        assert queries.reservation_state(session, "file") is queries.ReservationState.POSTED
+        assert queries.reservation_state(session, "none") is queries.ReservationState.VOIDED
+        budget = queries.get_balance(session, BUDGET)
+        bank = queries.get_balance(session, BANK)
+        assert (budget.posted, budget.available) == (50_000, 50_000)
+        assert (bank.posted, bank.available) == (50_000, 50_000)
+    with platform.session() as session:
+        reservation = queries.get_transfer(session, "all")
+        over = {
+            "transfer_key": "all:void",
+            "journal_key": "x",
+            "debit_account_id": reservation.debit_account_id,
+            "credit_account_id": reservation.credit_account_id,
+            "amount_minor": 1,
+            "kind": TransferKind.PAYOUT_RELEASED,
+            "phase": TransferPhase.VOID,
+            "pending_id": reservation.id,
+            "reference": reservation.reference,
+            "created_at": at,
+        }
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.execute(insert(LedgerTransfer).values(**over))
+        session.rollback()
+    report = _verify(platform)
+    assert report.ok, report.problems
+
+
 def test_floor_refuses_overspending_and_rolls_back(platform: Platform) -> None:
     _books(platform, fund=10_000)
     at = platform.clock.now()

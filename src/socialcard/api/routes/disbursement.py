@@ -20,7 +20,13 @@ from socialcard.disbursement.errors import (
     LINE_STATUS_LABELS,
     PayeeListUnreadable,
 )
-from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, Programme
+from socialcard.disbursement.models import (
+    BatchStatus,
+    DisbursementBatch,
+    LineStatus,
+    Programme,
+    shown_line_status,
+)
 from socialcard.disbursement.payee_lists import REJECTIONS
 from socialcard.disbursement.programmes import fund_programme
 from socialcard.http.context import Context, DbSession, PlatformDep
@@ -294,8 +300,8 @@ def batch_lines(
             resident_id_masked=line.resident_id_masked,
             name=line.name,
             amount_minor=line.amount_minor,
-            status=line.status.value,
-            status_label=LINE_STATUS_LABELS[line.status.value],
+            status=shown_line_status(line.status, batch.status).value,
+            status_label=LINE_STATUS_LABELS[shown_line_status(line.status, batch.status).value],
             reject_code=line.reject_code,
             reject_reason=REJECTIONS.get(line.reject_code or "") if line.reject_code else None,
             bank_code=line.bank_code,

@@ -93,8 +93,12 @@ def transfers(
 
 @router.get("/verification", response_model=VerificationOut)
 def verification(session: DbSession) -> VerificationOut:
-    """Prove the books now: debits = credits, balance rows = transfers, floors hold."""
+    """Prove the books now: debits = credits, balance rows = transfers, floors hold, every
+    bank file's reservation equals its lines."""
+    from socialcard.disbursement.reconciliation import verify_file_reservations
+
     report = queries.verify_ledger(session)
+    report.problems += verify_file_reservations(session)
     return VerificationOut(
         ok=report.ok,
         transfers=report.transfers,

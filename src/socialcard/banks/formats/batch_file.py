@@ -15,6 +15,7 @@ that renders its file again produces exactly the file that may already be at the
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -152,19 +153,7 @@ def parse_send_rows(data: bytes) -> tuple[InstructionFile, list[SendRow]]:
     """The header (as a file without lines) and the detail lines as plain values, checked
     exactly as parse_send_file checks them."""
     raw = split_lines(data, version=SEND_VERSION, encoding_index=6)
-    header = raw[0].split(SEPARATOR)
-    expect_fields(header, 10, line_number=1, kind="文件头")
-    try:
-        direction = Direction(header[4])
-    except ValueError:
-        raise BankFileInvalid(
-            1, "direction", f"收付方向应为 credit 或 debit：{header[4]!r}"
-        ) from None
-    if not BATCH_NO.match(header[2]) or not BANK_CODE.match(header[3]):
-        raise BankFileInvalid(1, "header", "批次号或银行代码格式错误")
-    if not PERIOD.match(header[8]):
-        raise BankFileInvalid(1, "period", f"期别格式错误：{header[8]!r}")
-    created_at = parse_timestamp(header[7], line_number=1, field="生成时间")
+    file = _send_header(raw[0])
     _check_body(raw)
     rows: list[SendRow] = []
     append = rows.append
@@ -199,7 +188,24 @@ def parse_send_rows(data: bytes) -> tuple[InstructionFile, list[SendRow]]:
             "trailer_amount",
             f"总金额 {trailer[2]} 与明细合计 {format_yuan(total)} 不符",
         )
-    file = InstructionFile(
+    return file, rows
+
+
+def _send_header(line: str) -> InstructionFile:
+    header = line.split(SEPARATOR)
+    expect_fields(header, 10, line_number=1, kind="文件头")
+    try:
+        direction = Direction(header[4])
+    except ValueError:
+        raise BankFileInvalid(
+            1, "direction", f"收付方向应为 credit 或 debit：{header[4]!r}"
+        ) from None
+    if not BATCH_NO.match(header[2]) or not BANK_CODE.match(header[3]):
+        raise BankFileInvalid(1, "header", "批次号或银行代码格式错误")
+    if not PERIOD.match(header[8]):
+        raise BankFileInvalid(1, "period", f"期别格式错误：{header[8]!r}")
+    created_at = parse_timestamp(header[7], line_number=1, field="生成时间")
+    return InstructionFile(
         batch_no=header[2],
         bank_code=header[3],
         direction=direction,
@@ -209,7 +215,19 @@ def parse_send_rows(data: bytes) -> tuple[InstructionFile, list[SendRow]]:
         created_at=created_at,
         lines=(),
     )
-    return file, rows
+
+
+def parse_send_header(data: bytes) -> InstructionFile:
+    """A send file's header alone (as a file without lines), without reading its details."""
+    encoding = header_encoding(data, version=SEND_VERSION, encoding_index=6)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    end = data.find(b"\r\n")
+    try:
+        first = data[: end if end >= 0 else len(data)].decode(encoding)
+    except UnicodeDecodeError:
+        raise BankFileInvalid(1, "encoding", "文件头编码错误") from None
+    return _send_header(first)
 
 
 def render_return_file(ret: ReturnFile, *, encoding: str = "gbk") -> bytes:
@@ -273,6 +291,25 @@ def render_return_rows(
 
 def parse_return_file(data: bytes) -> ReturnFile:
     """Read a return file; the trailer's success and failure totals must agree with the details."""
+    header, rows = parse_return_rows(data)
+    results = tuple(
+        LineResult(
+            seq,
+            end_to_end_id,
+            amount,
+            LineStatus.DONE if code is None else LineStatus.FAILED,
+            code,
+            text,
+        )
+        for seq, end_to_end_id, amount, code, text in rows
+    )
+    return ReturnFile(header.batch_no, header.bank_code, header.processed_at, results)
+
+
+def parse_return_rows(data: bytes) -> tuple[ReturnFile, list[ResultRow]]:
+    """The header (as a return file without results) and the results as plain values (a row
+    without a reason code is done), checked exactly as parse_return_file checks them: a bank's
+    return of a million lines is read once, without a million objects."""
     raw = split_lines(data, version=RETURN_VERSION, encoding_index=5)
     _check_body(raw)
     header = raw[0].split(SEPARATOR)
@@ -280,8 +317,10 @@ def parse_return_file(data: bytes) -> ReturnFile:
     if not BATCH_NO.match(header[2]) or not BANK_CODE.match(header[3]):
         raise BankFileInvalid(1, "header", "批次号或银行代码格式错误")
     processed_at = parse_timestamp(header[4], line_number=1, field="处理时间")
-    results: list[LineResult] = []
+    rows: list[ResultRow] = []
+    append = rows.append
     match = _RESULT.fullmatch
+    done_count = done_amount = failed_count = failed_amount = 0
     for number in range(2, len(raw)):
         found = match(raw[number - 1])
         if found is None:
@@ -292,44 +331,16 @@ def parse_return_file(data: bytes) -> ReturnFile:
         if amount <= 0:
             raise BankFileInvalid(number, "amount", "金额必须大于零")
         if code == SUCCESS_STATUS:
-            results.append(
-                LineResult(
-                    int(seq_text),
-                    end_to_end_id,
-                    amount,
-                    LineStatus.DONE,
-                    None,
-                    text or None,
-                )
-            )
+            done_count += 1
+            done_amount += amount
+            append((int(seq_text), end_to_end_id, amount, None, text or None))
         else:
-            results.append(
-                LineResult(
-                    int(seq_text),
-                    end_to_end_id,
-                    amount,
-                    LineStatus.FAILED,
-                    code,
-                    text or None,
-                )
-            )
+            failed_count += 1
+            failed_amount += amount
+            append((int(seq_text), end_to_end_id, amount, code, text or None))
     trailer_number = len(raw)
-    records = [raw[-1].split(SEPARATOR)]
-    trailer = records[-1]
-    expect_fields(trailer, 5, line_number=trailer_number, kind="文件尾")
-    parsed = ReturnFile(header[2], header[3], processed_at, tuple(results))
-    declared = (
-        parse_count(trailer[1], line_number=trailer_number, field="成功笔数"),
-        parse_yuan(trailer[2], line_number=trailer_number, field="成功金额"),
-        parse_count(trailer[3], line_number=trailer_number, field="失败笔数"),
-        parse_yuan(trailer[4], line_number=trailer_number, field="失败金额"),
-    )
-    actual = (
-        parsed.done_count,
-        parsed.done_amount,
-        parsed.failed_count,
-        parsed.failed_amount,
-    )
+    declared = _return_trailer(raw[-1], trailer_number)
+    actual = (done_count, done_amount, failed_count, failed_amount)
     if declared != actual:
         raise BankFileInvalid(
             trailer_number,
@@ -339,7 +350,44 @@ def parse_return_file(data: bytes) -> ReturnFile:
             f"{format_yuan(declared[3])}，明细 {actual[0]} 笔 {format_yuan(actual[1])}/"
             f"{actual[2]} 笔 {format_yuan(actual[3])}",
         )
-    return parsed
+    return ReturnFile(header[2], header[3], processed_at, ()), rows
+
+
+def _return_trailer(line: str, trailer_number: int) -> tuple[int, int, int, int]:
+    trailer = line.split(SEPARATOR)
+    expect_fields(trailer, 5, line_number=trailer_number, kind="文件尾")
+    return (
+        parse_count(trailer[1], line_number=trailer_number, field="成功笔数"),
+        parse_yuan(trailer[2], line_number=trailer_number, field="成功金额"),
+        parse_count(trailer[3], line_number=trailer_number, field="失败笔数"),
+        parse_yuan(trailer[4], line_number=trailer_number, field="失败金额"),
+    )
+
+
+def return_file_totals(data: bytes) -> tuple[int, int, int, int]:
+    """(done count, done amount, failed count, failed amount) from a return file's trailer
+    alone. Only for a file already read whole once (parse_return_rows proved that its trailer
+    agrees with its details), e.g. a kept return file at reconciliation."""
+    header_encoding(data, version=RETURN_VERSION, encoding_index=5)
+    body = data.rstrip(b"\r\n")
+    last = body[body.rfind(b"\n") + 1 :]
+    if not last.startswith(b"T|") or not last.isascii():
+        raise BankFileInvalid(0, "trailer", "最后一行应为文件尾（T|…）")
+    return _return_trailer(last.decode("ascii"), body.count(b"\n") + 1)
+
+
+def send_answer_keys(data: bytes) -> list[tuple[str, int]]:
+    """(end-to-end id, amount) of every detail line of a send file in order: what its return
+    must answer, line by line. Only for a send file the platform wrote and kept (it was checked
+    when rendered), so the fields are split, not validated again."""
+    lines = split_lines(data, version=SEND_VERSION, encoding_index=6)
+    keys: list[tuple[str, int]] = []
+    append = keys.append
+    for line in lines[1:-1]:
+        fields = line.split(SEPARATOR)
+        yuan, _, fen = fields[6].partition(".")
+        append((fields[2], int(yuan) * 100 + int(fen)))
+    return keys
 
 
 def _check_body(lines: list[str]) -> None:

@@ -21,7 +21,13 @@ from socialcard.disbursement.errors import (
     LINE_STATUS_LABELS,
     PayeeListUnreadable,
 )
-from socialcard.disbursement.models import BatchStatus, DisbursementBatch, LineStatus, Programme
+from socialcard.disbursement.models import (
+    BatchStatus,
+    DisbursementBatch,
+    LineStatus,
+    Programme,
+    shown_line_status,
+)
 from socialcard.disbursement.payee_lists import REJECTIONS
 from socialcard.disbursement.reconciliation import reconcile
 from socialcard.errors import DomainError
@@ -210,6 +216,7 @@ def _render_batch(
         programme=programme,
         status_labels=BATCH_STATUS_LABELS,
         line_labels=LINE_STATUS_LABELS,
+        shown_status_of=shown_line_status,
         rejections=REJECTIONS,
         hints=BANK_REASON_HINTS,
         chart=chart,
