@@ -7,8 +7,7 @@ amount, so "never resolved twice" still holds in the database itself. The lines'
 becomes 50 on PostgreSQL: their one update (the bank's answer) then stays on its page.
 
 Revision ID: 0015
-Revises: 0013 (main's 0014 adds the insurance tables on another branch: when both meet, this
-one's down_revision becomes "0014")
+Revises: 0014
 Create Date: 2026-11-30 10:00:00.000000
 """
 
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
