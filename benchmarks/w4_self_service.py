@@ -655,6 +655,24 @@ def _copy_accounts_and_enrolments(
 # -- the server and signed requests ----------------------------------------------------------------
 
 
+def _uvicorn_flavour(extra: list[str]) -> str:
+    """The event loop and HTTP parser uvicorn will use ("auto" takes uvloop and httptools when
+    they are installed, as `socialcard serve` does)."""
+    chosen = dict(arg.removeprefix("--").split("=", 1) for arg in extra if "=" in arg)
+
+    def pick(option: str, fast: str, plain: str) -> str:
+        wanted = chosen.get(option, "auto")
+        if wanted != "auto":
+            return wanted
+        try:
+            __import__(fast)
+        except ImportError:
+            return plain
+        return fast
+
+    return f"loop {pick('loop', 'uvloop', 'asyncio')}, http {pick('http', 'httptools', 'h11')}"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -663,7 +681,14 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(
-    url: str, data_dir: Path, *, workers: int, port: int, log: Path, extra: list[str]
+    url: str,
+    data_dir: Path,
+    *,
+    workers: int,
+    port: int,
+    log: Path,
+    extra: list[str],
+    settings: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """uvicorn serving the platform on 127.0.0.1 in its own process group; stopped after."""
     env = dict(os.environ)
@@ -672,6 +697,7 @@ def _server(
         SOCIALCARD_DATA_DIR=str(data_dir),
         SOCIALCARD_ENVIRONMENT="development",
     )
+    env.update(settings or {})
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "w4_app:create", "--app-dir", str(HERE),
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -1123,6 +1149,7 @@ class W4Result:
     uses_recorded: int = 0
     ledger_ok: bool | None = None
     route: str = "terminal"
+    server: str = ""
 
     @property
     def correct(self) -> bool:
@@ -1154,6 +1181,8 @@ class W4Result:
             for name, seconds in layout.setup_steps:
                 lines.append(f"  setup {name:<52} {seconds:8.1f} s")
             lines.append(f"  setup, in all {'':<45} {layout.setup_seconds:8.1f} s")
+        if not self.checked:
+            return "\n".join(lines)  # --setup-only
         lines.append(
             f"  answers checked ({self.checked} requests for sampled persons): "
             + ("right" if not self.problems else f"{len(self.problems)} WRONG")
@@ -1165,7 +1194,7 @@ class W4Result:
             load = self.load
             lines.append(
                 f"  {STAFF_ROUTE if self.route == 'staff' else ROUTE}, uvicorn {self.workers} "
-                f"worker(s), {load.tool}: "
+                f"worker(s) ({self.server}), {load.tool}: "
                 f"{load.rate:,.0f} req/s, p50 {load.p50_ms:.1f} ms, p90 {load.p90_ms:.1f} ms, "
                 f"p99 {load.p99_ms:.1f} ms, max {load.max_ms:.0f} ms, errors {load.errors}; "
                 f"{self.uses_recorded:,} card uses recorded for {load.requests:,} answers"
@@ -1212,6 +1241,7 @@ def run_w4(
     terminals: int = 50,
     setup_only: bool = False,
     route: str = "terminal",
+    pool: tuple[int, int] | None = None,
 ) -> W4Result:
     """Set up (or reuse) the synthetic city, check sampled answers, load the route, and run the
     pgbench baseline. `smoke` sends a few hundred requests with the Python generator. `route`:
@@ -1253,8 +1283,20 @@ def run_w4(
             print(f"warning: the data ends in {layout.periods[-1]}; the query now reads ten years "
                   f"to {current_period(platform.clock.now())} (set up again)")  # fmt: skip
         result = W4Result(
-            layout=layout, workers=1 if smoke else workers, reused=reused, route=route
+            layout=layout,
+            workers=1 if smoke else workers,
+            reused=reused,
+            route=route,
+            server=_uvicorn_flavour(uvicorn_args or []),
         )
+        # As many connections per worker as it takes requests at once (its share of the
+        # load's connections), none opened and closed again under load.
+        size, overflow = pool or (-(-connections // result.workers), 0)
+        settings_env = {
+            "SOCIALCARD_DATABASE_POOL_SIZE": str(size),
+            "SOCIALCARD_DATABASE_MAX_OVERFLOW": str(overflow),
+        }
+        result.server += f", database pool {size}+{overflow} per worker"
         if setup_only:
             return result
         expected = _expected(_month_rows(platform, layout))
@@ -1275,6 +1317,7 @@ def run_w4(
             port=port,
             log=data_dir / "server.log",
             extra=uvicorn_args or [],
+            settings=settings_env,
         ) as base:
             chosen = sorted(
                 {0, layout.insured - 1, *(rng.randrange(layout.insured) for _ in range(sample))}
@@ -1356,6 +1399,13 @@ def main(argv: list[str] | None = None) -> int:
         help="terminal: the holder's query (the W4 figure); staff: the officer's, to compare",
     )
     parser.add_argument("--baseline-seconds", type=int, default=30)
+    parser.add_argument(
+        "--pool",
+        type=int,
+        nargs=2,
+        metavar=("SIZE", "OVERFLOW"),
+        help="database connections per worker (default: connections / workers, no overflow)",
+    )
     parser.add_argument("--uvicorn-arg", action="append", default=[], help="e.g. --loop=uvloop")
     arguments = parser.parse_args(argv)
     result = run_w4(
@@ -1376,6 +1426,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline_seconds=arguments.baseline_seconds,
         setup_only=arguments.setup_only,
         route=arguments.route,
+        pool=tuple(arguments.pool) if arguments.pool else None,
     )
     print(result.describe(smoke=arguments.smoke))
     return 0 if result.correct or arguments.setup_only else 1
