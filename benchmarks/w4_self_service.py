@@ -1144,6 +1144,7 @@ class W4Result:
     reused: bool
     load: Load | None = None
     baseline: Baseline | None = None
+    floor: Load | None = None
     problems: list[str] = field(default_factory=list)
     checked: int = 0
     uses_recorded: int = 0
@@ -1200,6 +1201,11 @@ class W4Result:
                 f"{self.uses_recorded:,} card uses recorded for {load.requests:,} answers"
             )
             lines.append(f"  load average before/after: {load.load_before} / {load.load_after}")
+        if self.floor is not None:
+            lines.append(
+                f"  same server, GET /healthz, {self.floor.tool}: {self.floor.rate:,.0f} req/s, "
+                f"p99 {self.floor.p99_ms:.1f} ms, errors {self.floor.errors} (the HTTP floor now)"
+            )
         if self.baseline is not None:
             ratio = self.load.rate / self.baseline.tps if self.load else 0
             lines.append(
@@ -1345,6 +1351,13 @@ def run_w4(
                     connections=connections, seconds=duration, threads=threads,
                 )  # fmt: skip
             result.uses_recorded = _card_uses(conninfo) - uses_before
+            if not smoke and load_tool == "wrk" and shutil.which("wrk") is not None:
+                # The same server's trivial endpoint under the same load: the HTTP floor of
+                # this machine at this moment (PERFORMANCE.md measured ~15,000/s on 2 workers).
+                result.floor = _wrk(
+                    base, [Request("GET", "/healthz", {})], data_dir,
+                    connections=connections, seconds=min(duration, 10), threads=threads,
+                )  # fmt: skip
         answered = result.load.requests - result.load.errors
         expected_uses = answered if asker is terminal else 0
         if not expected_uses <= result.uses_recorded <= expected_uses + connections:
