@@ -2,8 +2,9 @@
 months + the medical account's balance + its last 20 transactions, ≥ 2,000 requests/s at 50
 concurrent connections, p99 ≤ 20 ms), printed beside pgbench select-only of the same run.
 
-    python benchmarks/w4_self_service.py --residents 5300000 --insured 1000000 --keep
-    python benchmarks/w4_self_service.py --reuse          # measure again on the kept database
+    python benchmarks/w4_self_service.py --residents 5300000 --insured 1000000 --setup-only
+    python benchmarks/w4_self_service.py --reuse                 # measure on the kept database
+    python benchmarks/w4_self_service.py --reuse --route staff   # the officer's route, to compare
 
 The route is the holder's own: `POST /api/v1/terminal/insurance/query` (item 29), what a bank's
 terminal or a self-service kiosk sends with the card and the PIN the holder typed — signed by the
@@ -21,12 +22,14 @@ equal the transfers (`ledger verify` is run on small sizes). Bulk tables are loa
 indexes and foreign keys dropped and rebuilt after, then VACUUM ANALYZE. The setup's data
 directory (keys, layout) is benchmarks/data/w4-<database>/.
 
-Timed: the platform served by uvicorn in its own process on 127.0.0.1 (--workers), the load from
+Timed: the platform served by uvicorn in its own process on 127.0.0.1 (--workers, each with as
+many pooled database connections as its share of the connections unless --pool), the load from
 wrk in another process (a Lua script replaying requests signed beforehand for random insured
 persons, each nonce once: 50 connections, a warm-up, then --duration seconds); without wrk, or
 with --load python, a bounded asyncio generator. Then `pgbench -S` with the same number of
-clients on a pgbench database of scale 10. Sampled answers are checked field by field before the
-load, and the card uses recorded are counted against the requests answered.
+clients on a pgbench database of scale 10, and the same server's /healthz under the same wrk
+load (the HTTP floor of the moment: the machine is shared). Sampled answers are checked field by
+field before the load, and the card uses recorded are counted against the requests answered.
 """
 
 from __future__ import annotations
