@@ -6,7 +6,8 @@
 
 --smoke is what CI runs: it never judges a timing, it fails only when a workload breaks or its
 result is wrong. Workloads so far: W1 (household-register import), W5 (dashboard metrics,
-PostgreSQL only) and W3 (a disbursement end to end, PostgreSQL only).
+PostgreSQL only), W3 (a disbursement end to end, PostgreSQL only) and W4 (the self-service query
+over HTTP, PostgreSQL only; its full city is set up once with w4_self_service.py --keep).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import psycopg
 from w1_household_import import W1Result, print_table, run_w1
 from w3_disbursement import run_w3
+from w4_self_service import run_w4
 from w5_dashboard import run_w5
 
 SMOKE_RESIDENTS = 2_000
@@ -68,7 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         database_name="socialcard_bench_w3_smoke" if arguments.smoke else "socialcard_bench_w3",
     )
     print(w3.describe(smoke=arguments.smoke))
-    return 0 if ok and w5.users > 0 and w3.correct else 1
+    w4 = run_w4(
+        residents=2_000 if arguments.smoke else 200_000,
+        insured=300 if arguments.smoke else 20_000,
+        database_url=postgres,
+        keep=arguments.keep,
+        smoke=arguments.smoke,
+        # Not socialcard_bench_w4: that name holds the kept full city of w4_self_service.py.
+        database_name="socialcard_bench_w4_smoke" if arguments.smoke else "socialcard_bench_w4_run",
+    )
+    print(w4.describe(smoke=arguments.smoke))
+    return 0 if ok and w5.users > 0 and w3.correct and w4.correct else 1
 
 
 if __name__ == "__main__":

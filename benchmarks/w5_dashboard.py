@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -50,41 +51,47 @@ def _conninfo(url: str, database: str | None = None) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def copy_persons(connection: psycopg.Connection[Any], *, persons: int, counties: list[str]) -> None:
+    """Write `persons` registry rows with COPY: random ciphertexts, distinct blind indexes, the
+    counties in turn (also used by W4). Ids follow the table's sequence."""
+    now = datetime.now(UTC)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY persons (resident_id_cipher, resident_id_index, resident_id_masked, name, "
+            "sex, birth_on, origin_code, is_from_yongzhou, household_region_code, "
+            "residence_county_code, status, source, content_hash, version, created_at, "
+            "updated_at) FROM STDIN"
+        ) as copy,
+    ):
+        for number in range(persons):
+            county = counties[number % len(counties)]
+            copy.write_row(
+                (
+                    os.urandom(40),
+                    f"{number:064x}",
+                    "431124********0000",
+                    "张三",
+                    "male" if number % 2 else "female",
+                    date(1980, 1, 1),
+                    county,
+                    True,
+                    county,
+                    county,
+                    "living",
+                    "benchmark",
+                    "0" * 64,
+                    1,
+                    now,
+                    now,
+                )
+            )
+
+
 def _fill(conninfo: str, *, persons: int, uses: int, counties: list[str], seed: int) -> None:
     rng = random.Random(seed)
-    now = datetime.now(UTC)
     with psycopg.connect(conninfo, autocommit=True) as connection:
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(
-                "COPY persons (resident_id_cipher, resident_id_index, resident_id_masked, name, "
-                "sex, birth_on, origin_code, is_from_yongzhou, household_region_code, "
-                "residence_county_code, status, source, content_hash, version, created_at, "
-                "updated_at) FROM STDIN"
-            ) as copy,
-        ):
-            for number in range(persons):
-                county = counties[number % len(counties)]
-                copy.write_row(
-                    (
-                        os.urandom(40),
-                        f"{number:064x}",
-                        "431124********0000",
-                        "张三",
-                        "male" if number % 2 else "female",
-                        date(1980, 1, 1),
-                        county,
-                        True,
-                        county,
-                        county,
-                        "living",
-                        "benchmark",
-                        "0" * 64,
-                        1,
-                        now,
-                        now,
-                    )
-                )
+        copy_persons(connection, persons=persons, counties=counties)
         statuses = connection.execute(
             "SELECT item_no, region_code FROM item_openings WHERE status = 'opened'"
         ).fetchall()

@@ -137,7 +137,11 @@ def build_platform(settings: Settings, *, clock: Clock | None = None) -> Platfor
     keys = load_or_create_keys(
         settings.resolved_key_file, may_create=settings.environment != "production"
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     the_clock = clock or SystemClock()
     return Platform(
         settings=settings,

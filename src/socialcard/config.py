@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     login_failures_before_lockout: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     import_chunk_size: int = Field(default=5000, ge=1)
+    # PostgreSQL connections per process: kept open (pool size), and opened for a burst and
+    # closed again after (overflow). A request holds one while it runs, so a server process
+    # needs as many as it runs requests at once; an overflow under steady load means a new
+    # connection (a backend started, its caches cold) every few requests.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     # Card policy (DOMAIN §2.7, §3): local switches, see docs/cards.md.
     card_pin_failures_max: int = Field(default=6, ge=3, le=10)
     card_pin_change_required: bool = True

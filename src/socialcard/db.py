@@ -71,10 +71,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> Engine:
+def make_engine(
+    database_url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 10
+) -> Engine:
     """Create the engine; on SQLite set the pragmas the platform relies on."""
     if database_url.startswith("postgresql"):
-        engine = create_engine(database_url, echo=echo, pool_pre_ping=True, pool_size=10)
+        engine = create_engine(
+            database_url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+        )
     else:
         engine = create_engine(database_url, echo=echo)
     if engine.dialect.name == "sqlite":

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcard import __version__
@@ -71,7 +72,7 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
         if isinstance(error, PermissionDenied | TerminalRequestRefused):
-            audit_refusal(platform, request, error)
+            await run_in_threadpool(audit_refusal, platform, request, error)  # off the loop
         if is_api_request(request):
             return problem_response(request, error)
         return render_web_error(request, error)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from socialcard.access import services as access
 from socialcard.access.audit import ANONYMOUS, Actor, AuditEvent, append_audit
@@ -171,7 +172,12 @@ def route_template(request: Request) -> str:
 
 async def enforce_policy(request: Request, platform: PlatformDep) -> RequestContext:
     """The single enforcement point: find the route's permission, identify the caller, check
-    CSRF on cookie-authenticated unsafe requests, and allow or refuse."""
+    CSRF on cookie-authenticated unsafe requests, and allow or refuse.
+
+    Identifying the caller reads (and for terminals writes) the database: that runs in a worker
+    thread, never on the event loop. On the loop it would wait for a pooled connection that only
+    the loop can give back (a request's session is closed after its answer is sent), and under
+    as many requests at once as the pool holds the whole process would stall."""
     policy: Policy = load_policy()
     method, path = request.method, route_template(request)
     permission = policy.permission_for(method, path)
@@ -193,15 +199,15 @@ async def enforce_policy(request: Request, platform: PlatformDep) -> RequestCont
         request.state.ctx = ctx
         return ctx
     if permission == HOLDER:
-        ctx = _identify_holder(request, platform, request_id, origin)
+        ctx = await run_in_threadpool(_identify_holder, request, platform, request_id, origin)
         request.state.ctx = ctx
         holder = ctx.require_holder()
         if method in UNSAFE_METHODS:
             await _check_csrf(request, replace(ctx, csrf_token=holder.csrf_token))
         return ctx
-    ctx = _identify(request, platform, policy, request_id, origin)
+    ctx = await run_in_threadpool(_identify, request, platform, policy, request_id, origin)
     if ctx.principal is None:
-        ctx = replace(ctx, holder=_find_holder(request, platform))
+        ctx = replace(ctx, holder=await run_in_threadpool(_find_holder, request, platform))
     request.state.ctx = ctx
     if permission == PUBLIC:
         return ctx
@@ -248,11 +254,15 @@ async def _identify_terminal(
         path=request.url.path,
         body=body,
     )
-    with platform.session() as session, transaction(session):
-        terminal = authenticate_terminal(
-            session, platform.keys, signed, operation=operation, now=platform.clock.now()
-        )
-        identity = TerminalIdentity(terminal.terminal_code, terminal.kind, terminal.county_code)
+
+    def authenticate() -> TerminalIdentity:
+        with platform.session() as session, transaction(session):
+            terminal = authenticate_terminal(
+                session, platform.keys, signed, operation=operation, now=platform.clock.now()
+            )
+            return TerminalIdentity(terminal.terminal_code, terminal.kind, terminal.county_code)
+
+    identity = await run_in_threadpool(authenticate)
     return RequestContext(None, request_id, f"terminal:{identity.terminal_code}", terminal=identity)
 
 

@@ -52,7 +52,7 @@ from socialcard.insurance.models import (
     MonthStatus,
     ResidentContribution,
 )
-from socialcard.insurance.queries import InsuredOverview
+from socialcard.insurance.queries import InsuredOverview, MonthLine
 from socialcard.insurance.rules import period_label
 from socialcard.insurance.schemes import SCHEMES, SchemeCode
 from socialcard.kernel.clock import SHANGHAI
@@ -479,7 +479,7 @@ def enrolment_json(enrolment: Enrolment, employer: str | None = None) -> dict[st
     }
 
 
-def month_json(month: ContributionMonth) -> dict[str, Any]:
+def month_json(month: ContributionMonth | MonthLine) -> dict[str, Any]:
     return {
         "period": month.period,
         "base_minor": month.base_minor,

@@ -6,11 +6,12 @@ a handful of indexed reads, no scan that grows with the city."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Select, bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from socialcard.insurance.accounts import personal_account
@@ -23,27 +24,35 @@ from socialcard.insurance.models import (
     Enrolment,
     EnrolmentStatus,
     InsuranceTransfer,
+    MonthSource,
     MonthStatus,
     PensionAccountYear,
     ResidentContribution,
 )
 from socialcard.insurance.schemes import MONTHLY_PARTS, SchemeCode
 from socialcard.ledger import queries as ledger_queries
-from socialcard.ledger.queries import TransferLine
+from socialcard.ledger.models import LedgerAccount, LedgerBalance, LedgerTransfer, NormalSide
+from socialcard.ledger.queries import Balance, TransferLine
 from socialcard.registry.models import Employer
 
 COUNTED: Final = (MonthStatus.PAID, MonthStatus.TRANSFERRED_OUT)
 
 
+# Statements of the self-service query (it runs thousands of times a second) are built once,
+# with bound parameters: a request only binds values, as building a SELECT costs more than
+# running it on an indexed table.
+_ENROLMENTS: Final = (
+    select(Enrolment, Employer.name)
+    .outerjoin(Employer, Employer.id == Enrolment.employer_id)
+    .where(Enrolment.person_id == bindparam("person_id"))
+    .order_by(Enrolment.id.desc())
+)
+
+
 def list_enrolments(session: Session, person_id: int) -> list[tuple[Enrolment, str | None]]:
     """Every enrolment of the person, newest first, with its employer's name."""
-    stmt = (
-        select(Enrolment, Employer.name)
-        .outerjoin(Employer, Employer.id == Enrolment.employer_id)
-        .where(Enrolment.person_id == person_id)
-        .order_by(Enrolment.id.desc())
-    )
-    return [(e, n) for e, n in session.execute(stmt).tuples()]
+    rows = session.execute(_ENROLMENTS, {"person_id": person_id}).tuples()
+    return [(e, n) for e, n in rows]
 
 
 def open_enrolments(session: Session, person_id: int) -> list[Enrolment]:
@@ -82,7 +91,7 @@ class YearSummary:
         return self.base_minor // counted if counted else 0
 
 
-def summarise_by_year(months: list[ContributionMonth]) -> list[YearSummary]:
+def summarise_by_year(months: Sequence[MonthLike]) -> list[YearSummary]:
     """Per calendar year: months counted per scheme (paid or carried out), amounts, arrears."""
     years: dict[int, YearSummary] = {}
     for m in months:
@@ -105,17 +114,23 @@ def summarise_by_year(months: list[ContributionMonth]) -> list[YearSummary]:
     return [years[y] for y in sorted(years)]
 
 
-def months_counted(months: list[ContributionMonth], scheme: SchemeCode) -> int:
+def months_counted(months: Sequence[MonthLike], scheme: SchemeCode) -> int:
     bit = SCHEME_BITS[scheme]
     return sum(1 for m in months if m.status in COUNTED and m.schemes_mask & bit)
 
 
-def list_resident_contributions(session: Session, person_id: int) -> list[ResidentContribution]:
-    stmt = select(ResidentContribution).where(
-        ResidentContribution.person_id == person_id,
+_RESIDENT_YEARS: Final = (
+    select(ResidentContribution)
+    .where(
+        ResidentContribution.person_id == bindparam("person_id"),
         ResidentContribution.status != MonthStatus.CANCELLED,
     )
-    return list(session.scalars(stmt.order_by(ResidentContribution.year.desc())))
+    .order_by(ResidentContribution.year.desc())
+)
+
+
+def list_resident_contributions(session: Session, person_id: int) -> list[ResidentContribution]:
+    return list(session.scalars(_RESIDENT_YEARS, {"person_id": person_id}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +175,141 @@ def list_transfers_of(session: Session, person_id: int) -> list[InsuranceTransfe
 
 
 @dataclass(frozen=True, slots=True)
+class MonthLine:
+    """A contribution month as the self-service query shows it: the columns it prints, read
+    as plain values (a person's ten years are 120 of them; ORM objects cost more than the read)."""
+
+    period: int
+    base_minor: int
+    pension_employer_minor: int
+    pension_individual_minor: int
+    medical_employer_minor: int
+    medical_individual_minor: int
+    unemployment_employer_minor: int
+    unemployment_individual_minor: int
+    work_injury_employer_minor: int
+    maternity_employer_minor: int
+    pension_account_minor: int
+    medical_account_minor: int
+    schemes_mask: int
+    status: MonthStatus
+    source: MonthSource
+    region_code: str
+    employer_id: int | None
+
+
+MonthLike = ContributionMonth | MonthLine  # a month as stored, or as the overview reads it
+
+
+_MONTH_LINES: Final = (
+    select(*(getattr(ContributionMonth, name) for name in MonthLine.__dataclass_fields__))
+    .where(
+        ContributionMonth.person_id == bindparam("person_id"),
+        ContributionMonth.status != MonthStatus.CANCELLED,
+        ContributionMonth.period >= bindparam("since"),
+    )
+    .order_by(ContributionMonth.period)
+)
+
+
+def month_lines(session: Session, person_id: int, *, since_period: int) -> list[MonthLine]:
+    """The person's months (not cancelled) from `since_period`, oldest first: one range scan of
+    the (person, period) index."""
+    rows = session.execute(_MONTH_LINES, {"person_id": person_id, "since": since_period})
+    return [MonthLine(*row) for row in rows.tuples()]
+
+
+_BALANCES: Final = (
+    select(
+        LedgerAccount.id,
+        LedgerAccount.code,
+        LedgerAccount.normal_side,
+        LedgerBalance.debits_posted,
+        LedgerBalance.credits_posted,
+        LedgerBalance.debits_pending,
+        LedgerBalance.credits_pending,
+    )
+    .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+    .where(LedgerAccount.code.in_(bindparam("codes", expanding=True)))
+)
+
+
+def _personal_balances(
+    session: Session, person_id: int, schemes: tuple[SchemeCode, ...]
+) -> dict[SchemeCode, tuple[int, Balance]]:
+    """The person's personal accounts of these schemes that exist: (account id, balance from
+    its balance row), in one indexed read."""
+    wanted = {code: s for s in schemes if (code := personal_account(person_id, s)) is not None}
+    found = {}
+    rows = session.execute(_BALANCES, {"codes": list(wanted)}).tuples()
+    for account_id, code, side, dp, cp, dpend, cpend in rows:
+        balance = Balance(code, side, int(dp), int(cp), int(dpend), int(cpend))
+        found[wanted[code]] = (int(account_id), balance)
+    return found
+
+
+def _latest_statement() -> Select[Any]:
+    """The newest `limit` transfers of each side of an account (two range scans of the
+    `(account, id)` indexes), merged newest first, with the other side's code."""
+    t = LedgerTransfer.__table__
+    account: BindParameter[int] = bindparam("account_id")
+    limit: BindParameter[int] = bindparam("limit")
+    columns = (
+        t.c.id,
+        t.c.transfer_key,
+        t.c.created_at,
+        t.c.kind,
+        t.c.phase,
+        t.c.credit_account_id,
+        t.c.debit_account_id,
+        t.c.amount_minor,
+        t.c.reference,
+    )
+    sides = [
+        select(*columns).where(side == account).order_by(t.c.id.desc()).limit(limit).subquery()
+        for side in (t.c.debit_account_id, t.c.credit_account_id)
+    ]
+    both = union_all(*(select(side) for side in sides)).subquery()
+    other = LedgerAccount.__table__.alias("other")
+    counterpart = case(
+        (both.c.debit_account_id == account, both.c.credit_account_id),
+        else_=both.c.debit_account_id,
+    )
+    return (
+        select(both, other.c.code)
+        .join(other, other.c.id == counterpart)
+        .order_by(both.c.id.desc())
+        .limit(limit)
+    )
+
+
+_LATEST: Final = _latest_statement()
+
+
+def latest_movements(
+    session: Session, account_id: int, normal_side: NormalSide, *, limit: int
+) -> list[TransferLine]:
+    """The account's latest transfers, newest first, as `ledger.queries.list_transfers` gives
+    them (signed on the account's normal side), without reading the account by code again."""
+    lines = []
+    for row in session.execute(_LATEST, {"account_id": account_id, "limit": limit}):
+        _id, key, created_at, kind, phase, credit_id, _debit_id, amount, reference, code = row
+        grows = (credit_id == account_id) == (normal_side is NormalSide.CREDIT)
+        lines.append(
+            TransferLine(
+                key, created_at, kind.value, phase, code, reference, amount if grows else -amount
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
 class InsuredOverview:
     """What the self-service query shows (item 29): enrolments, ten years of months, the
     medical account's balance and its latest movements, the pension account's balance."""
 
     enrolments: list[tuple[Enrolment, str | None]]
-    months: list[ContributionMonth]
+    months: list[MonthLine]
     medical: AccountView | None
     pension: AccountView | None
     resident: list[ResidentContribution]
@@ -174,15 +318,31 @@ class InsuredOverview:
 def insured_overview(
     session: Session, person_id: int, *, at: datetime, years: int = 10, latest: int = 20
 ) -> InsuredOverview:
+    """Five indexed reads whatever the city's size: enrolments, the months of `years` years,
+    the personal accounts' balance rows, the medical account's latest movements, resident
+    years. Balances come from the balance rows (`ledger verify` proves them), read in the
+    same transaction as the movements."""
     since = current_period(at) - years * 100 + 1
-    pension = account_view(session, person_id, SchemeCode.PENSION_EMPLOYEE, latest=0)
-    if pension is None:
-        pension = account_view(session, person_id, SchemeCode.PENSION_RESIDENT, latest=0)
+    accounts = _personal_balances(
+        session,
+        person_id,
+        (SchemeCode.PENSION_EMPLOYEE, SchemeCode.PENSION_RESIDENT, SchemeCode.MEDICAL_EMPLOYEE),
+    )
+
+    def view(scheme: SchemeCode, count: int) -> AccountView | None:
+        if scheme not in accounts:
+            return None
+        account_id, balance = accounts[scheme]
+        lines = (
+            latest_movements(session, account_id, balance.normal_side, limit=count) if count else []
+        )
+        return AccountView(scheme, balance.code, balance.posted, lines)
+
     return InsuredOverview(
         enrolments=list_enrolments(session, person_id),
-        months=contribution_months(session, person_id, since_period=since),
-        medical=account_view(session, person_id, SchemeCode.MEDICAL_EMPLOYEE, latest=latest),
-        pension=pension,
+        months=month_lines(session, person_id, since_period=since),
+        medical=view(SchemeCode.MEDICAL_EMPLOYEE, latest),
+        pension=view(SchemeCode.PENSION_EMPLOYEE, 0) or view(SchemeCode.PENSION_RESIDENT, 0),
         resident=list_resident_contributions(session, person_id),
     )
 

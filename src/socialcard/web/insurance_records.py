@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -28,7 +29,6 @@ from socialcard.insurance.errors import (
 )
 from socialcard.insurance.models import (
     CITY_REGION,
-    ContributionMonth,
     Declaration,
     DeclarationStatus,
     Enrolment,
@@ -37,7 +37,7 @@ from socialcard.insurance.models import (
     MonthStatus,
 )
 from socialcard.insurance.parameters import find_rule
-from socialcard.insurance.queries import AccountView, YearSummary
+from socialcard.insurance.queries import AccountView, MonthLike, YearSummary
 from socialcard.insurance.rules import period_label, periods_between, previous_period
 from socialcard.insurance.schemes import MONTHLY_PARTS, SCHEMES, SchemeCode
 from socialcard.kernel.money import Money
@@ -92,15 +92,15 @@ def shown_name(person: Person | None, principal: Principal) -> str:
     return present_person(person, principal.masking).name
 
 
-def employer_part(month: ContributionMonth) -> int:
+def employer_part(month: MonthLike) -> int:
     return sum(int(getattr(month, e)) for _s, e, _i in MONTHLY_PARTS)
 
 
-def individual_part(month: ContributionMonth) -> int:
+def individual_part(month: MonthLike) -> int:
     return sum(int(getattr(month, i)) for _s, _e, i in MONTHLY_PARTS if i)
 
 
-def month_total(month: ContributionMonth) -> int:
+def month_total(month: MonthLike) -> int:
     return employer_part(month) + individual_part(month)
 
 
@@ -326,10 +326,10 @@ def region_names(session: Session, moved: list[InsuranceTransfer]) -> dict[str, 
 
 
 def year_views(
-    months: list[ContributionMonth], employers: dict[int, str], places: dict[str, str]
+    months: Sequence[MonthLike], employers: dict[int, str], places: dict[str, str]
 ) -> list[YearView]:
     """The months by calendar year, newest year first, each with its chart of twelve months."""
-    by_year: dict[int, dict[int, ContributionMonth]] = defaultdict(dict)
+    by_year: dict[int, dict[int, MonthLike]] = defaultdict(dict)
     for m in months:
         by_year[m.period // 100][m.period] = m
     summaries = {s.year: s for s in queries.summarise_by_year(months)}

@@ -63,7 +63,6 @@ from socialcard.insurance.errors import (
 )
 from socialcard.insurance.models import (
     CITY_REGION,
-    ContributionMonth,
     DeclarationStatus,
     DocumentKind,
     EnrolmentKind,
@@ -73,6 +72,7 @@ from socialcard.insurance.models import (
     TransferDirection,
 )
 from socialcard.insurance.parameters import get_rule, monthly_rule, tiers_of
+from socialcard.insurance.queries import MonthLike
 from socialcard.insurance.rules import (
     clamp_base,
     month_parts,
@@ -423,7 +423,7 @@ def _region(code: str, known: Mapping[str, str]) -> str | None:
     return name or f"{PROVINCE_NAMES.get(code[:2], '外地')}（{code}）"
 
 
-def month_view(month: ContributionMonth, regions: Mapping[str, str]) -> MonthView:
+def month_view(month: MonthLike, regions: Mapping[str, str]) -> MonthView:
     individual = sum(getattr(month, i) for _s, _e, i in MONTHLY_PARTS if i)
     employer = sum(getattr(month, e) for _s, e, _i in MONTHLY_PARTS)
     return MonthView(
@@ -440,7 +440,7 @@ def month_view(month: ContributionMonth, regions: Mapping[str, str]) -> MonthVie
 
 
 def year_views(
-    months: Sequence[ContributionMonth], *, first_year: int, last_year: int,
+    months: Sequence[MonthLike], *, first_year: int, last_year: int,
     regions: Mapping[str, str],
 ) -> list[YearView]:  # fmt: skip
     """Each year from the first with a month (not before `first_year`) to `last_year`, oldest
@@ -449,7 +449,7 @@ def year_views(
     if not shown:
         return []
     summaries = {s.year: s for s in queries.summarise_by_year(shown)}
-    by_year: dict[int, list[ContributionMonth]] = defaultdict(list)
+    by_year: dict[int, list[MonthLike]] = defaultdict(list)
     for m in shown:
         by_year[m.period // 100].append(m)
     views = []
