@@ -11,12 +11,14 @@ import re
 from fastapi.testclient import TestClient
 
 from socialcard.access import services as access
+from socialcard.access.models import Staff
 from socialcard.access.policy import AUTHENTICATED, PUBLIC, load_policy
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
 from socialcard.http.context import CSRF_HEADER, SESSION_COOKIE
 from socialcard.http.routes import list_route_templates
 from socialcard.server import create_app
+from tests.insurance_support import employer
 from tests.support import StaffAccount, make_staff
 
 DUMMY_PARAMETERS = {
@@ -61,6 +63,12 @@ def test_every_route_for_every_role_matches_the_policy(platform: Platform) -> No
     accounts.update(
         {role: make_staff(platform, f"u_{role}", roles=(role,)) for role in policy.roles}
     )
+    agent = accounts["employer_agent"]
+    assert agent is not None
+    firm = employer(platform)
+    with platform.session() as session, transaction(session):
+        # An employer's agent holds its role only when attached to an employer.
+        session.get_one(Staff, agent.staff_id).employer_id = firm
     client = TestClient(create_app(platform), follow_redirects=False)
     cells = unexpected_allows = unexpected_denies = 0
     failures: list[str] = []

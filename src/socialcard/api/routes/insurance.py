@@ -69,12 +69,12 @@ Period = Annotated[int, Field(ge=199001, le=210012, description="yyyymm")]
 
 def _person_in_scope(session: Session, ctx: RequestContext, person_id: int) -> int:
     """An employer's agent sees only people enrolled (now or before) through its employer."""
+    get_person(session, person_id)
     employer_id = ctx.require_principal().employer_id
     if employer_id is not None and not any(
         e.employer_id == employer_id for e, _n in queries.list_enrolments(session, person_id)
     ):
         raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
-    get_person(session, person_id)
     return person_id
 
 

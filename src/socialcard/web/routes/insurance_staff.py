@@ -427,6 +427,7 @@ def enrol_with_card(
     card_number: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Enrol as a flexible worker or a resident with the card the clerk checked (item 22)."""
+    get_person(session, person_id)
     refuse_agents(ctx, "单位经办员只能办理本单位职工参保。")
     values = {"kind": kind, "started_on": started_on, "wage": wage, "card_number": card_number}
     values["schemes"] = ",".join(schemes or [])
@@ -563,8 +564,8 @@ def back_payment(
     wage: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """补缴: months of this employee the employer did not declare in time, on the wage of then."""
-    employer_in_scope(ctx, employer_id)
     visible_person(session, ctx, person_id)
+    employer_in_scope(ctx, employer_id)
     session.rollback()
     values = {
         "employer_id": str(employer_id),
