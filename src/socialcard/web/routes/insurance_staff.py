@@ -428,6 +428,7 @@ def enrol_with_card(
 ) -> Response:
     """Enrol as a flexible worker or a resident with the card the clerk checked (item 22)."""
     get_person(session, person_id)
+    session.rollback()  # the card use below runs in transactions of its own
     refuse_agents(ctx, "单位经办员只能办理本单位职工参保。")
     values = {"kind": kind, "started_on": started_on, "wage": wage, "card_number": card_number}
     values["schemes"] = ",".join(schemes or [])
