@@ -26,7 +26,6 @@ from socialcard.insurance.models import (
     InsuranceTransfer,
     MonthSource,
     MonthStatus,
-    PensionAccountYear,
     ResidentContribution,
 )
 from socialcard.insurance.schemes import MONTHLY_PARTS, SchemeCode
@@ -162,11 +161,6 @@ def resident_orders_waiting(session: Session) -> list[str]:
         ResidentContribution.payment_order_no.is_not(None),
     )
     return [str(n) for n in session.scalars(stmt)]
-
-
-def list_pension_years(session: Session, person_id: int) -> list[PensionAccountYear]:
-    stmt = select(PensionAccountYear).where(PensionAccountYear.person_id == person_id)
-    return list(session.scalars(stmt.order_by(PensionAccountYear.scheme, PensionAccountYear.year)))
 
 
 def list_transfers_of(session: Session, person_id: int) -> list[InsuranceTransfer]:

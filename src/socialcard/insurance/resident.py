@@ -7,7 +7,7 @@ sits above this area), then settles the contribution with the money the order co
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import select
@@ -199,17 +199,3 @@ def find_resident_by_order(session: Session, order_no: str) -> ResidentContribut
     return session.scalars(
         select(ResidentContribution).where(ResidentContribution.payment_order_no == order_no)
     ).first()
-
-
-def resident_year_covered(session: Session, person_id: int, scheme: SchemeCode, on: date) -> bool:
-    return (
-        session.scalar(
-            select(ResidentContribution.id).where(
-                ResidentContribution.person_id == person_id,
-                ResidentContribution.scheme == scheme,
-                ResidentContribution.year == on.year,
-                ResidentContribution.status == MonthStatus.PAID,
-            )
-        )
-        is not None
-    )
