@@ -8,7 +8,7 @@ PostgreSQL via psycopg 3 is production. Entry points own transactions: services 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
@@ -193,15 +193,29 @@ def _sqlite_rows(connection: Connection, table: Table, rows: Sequence[Mapping[st
         names.append(c.name)
         fixed.append(process(value) if process is not None and value is not None else value)
     tail = tuple(fixed)
-    plan = list(zip([c.name for c in columns], processors, strict=True))
+    given_names = [c.name for c in columns]
+    # Processors are pure: a value seen before in a column (the same instant, the same enum
+    # member — most rows of a batch share them) is converted once.
+    converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, p, {}) for i, p in enumerate(processors) if p is not None
+    ]
     values: list[tuple[Any, ...]] = []
     append = values.append
     for row in rows:
         get = row.get
-        converted = [
-            value if (value := get(name)) is None or process is None else process(value)
-            for name, process in plan
-        ]
+        converted = [get(name) for name in given_names]
+        for i, convert, seen in converting:
+            value = converted[i]
+            if value is None:
+                continue
+            try:
+                converted[i] = seen[value]
+            except KeyError:
+                converted[i] = seen[value] = convert(value)
+                if len(seen) > 4096:
+                    seen.clear()
+            except TypeError:  # unhashable (a JSON document)
+                converted[i] = convert(value)
         append((*converted, *tail))
     connection.exec_driver_sql(_plain_insert(table, names), values)
 

@@ -71,6 +71,26 @@ def test_weak_passwords_are_refused_with_the_rule(platform: Platform) -> None:
     assert caught.value.rule == "min_length_10"
 
 
+def test_a_prepared_password_opens_an_account_that_logs_in(platform: Platform) -> None:
+    with pytest.raises(WeakPassword):
+        access.prepare_password("letters-only-here")
+    first, second = access.prepare_password(PASSWORD), access.prepare_password(PASSWORD)
+    assert first.password_hash != second.password_hash  # each its own salt
+    with platform.session() as session, transaction(session):
+        access.create_staff(
+            session,
+            username="prepared",
+            display_name="预先",
+            password=first,
+            department_code="hrss",
+            scope_region_code="431100",
+            created_at=platform.clock.now(),
+        )
+    assert login(platform, "prepared", PASSWORD).username == "prepared"
+    with pytest.raises(LoginFailed):
+        login(platform, "prepared", "wrong-password-1")
+
+
 def test_five_failures_lock_the_account_for_fifteen_minutes(platform: Platform) -> None:
     make_staff(platform, "clerk1")
     for _ in range(5):
