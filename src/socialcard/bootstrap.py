@@ -96,9 +96,10 @@ def migrate(engine: Engine) -> None:
 
 def ensure_reference_data(platform: Platform) -> None:
     """Insert shipped reference data that is missing (regions, departments, the catalogue,
-    the example fee schedules)."""
+    the example fee schedules and insurance parameters, the insurance funds' ledger accounts)."""
     from socialcard.access.services import ensure_departments
     from socialcard.catalog.services import load_catalog, shipped_catalog
+    from socialcard.insurance.accounts import ensure_fund_accounts
     from socialcard.insurance.parameters import ensure_example_parameters
     from socialcard.payments.schedules import ensure_fee_schedules
     from socialcard.regions.services import ensure_regions
@@ -109,6 +110,7 @@ def ensure_reference_data(platform: Platform) -> None:
         load_catalog(session, shipped_catalog(), at=platform.clock.now())
         ensure_fee_schedules(session, platform.clock.now())
         ensure_example_parameters(session, at=platform.clock.now())
+        ensure_fund_accounts(session, at=platform.clock.now())
 
 
 def catalog_bindings() -> dict[int, Binding]:

@@ -30,7 +30,8 @@ def personal_account(person_id: int, scheme: SchemeCode) -> str | None:
 
 
 def ensure_fund_accounts(session: Session, *, at: datetime) -> None:
-    """Open the pooled funds and the outside accounts (once; later calls find them)."""
+    """Open the pooled funds and the outside accounts (once; later calls find them). Reference
+    data: ensure_reference_data runs it at start-up, and the services rely on the accounts."""
     for scheme in SCHEMES.values():
         ledger.open_account(
             session,

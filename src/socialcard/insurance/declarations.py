@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from socialcard.db import bulk_insert
 from socialcard.errors import InvalidField
-from socialcard.insurance.accounts import EMPLOYER_TRANSFERS, ensure_fund_accounts, pooled_fund
+from socialcard.insurance.accounts import EMPLOYER_TRANSFERS, pooled_fund
 from socialcard.insurance.errors import (
     DeclarationNotFound,
     DeclarationRefused,
@@ -268,7 +268,6 @@ def declare_employer_month(
         raise DeclarationRefused(
             f"{period_label(period)} 已超过正常申报期，请按补缴办理", period=period
         )
-    ensure_fund_accounts(session, at=at)
     insured = _insured_through(session, period=period, employer_id=employer_id)
     if not insured:
         raise DeclarationRefused(f"{employer.name} 在 {period_label(period)} 没有参保职工")
@@ -355,7 +354,6 @@ def declare_back_payment(
         raise InvalidField("first_period", "range", "一次补缴不超过 60 个月。")
     if _existing_periods(session, [person_id], periods):
         raise DeclarationRefused("所补月份中已有缴费记录")
-    ensure_fund_accounts(session, at=at)
     insured = Insured(
         person_id, employer_id, EnrolmentKind.EMPLOYEE, wage_minor,
         frozenset(e.scheme for e in enrolments),
@@ -406,7 +404,6 @@ def declare_flexible(
         raise NotEnrolled("灵活就业人员参保（职工养老、职工医保）")
     if _existing_periods(session, [person_id], periods):
         raise DeclarationRefused("所选月份中已有缴费记录")
-    ensure_fund_accounts(session, at=at)
     rows = [
         month_row(insured[0], p, rules_of(session, p), source=MonthSource.DECLARED) for p in periods
     ]
@@ -524,7 +521,6 @@ def settle_declaration(
     declaration.move_to(DeclarationStatus.PAID)
     declaration.paid_at = at
     declaration.bank_reference = bank_reference
-    ensure_fund_accounts(session, at=at)
     month = ContributionMonth
     sums = session.execute(
         select(

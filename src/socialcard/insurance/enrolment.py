@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from socialcard.errors import InvalidField
-from socialcard.insurance.accounts import ensure_fund_accounts, open_personal_account
+from socialcard.insurance.accounts import open_personal_account
 from socialcard.insurance.errors import (
     AlreadyEnrolled,
     EnrolmentNotFound,
@@ -141,7 +141,6 @@ def enrol(session: Session, request: EnrolRequest, *, at: datetime) -> list[Enro
     is (a retried request changes nothing)."""
     person = lock_person(session, request.person_id)
     _check_request(session, request, person)
-    ensure_fund_accounts(session, at=at)
     done: list[Enrolment] = []
     for scheme in request.schemes or _default_schemes(request.kind):
         grade = _check_resident_grade(session, scheme, person, request)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from socialcard.db import bulk_insert
-from socialcard.insurance.accounts import ensure_fund_accounts, personal_account
+from socialcard.insurance.accounts import personal_account
 from socialcard.insurance.models import (
     ContributionMonth,
     Enrolment,
@@ -76,7 +76,6 @@ def migrate_enrolments(
     session: Session, enrolments: list[MigratedEnrolment], *, channel: str, at: datetime
 ) -> int:
     """Insert the enrolments and open the personal accounts they need, in bulk."""
-    ensure_fund_accounts(session, at=at)
     names = {}
     for e in enrolments:
         code = personal_account(e.person_id, e.scheme)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from socialcard.errors import InvalidField
 from socialcard.insurance.accounts import (
     TREASURY_SUBSIDY,
-    ensure_fund_accounts,
     personal_account,
     pooled_fund,
 )
@@ -164,7 +163,6 @@ def settle_resident_contribution(
         raise ResidentContributionExists(SCHEMES[contribution.scheme].name, contribution.year)
     if paid_minor != contribution.amount_minor:
         raise PaymentMismatch(f"JM{contribution.id}", contribution.amount_minor, paid_minor)
-    ensure_fund_accounts(session, at=at)
     target = personal_account(contribution.person_id, contribution.scheme) or pooled_fund(
         contribution.scheme
     )

@@ -26,7 +26,6 @@ from socialcard.db import bulk_insert
 from socialcard.errors import InvalidField
 from socialcard.insurance.accounts import (
     OTHER_REGIONS,
-    ensure_fund_accounts,
     open_personal_account,
     personal_account,
     pooled_fund,
@@ -167,7 +166,6 @@ def transfer_out(
             .order_by(month.period)
         )
     )
-    ensure_fund_accounts(session, at=at)
     transfer = InsuranceTransfer(
         transfer_no=_next_no(session, at),
         person_id=person.id,
@@ -317,7 +315,6 @@ def transfer_in(
     if clash:
         listed = "、".join(str(p) for p in sorted(clash)[:6])
         raise TransferRefused(f"以下月份本地已有缴费，属重复缴费，须由经办机构核定：{listed}")
-    ensure_fund_accounts(session, at=at)
     medical_bit = SCHEME_BITS[SchemeCode.MEDICAL_EMPLOYEE]
     has_medical = any(int(str(r["schemes_mask"])) & medical_bit for r in rows)
     schemes = (SchemeCode.PENSION_EMPLOYEE,) + (
