@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from socialcard.catalog.errors import OpeningNotAllowed, OpeningOutOfOrder
+from socialcard.catalog.errors import CatalogItemNotFound, OpeningNotAllowed, OpeningOutOfOrder
 from socialcard.catalog.models import (
     OPENING_TRANSITIONS,
     CardUse,
@@ -34,7 +34,7 @@ from socialcard.catalog.models import (
     UseOutcome,
 )
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
-from socialcard.catalog.queries import get_item, latest_opening
+from socialcard.catalog.queries import current_version, get_item, latest_opening
 from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
 from socialcard.db import UTCDateTime
 from socialcard.errors import DomainError, InvalidField
@@ -111,15 +111,14 @@ def change_opening(
     """
     get_item(session, item_no)
     latest = latest_opening(session, item_no=item_no, region_code=region_code)
-    current = latest.status if latest is not None else None
-    if status not in OPENING_TRANSITIONS[current]:
-        raise OpeningNotAllowed(
-            item_no, region_code, current.value if current else "未开通", status.value
-        )
-    if latest is not None and effective_on < latest.effective_on:
-        raise OpeningOutOfOrder(item_no, region_code, latest.effective_on.isoformat())
-    if reason is not None and len(reason) > 200:
-        raise InvalidField("reason", "max_length_200", "原因不能超过 200 字。")
+    _check_change(
+        item_no,
+        region_code,
+        status,
+        effective_on,
+        reason,
+        (latest.status, latest.effective_on) if latest is not None else None,
+    )
     opening = ItemOpening(
         item_no=item_no,
         region_code=region_code,
@@ -132,6 +131,26 @@ def change_opening(
     session.add(opening)
     session.flush()
     return opening
+
+
+def _check_change(
+    item_no: int,
+    region_code: str,
+    status: OpeningStatus,
+    effective_on: date,
+    reason: str | None,
+    latest: tuple[OpeningStatus, date] | None,
+) -> None:
+    """The rules of an opening change, given the latest recorded change of the item there."""
+    current = latest[0] if latest is not None else None
+    if status not in OPENING_TRANSITIONS[current]:
+        raise OpeningNotAllowed(
+            item_no, region_code, current.value if current else "未开通", status.value
+        )
+    if latest is not None and effective_on < latest[1]:
+        raise OpeningOutOfOrder(item_no, region_code, latest[1].isoformat())
+    if reason is not None and len(reason) > 200:
+        raise InvalidField("reason", "max_length_200", "原因不能超过 200 字。")
 
 
 def record_card_use(
@@ -237,32 +256,68 @@ def record_card_uses_of_day(
 def apply_opening_sheet(
     session: Session, changes: list[OpeningChange], *, recorded_by: int | None, at: datetime
 ) -> list[ItemOpening]:
-    """Apply parsed sheet rows in order, in the caller's transaction; any refused row refuses the
-    whole sheet with every problem named by its row (the caller rolls back)."""
-    from socialcard.regions.queries import find_region
+    """Apply parsed sheet rows in date order, in the caller's transaction; any refused row
+    refuses the whole sheet with every problem named by its row (nothing is written). The rules
+    are change_opening's, checked against the recorded history and the sheet's earlier rows; the
+    history is read once and the rows written together (a rollout of a thousand changes)."""
+    from socialcard.regions.models import Region
 
+    ordered = sorted(changes, key=lambda c: (c.effective_on, c.row_number))
+    codes = {c.region_code for c in ordered}
+    known_regions = set(session.scalars(select(Region.code).where(Region.code.in_(codes))))
+    item_nos = {c.item_no for c in ordered}
+    version = current_version(session)
+    known_items = set(
+        session.scalars(
+            select(CatalogItem.item_no).where(
+                CatalogItem.catalog_version == version, CatalogItem.item_no.in_(item_nos)
+            )
+        )
+    )
+    latest: dict[tuple[int, str], tuple[OpeningStatus, date]] = {}
+    history = (
+        select(ItemOpening.item_no, ItemOpening.region_code, ItemOpening.status)
+        .add_columns(ItemOpening.effective_on)
+        .where(ItemOpening.item_no.in_(item_nos), ItemOpening.region_code.in_(codes))
+        .order_by(ItemOpening.effective_on, ItemOpening.id)
+    )
+    for item_no, region_code, status, effective_on in session.execute(history).tuples():
+        latest[(item_no, region_code)] = (status, effective_on)
     applied: list[ItemOpening] = []
     problems: list[SheetProblem] = []
-    for change in sorted(changes, key=lambda c: (c.effective_on, c.row_number)):
-        if find_region(session, change.region_code) is None:
+    for change in ordered:
+        if change.region_code not in known_regions:
             problems.append(SheetProblem(change.row_number, "region_code", "没有该行政区划"))
             continue
+        key = (change.item_no, change.region_code)
         try:
-            with session.begin_nested():
-                applied.append(
-                    change_opening(
-                        session,
-                        item_no=change.item_no,
-                        region_code=change.region_code,
-                        status=change.status,
-                        effective_on=change.effective_on,
-                        reason=change.reason,
-                        recorded_by=recorded_by,
-                        at=at,
-                    )
-                )
+            if change.item_no not in known_items:
+                raise CatalogItemNotFound(change.item_no)
+            _check_change(
+                change.item_no,
+                change.region_code,
+                change.status,
+                change.effective_on,
+                change.reason,
+                latest.get(key),
+            )
         except DomainError as error:
             problems.append(SheetProblem(change.row_number, "row", error.message))
+            continue
+        latest[key] = (change.status, change.effective_on)
+        applied.append(
+            ItemOpening(
+                item_no=change.item_no,
+                region_code=change.region_code,
+                status=change.status,
+                effective_on=change.effective_on,
+                reason=change.reason,
+                recorded_by=recorded_by,
+                recorded_at=at,
+            )
+        )
     if problems:
         raise OpeningSheetRejected(sorted(problems, key=lambda p: p.row_number))
+    session.add_all(applied)
+    session.flush()
     return applied

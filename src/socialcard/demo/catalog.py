@@ -17,13 +17,16 @@ from sqlalchemy.orm import Session
 
 from socialcard.catalog.metrics import CITY_CODE, DEFAULT_NOT_APPLICABLE
 from socialcard.catalog.models import CardUse, Channel, ItemOpening, OpeningStatus, UsageKind
+from socialcard.catalog.opening_sheet import OpeningChange
 from socialcard.catalog.queries import list_items
-from socialcard.catalog.services import change_opening
+from socialcard.catalog.services import apply_opening_sheet
 from socialcard.catalog.tallies import rebuild_user_tallies
 from socialcard.db import bulk_insert
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.regions.queries import list_counties
 from socialcard.registry.models import Person, PersonStatus
+
+OPENED_AS_PLANNED = "按实施方案开通"
 
 # Items a city-level agency serves for everyone (personnel agency, talent services).
 CITY_LEVEL_CATEGORIES = frozenset({"人事人才"})
@@ -54,9 +57,13 @@ def create_demo_rollout(
     counties = [c.code for c in list_counties(session)]
     # Counties differ in pace: the city districts first, the mountain counties later.
     pace = {code: rng.uniform(0.5, 1.0) for code in counties}
-    openings = 0
+    changes: list[OpeningChange] = []
     open_now: dict[int, list[str]] = {}
     kinds: dict[int, UsageKind] = {}
+
+    def change(item_no: int, region: str, status: OpeningStatus, on: date, reason: str) -> None:
+        changes.append(OpeningChange(len(changes) + 1, item_no, region, status, on, reason))
+
     for item in list_items(session):
         kinds[item.item_no] = item.usage_kind
         if item.item_no in DEFAULT_NOT_APPLICABLE:
@@ -67,8 +74,7 @@ def create_demo_rollout(
         if item.category in CITY_LEVEL_CATEGORIES and rng.random() < 0.6:
             start = planned + timedelta(days=rng.randint(0, 300))
             if start <= today:
-                _open(session, item.item_no, CITY_CODE, start, at)
-                openings += 1
+                change(item.item_no, CITY_CODE, OpeningStatus.OPENED, start, OPENED_AS_PLANNED)
                 open_now[item.item_no] = list(counties)
             continue
         for code in counties:
@@ -77,39 +83,17 @@ def create_demo_rollout(
             start = planned + timedelta(days=int(rng.expovariate(1 / (120 / pace[code]))))
             if start > today:
                 continue
-            _open(session, item.item_no, code, start, at)
-            openings += 1
+            change(item.item_no, code, OpeningStatus.OPENED, start, OPENED_AS_PLANNED)
             if rng.random() < 0.03:
                 pause = start + timedelta(days=rng.randint(30, 400))
                 if pause <= today:
-                    change_opening(
-                        session,
-                        item_no=item.item_no,
-                        region_code=code,
-                        status=OpeningStatus.SUSPENDED,
-                        effective_on=pause,
-                        reason="系统升级暂停",
-                        recorded_by=None,
-                        at=at,
-                    )
-                    openings += 1
+                    change(item.item_no, code, OpeningStatus.SUSPENDED, pause, "系统升级暂停")
                     continue
             open_now.setdefault(item.item_no, []).append(code)
+    # One sheet, as a department would upload it: the same rules as one change at a time.
+    apply_opening_sheet(session, changes, recorded_by=None, at=at)
     used = _record_uses(session, rng, open_now, kinds, today=today, uses=uses)
-    return DemoRollout(openings=openings, card_uses=used)
-
-
-def _open(session: Session, item_no: int, region: str, on: date, at: datetime) -> None:
-    change_opening(
-        session,
-        item_no=item_no,
-        region_code=region,
-        status=OpeningStatus.OPENED,
-        effective_on=on,
-        reason="按实施方案开通",
-        recorded_by=None,
-        at=at,
-    )
+    return DemoRollout(openings=len(changes), card_uses=used)
 
 
 def _record_uses(
