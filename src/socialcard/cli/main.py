@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -35,6 +36,9 @@ from socialcard.cli.reports import reports_app
 from socialcard.db import transaction
 from socialcard.kernel.clock import local_today
 from socialcard.kernel.resident_id import ResidentId
+
+if TYPE_CHECKING:
+    from socialcard.demo.staff import DemoPasswords
 
 app = typer.Typer(
     help="永州市社会保障卡（市民卡）综合应用平台 — operator commands.", no_args_is_help=True
@@ -82,6 +86,10 @@ def serve(
     residents: int = typer.Option(20000, help="Demo residents (with --demo)."),
 ) -> None:
     """Start the platform (API and web pages); with --demo, on a ready-made demo city."""
+    from socialcard.demo.staff import DemoPasswords
+
+    # The demo accounts' passwords hash on a background thread while everything below loads.
+    passwords = DemoPasswords() if demo else None
     import uvicorn
 
     from socialcard.jobs.household_import import list_unfinished_import_ids, start_in_background
@@ -89,7 +97,14 @@ def serve(
 
     platform = ready_platform()
     if demo:
-        _build_demo(platform, residents=residents, seed=2026, messy=True, only_if_empty=True)
+        _build_demo(
+            platform,
+            residents=residents,
+            seed=2026,
+            messy=True,
+            only_if_empty=True,
+            passwords=passwords,
+        )
     for import_id in list_unfinished_import_ids(platform.sessions):
         out.print(f"resuming household import #{import_id}")
         start_in_background(
@@ -105,11 +120,19 @@ def serve(
 
 
 def _build_demo(
-    platform: Platform, *, residents: int, seed: int, messy: bool, only_if_empty: bool
+    platform: Platform,
+    *,
+    residents: int,
+    seed: int,
+    messy: bool,
+    only_if_empty: bool,
+    passwords: DemoPasswords | None = None,
 ) -> None:
     from socialcard.demo.city import demo_city_exists, generate_demo_city
 
     if only_if_empty and demo_city_exists(platform):
+        if passwords is not None:
+            passwords.close()
         out.print("demo city already present; starting on it")
         _print_accounts(platform)
         return
@@ -120,7 +143,12 @@ def _build_demo(
             progress.update(task, completed=done, total=max(total, 1))
 
         city = generate_demo_city(
-            platform, residents=residents, seed=seed, messy=messy, on_progress=advance
+            platform,
+            residents=residents,
+            seed=seed,
+            messy=messy,
+            on_progress=advance,
+            passwords=passwords,
         )
     out.print(f"demo household import: {city.outcome.summary}")
     if city.rollout is not None:

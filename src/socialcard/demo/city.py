@@ -27,6 +27,7 @@ from socialcard.demo.reference import ReferenceDataAdded, create_reference_data
 from socialcard.demo.staff import (
     DEMO_ACCOUNTS,
     DemoAccount,
+    DemoPasswords,
     attach_employer_agents,
     create_demo_staff,
 )
@@ -83,13 +84,22 @@ def generate_demo_city(
     seed: int = DEFAULT_SEED,
     messy: bool,
     on_progress: ProgressCallback | None = None,
+    passwords: DemoPasswords | None = None,
 ) -> DemoCity:
     """Fill a migrated database with the demo city: reference data, staff, institutions and
-    `residents` persons imported from a synthetic household register."""
+    `residents` persons imported from a synthetic household register. `passwords`: the demo
+    accounts' passwords, hashing since the caller started (DemoPasswords)."""
     ensure_reference_data(platform)
+    # The register first: it needs nothing else, and the passwords hash meanwhile.
+    path = demo_household_path(platform, residents=residents, seed=seed, messy=messy)
+    stats = ensure_household_csv(
+        path, residents=residents, seed=seed, today=local_today(platform.clock), messy=messy
+    )
     with platform.session() as session, transaction(session):
         at = platform.clock.now()
-        accounts = create_demo_staff(session, load_policy(), platform.keys, at=at)
+        accounts = create_demo_staff(
+            session, load_policy(), platform.keys, at=at, passwords=passwords
+        )
         reference_added = create_reference_data(session, at=at, seed=seed)
         attach_employer_agents(session)  # the employers exist only now
     officer = next(a for a in accounts if a.role == IMPORTING_ROLE)
@@ -98,10 +108,6 @@ def generate_demo_city(
         username=officer.username,
         roles=(officer.role,),
         department_code=officer.department_code,
-    )
-    path = demo_household_path(platform, residents=residents, seed=seed, messy=messy)
-    stats = ensure_household_csv(
-        path, residents=residents, seed=seed, today=local_today(platform.clock), messy=messy
     )
     digest = file_digest(path)
     with platform.session() as session, transaction(session):

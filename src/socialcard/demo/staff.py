@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from socialcard.access.models import Staff
 from socialcard.access.policy import Policy, load_policy
 from socialcard.access.services import (
+    PreparedPassword,
     create_staff,
     enrol_totp,
     grant_role,
@@ -119,10 +120,36 @@ def _account(plan: DemoAccountPlan, staff: Staff, totp_secret: str | None) -> De
     )
 
 
+class DemoPasswords:
+    """The demo accounts' prepared passwords, each its own salted argon2 hash (a fifth of a
+    second of CPU each), hashed on background threads from the moment this is made: argon2
+    releases the GIL, so `serve --demo` starts it first and the hashing overlaps the loading of
+    the web application and the migrations instead of holding up the demo."""
+
+    def __init__(self, *, threads: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="demo-passwords")
+        self._prepared = [self._pool.submit(prepare_password, DEMO_PASSWORD) for _ in DEMO_ACCOUNTS]
+
+    def take(self, count: int) -> list[PreparedPassword]:
+        """`count` prepared passwords (waiting for those still being hashed); the rest cancelled."""
+        taken = [future.result() for future in self._prepared[:count]]
+        self.close()
+        return taken
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def create_demo_staff(
-    session: Session, policy: Policy, keys: KeyRing, *, at: datetime
+    session: Session,
+    policy: Policy,
+    keys: KeyRing,
+    *,
+    at: datetime,
+    passwords: DemoPasswords | None = None,
 ) -> list[DemoAccount]:
-    """Open the demo accounts that are missing, grant their roles and return all of them."""
+    """Open the demo accounts that are missing, grant their roles and return all of them.
+    `passwords`: hashing started earlier; by default it starts now, on every core."""
     existing = {
         s.username: s
         for s in session.scalars(
@@ -130,9 +157,9 @@ def create_demo_staff(
         )
     }
     missing = sum(1 for plan in DEMO_ACCOUNTS if plan.username not in existing)
-    # Each account gets its own salted argon2 hash (a fifth of a second each): on every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        passwords = iter(list(pool.map(prepare_password, [DEMO_PASSWORD] * missing)))
+    if passwords is None:
+        passwords = DemoPasswords(threads=os.cpu_count() or 1)
+    prepared = iter(passwords.take(missing))
     accounts: list[DemoAccount] = []
     granted_by: int | None = None
     for plan in DEMO_ACCOUNTS:
@@ -142,7 +169,7 @@ def create_demo_staff(
                 session,
                 username=plan.username,
                 display_name=plan.display_name,
-                password=next(passwords),
+                password=next(prepared),
                 department_code=plan.department_code,
                 scope_region_code=plan.scope_region_code,
                 created_at=at,

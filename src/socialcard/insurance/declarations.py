@@ -42,7 +42,7 @@ from socialcard.insurance.models import (
     MonthSource,
     MonthStatus,
 )
-from socialcard.insurance.parameters import get_rule, monthly_rule
+from socialcard.insurance.parameters import monthly_rule, rules_in_force
 from socialcard.insurance.rules import (
     MonthlyRule,
     clamp_base,
@@ -93,7 +93,8 @@ def _next_no(session: Session, prefix: str, at: datetime) -> str:
 
 
 def rules_of(session: Session, period: int) -> dict[SchemeCode, MonthlyRule]:
-    return {s: monthly_rule(get_rule(session, s, period)) for s in EMPLOYEE_SCHEMES}
+    in_force = rules_in_force(session, EMPLOYEE_SCHEMES, period)
+    return {scheme: monthly_rule(rule) for scheme, rule in in_force.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ effective date, so every declaration keeps the rule it was computed with).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -237,6 +238,26 @@ def get_rule(session: Session, scheme: SchemeCode, period: int) -> ContributionR
     if rule is None:
         raise RuleNotInForce(SCHEMES[scheme].name, period_label(period))
     return rule
+
+
+def rules_in_force(
+    session: Session, schemes: Iterable[SchemeCode], period: int
+) -> dict[SchemeCode, ContributionRule]:
+    """The version of each scheme's rule in force in the month, in one query."""
+    wanted = list(schemes)
+    stmt = (
+        select(ContributionRule)
+        .where(
+            ContributionRule.scheme.in_(wanted),
+            ContributionRule.effective_from <= period_start(period),
+        )
+        .order_by(ContributionRule.effective_from)
+    )
+    found = {rule.scheme: rule for rule in session.scalars(stmt)}  # the latest wins
+    for scheme in wanted:
+        if scheme not in found:
+            raise RuleNotInForce(SCHEMES[scheme].name, period_label(period))
+    return {scheme: found[scheme] for scheme in wanted}
 
 
 def monthly_rule(row: ContributionRule) -> MonthlyRule:
