@@ -21,7 +21,7 @@ CATALOG_BINDINGS: Final = (
     Binding(ITEM_ENROL, "insurance", "enrol"),
     Binding(ITEM_DECLARE, "insurance", "declare_flexible"),
     Binding(ITEM_TRANSFER, "insurance", "transfer_out"),
-    Binding(ITEM_RECORD, "insurance", "write_enrolment_record"),
+    Binding(ITEM_RECORD, "insurance", "enrolment_records"),
     Binding(ITEM_CERTIFICATE, "insurance", "certificate_figures"),
     Binding(ITEM_STATEMENT, "insurance", "rights_statement_figures"),
     Binding(ITEM_QUERY, "insurance", "insured_overview"),
