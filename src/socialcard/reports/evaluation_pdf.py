@@ -40,7 +40,7 @@ from socialcard.reports.definitions import CONVENTIONS, DEFINITIONS
 from socialcard.reports.evaluation import TITLE, EvaluationReport
 
 FONT_NAME: Final = "WenQuanYiMicroHei"
-FONT_FILE: Final = "wqy-microhei-gb2312.ttf"
+FONT_FILE: Final = "wqy-microhei-cjk.ttf"
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm

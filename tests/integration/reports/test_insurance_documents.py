@@ -158,7 +158,7 @@ def test_ten_years_of_months_run_over_several_pages_of_the_certificate(
     platform: Platform, poppler: None, tmp_path: Path
 ) -> None:
     firm = employer(platform)
-    pid = person(platform, 21, name="李明华")
+    pid = person(platform, 21, name="王珺堃")
     _migrate(platform, pid, firm, 201611, 202610)
     with platform.session() as session, transaction(session):
         decl.declare_employer_month(
@@ -172,9 +172,10 @@ def test_ten_years_of_months_run_over_several_pages_of_the_certificate(
     assert len(figures["months"]) == 121
     document = _issue(platform, DocumentKind.CONTRIBUTION_CERTIFICATE, pid, figures)
 
-    printed = _render(document, "李明华", tmp_path)
+    # A name with two characters GB2312 lacks (珺, 堃): printed, not boxes.
+    printed = _render(document, "王珺堃", tmp_path)
 
-    _assert_paper(printed, document, "李明华")
+    _assert_paper(printed, document, "王珺堃")
     assert printed.pages > 1
     assert "社会保险参保缴费凭证" in printed.text
     assert figures["person"]["resident_id"] in printed.text
