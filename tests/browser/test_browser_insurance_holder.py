@@ -175,3 +175,35 @@ def test_the_kiosk_shows_my_insurance_takes_the_pin_and_prints(
     page.locator("svg.ins-chart-phone").scroll_into_view_if_needed()
     _shot(page, "mobile", platform, full_page=False)
     request.node.add_report_section("call", "screenshots", str(SCREENSHOTS))
+
+
+# A kiosk's browser is not driven by automation and prints without a dialog (kiosk printing).
+# The page is made to look like one, and print() is counted instead of reaching a printer: in the
+# page and in every frame, whichever the printing script reaches.
+AS_A_KIOSK = """
+Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false });
+window.print = function () { window.top.__prints = (window.top.__prints || 0) + 1; };
+"""
+
+
+def test_the_kiosk_prints_the_document_when_it_has_loaded_and_again_on_request(
+    platform: Platform, page: Page, tmp_path: Path
+) -> None:
+    holder = _resident(platform, tmp_path)
+    page.context.add_init_script(AS_A_KIOSK)
+    page.set_viewport_size(KIOSK_SCREEN)
+    page.goto("/kiosk")
+    assert page.evaluate("navigator.webdriver") is False
+    page.fill("#card_number", holder.card_number)
+    page.fill("#pin", PIN)
+    page.click("button:has-text('确认')")
+    page.click("a.kiosk-button:has-text('我的社保')")
+    page.click("nav.ins-tabs a:has-text('打印凭证')")
+    assert page.evaluate("window.__prints || 0") == 0
+    page.click("button:has-text('打印参保缴费凭证')")
+    expect(page.get_by_role("heading", name="正在打印")).to_be_visible()
+    page.wait_for_function("() => window.__prints === 1")  # printed once, when the frame loaded
+    page.click("#print-again")
+    page.wait_for_function("() => window.__prints === 2")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__prints") == 2  # and not again by itself
