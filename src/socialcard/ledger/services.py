@@ -18,6 +18,7 @@ from sqlalchemy import Select, Table, bindparam, case, func, insert, select, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from socialcard.db import bulk_insert
 from socialcard.kernel.money import Money
 from socialcard.ledger.accounts import check_account_code
 from socialcard.ledger.errors import (
@@ -110,8 +111,9 @@ def open_accounts(
             found[account.code] = account.id
     missing = [c for c in codes if c not in found]
     if missing:
-        session.execute(
-            insert(LedgerAccount),
+        bulk_insert(
+            session,
+            cast(Table, LedgerAccount.__table__),
             [
                 {"code": c, "name": names[c][:120], "normal_side": normal_side,
                  "has_floor": has_floor, "created_at": at}
@@ -124,8 +126,10 @@ def open_accounts(
             stmt = select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(chunk))
             new.update((c, int(a)) for c, a in session.execute(stmt).tuples())
         if has_floor:
-            session.execute(
-                insert(LedgerBalance), [{"account_id": a, "updated_at": at} for a in new.values()]
+            bulk_insert(
+                session,
+                cast(Table, LedgerBalance.__table__),
+                [{"account_id": a, "updated_at": at} for a in new.values()],
             )
         found.update(new)
     return found
