@@ -5,9 +5,10 @@
     python benchmarks/run.py --smoke              # tiny sizes: proves the workloads still run
 
 --smoke is what CI runs: it never judges a timing, it fails only when a workload breaks or its
-result is wrong. Workloads so far: W1 (household-register import), W5 (dashboard metrics,
-PostgreSQL only), W3 (a disbursement end to end, PostgreSQL only) and W4 (the self-service query
-over HTTP, PostgreSQL only; its full city is set up once with w4_self_service.py --keep).
+result is wrong. Workloads so far: W1 (household-register import), W6 (`serve --demo` from an
+empty directory to the first page, SQLite), W5 (dashboard metrics, PostgreSQL only), W3 (a
+disbursement end to end, PostgreSQL only) and W4 (the self-service query over HTTP, PostgreSQL
+only; its full city is set up once with w4_self_service.py --keep).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from w1_household_import import W1Result, print_table, run_w1
 from w3_disbursement import run_w3
 from w4_self_service import run_w4
 from w5_dashboard import run_w5
+from w6_demo_start import run_w6
 
 SMOKE_RESIDENTS = 2_000
 DEFAULT_RESIDENTS = 200_000
@@ -46,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print_table(results, smoke=arguments.smoke)
     ok = all(result.counts_match for _, result in results)
+    # W6 is the README's first command: `serve --demo` in an empty directory, on SQLite.
+    w6 = run_w6(residents=2_000 if arguments.smoke else 20_000)
+    print(w6.describe(smoke=arguments.smoke))
+    ok = ok and w6.served
     postgres = arguments.database_url or os.environ.get(
         "SOCIALCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
