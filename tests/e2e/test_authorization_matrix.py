@@ -39,6 +39,7 @@ DUMMY_PARAMETERS = {
     "enrolment_id": "1",
     "employer_id": "1",
     "document_no": "QY20261130000001",
+    "transfer_no": "ZY202611000001",
 }
 
 

@@ -6,6 +6,7 @@ counter terminal writes the enrolment record into the card (item 26). Books prov
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -128,6 +129,21 @@ def test_an_employer_agent_enrols_and_declares_and_the_agency_records_the_transf
     assert overview["medical_account"]["balance_minor"] == 14_000  # 2 % of 7,000.00
     assert overview["pension_account"]["balance_minor"] == 56_000  # 8 %
     assert overview["medical_account"]["latest"][0]["kind"] == "account_credited"
+
+    # The relation moves to Shenzhen with the card; its data file can be fetched again.
+    moved = officer.post(
+        f"/api/v1/insurance/persons/{workers[0].person_id}/transfers/out",
+        json={"region_code": "440300", "region_name": "广东省深圳市",
+              "card_number": workers[0].card_number},
+        headers=_key(15),
+    )  # fmt: skip
+    assert moved.status_code == 201, moved.text
+    again = f"/api/v1/insurance/transfers/{moved.json()['transfer_no']}/data-file"
+    fetched = officer.get(again)
+    assert fetched.status_code == 200
+    assert fetched.content == base64.b64decode(moved.json()["data_base64"])
+    assert agent.get(again).status_code == 403
+    assert officer.get("/api/v1/insurance/transfers/ZY209901000001/data-file").status_code == 404
     with platform.session() as session:
         assert ledger_queries.verify_ledger(session).ok
 

@@ -300,6 +300,13 @@ def test_a_relation_moves_out_with_its_file_and_comes_back_in(platform: Platform
     assert found is not None
     data = json.loads(base64.b64decode(found.group(1)))
     assert data["body"]["format"] == "socialcard-insurance-transfer/1"
+    # Downloadable again from the person's page, the same bytes, the download audited.
+    again = f"/insurance/transfers/{data['body']['transfer_no']}/data-file"
+    assert again in officer.get(page).text
+    assert officer.get(again).content == base64.b64decode(found.group(1))
+    [downloaded] = audit_records(platform, "insurance.transfer_file_downloaded")
+    assert downloaded.object_id == data["body"]["transfer_no"]
+    assert agent_client(platform, firm).get(again).status_code == 403
     assert [m["period"] for m in data["body"]["months"]] == [202611]
     transfer_no = data["body"]["transfer_no"]
     certificate = post(

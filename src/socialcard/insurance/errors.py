@@ -156,6 +156,23 @@ class TransferRefused(RuleViolation):
         super().__init__(f"不能办理关系转移：{reason}", **details)
 
 
+class TransferNotFound(NotFound):
+    code = "insurance_transfer_not_found"
+
+    def __init__(self, transfer_no: str) -> None:
+        super().__init__(f"没有关系转移 {transfer_no}。", transfer_no=transfer_no)
+
+
+class TransferFileNotKept(NotFound):
+    code = "insurance_transfer_file_not_kept"
+
+    def __init__(self, transfer_no: str) -> None:
+        super().__init__(
+            f"关系转移 {transfer_no} 办理时平台尚未保存数据文件，请向社保经办机构申请重新出具。",
+            transfer_no=transfer_no,
+        )
+
+
 class DocumentNotFound(NotFound):
     code = "insurance_document_not_found"
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     text,
@@ -376,6 +377,9 @@ class InsuranceTransfer(Base):
     channel: Mapped[str] = mapped_column(String(12))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The data file (what was sent, or what arrived), SM4-encrypted: it holds the ID number.
+    # Kept so the file can be downloaded again; None for transfers made before it was kept.
+    data_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_insurance_transfers_person", "person_id", "id"),)
 

@@ -32,7 +32,12 @@ from socialcard.insurance.accounts import (
 )
 from socialcard.insurance.declarations import SCHEME_BITS
 from socialcard.insurance.enrolment import EnrolRequest, enrol
-from socialcard.insurance.errors import NotEnrolled, TransferRefused
+from socialcard.insurance.errors import (
+    NotEnrolled,
+    TransferFileNotKept,
+    TransferNotFound,
+    TransferRefused,
+)
 from socialcard.insurance.models import (
     CITY_REGION,
     ContributionMonth,
@@ -242,7 +247,23 @@ def transfer_out(
     }
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     data = json.dumps({"digest": sm3_hex(body.encode()), "body": payload}, ensure_ascii=False)
+    transfer.data_cipher = keys.encrypt(data)
     return TransferredOut(transfer, data.encode("utf-8"))
+
+
+def transfer_data_file(
+    session: Session, keys: KeyRing, transfer_no: str, *, person_id: int | None = None
+) -> tuple[InsuranceTransfer, bytes]:
+    """A transfer's data file as it was sent (or as it arrived), to download again; with
+    `person_id`, only that person's (anyone else's reads as not found)."""
+    transfer = session.scalars(
+        select(InsuranceTransfer).where(InsuranceTransfer.transfer_no == transfer_no)
+    ).first()
+    if transfer is None or (person_id is not None and transfer.person_id != person_id):
+        raise TransferNotFound(transfer_no)
+    if transfer.data_cipher is None:
+        raise TransferFileNotKept(transfer_no)
+    return transfer, keys.decrypt(transfer.data_cipher).encode("utf-8")
 
 
 def _parse(data: bytes) -> dict[str, Any]:
@@ -362,6 +383,7 @@ def transfer_in(
         channel=channel,
         created_by=created_by,
         created_at=at,
+        data_cipher=keys.encrypt(data.decode("utf-8")),  # the file as it arrived
     )
     session.add(transfer)
     session.flush()

@@ -348,6 +348,7 @@ class TransferView:
     region: str
     months: int
     on: date
+    file_again: bool  # a transfer out whose data file the holder may download again
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +468,7 @@ def build_overview(session: Session, person_id: int, *, at: datetime, kiosk: boo
                 region=t.region_name,
                 months=t.months,
                 on=t.created_at.astimezone(SHANGHAI).date(),
+                file_again=t.direction is TransferDirection.OUT and t.data_cipher is not None,
             )
             for t in moved
         ],

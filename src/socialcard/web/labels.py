@@ -46,6 +46,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "insurance.declaration_exported": "导出缴费申报明细",
     "insurance.transferred_out": "社会保险关系转出",
     "insurance.transferred_in": "社会保险关系转入",
+    "insurance.transfer_file_downloaded": "下载关系转移数据文件",
     "insurance.document_issued": "出具参保凭证或权益记录单",
     "insurance.parameters_loaded": "导入缴费参数",
     "insurance.year_settled": "养老个人账户年度结息",

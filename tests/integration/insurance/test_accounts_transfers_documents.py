@@ -28,6 +28,8 @@ from socialcard.insurance.errors import (
     DocumentNotFound,
     ResidentContributionExists,
     TierInvalid,
+    TransferFileNotKept,
+    TransferNotFound,
     TransferRefused,
 )
 from socialcard.insurance.history import (
@@ -40,6 +42,7 @@ from socialcard.insurance.models import (
     DocumentKind,
     EnrolmentKind,
     EnrolmentStatus,
+    InsuranceTransfer,
     MonthSource,
     MonthStatus,
     PensionAccountYear,
@@ -48,7 +51,7 @@ from socialcard.insurance.pension_years import settle_pension_year
 from socialcard.insurance.resident import order_resident_contribution, settle_resident_contribution
 from socialcard.insurance.rules import periods_between, year_interest
 from socialcard.insurance.schemes import EMPLOYEE_SCHEMES, SchemeCode
-from socialcard.insurance.transfers import transfer_in, transfer_out
+from socialcard.insurance.transfers import transfer_data_file, transfer_in, transfer_out
 from socialcard.kernel.crypto import sm3_hex
 from socialcard.ledger import accounts as codes
 from socialcard.ledger import queries as ledger_queries
@@ -284,6 +287,23 @@ def test_a_relation_moves_out_with_its_history_and_comes_back_in(platform: Platf
     with platform.session() as session, transaction(session), pytest.raises(TransferRefused):
         transfer_in(session, platform.keys, person_id=pid, data=good, card_id=None,
                     channel="counter", created_by=None, at=at)  # fmt: skip
+    # Both files are kept, encrypted, and come back as they were sent and as they arrived.
+    with platform.session() as session:
+        sent, again = transfer_data_file(session, platform.keys, moved.transfer.transfer_no)
+        assert again == data
+        assert sent.data_cipher is not None
+        assert "广东省深圳市".encode() not in sent.data_cipher  # encrypted at rest
+        assert transfer_data_file(session, platform.keys, arrived.transfer_no)[1] == good
+        transfer_data_file(session, platform.keys, arrived.transfer_no, person_id=pid)
+        with pytest.raises(TransferNotFound):
+            transfer_data_file(session, platform.keys, arrived.transfer_no, person_id=other)
+        with pytest.raises(TransferNotFound):
+            transfer_data_file(session, platform.keys, "ZY209912000001")
+    with platform.session() as session, transaction(session):
+        sent = session.get_one(InsuranceTransfer, sent.id)
+        sent.data_cipher = None  # a transfer made before the files were kept
+    with platform.session() as session, pytest.raises(TransferFileNotKept):
+        transfer_data_file(session, platform.keys, moved.transfer.transfer_no)
 
 
 def test_a_document_is_found_by_its_code_with_what_it_said(platform: Platform) -> None:

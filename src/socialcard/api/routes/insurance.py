@@ -21,6 +21,7 @@ from socialcard.api.routes import api_router
 from socialcard.api.routes.terminals import CHANNEL_OF_KIND
 from socialcard.cards.door import CheckedCard, PhysicalCard, Presented
 from socialcard.catalog.models import Channel
+from socialcard.db import transaction
 from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import json_once, json_once_around_calls
@@ -937,6 +938,30 @@ def issue(
         route=route,
         body=body.model_dump(mode="json"),
         operation=by_card,
+    )
+
+
+@router.get("/transfers/{transfer_no}/data-file")
+def transfer_data_file(transfer_no: str, ctx: Context, platform: PlatformDep) -> Response:
+    """A relation transfer's data file again, as it was sent (or as it arrived), for the
+    receiving office; the download is audited (the file holds the ID number and the history)."""
+    if ctx.require_principal().employer_id is not None:
+        raise PermissionDenied("关系转移由社保经办机构办理。")
+    with platform.session() as session, transaction(session):
+        transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
+        _person_in_scope(session, ctx, transfer.person_id)
+        audit_insurance(
+            session,
+            platform,
+            ctx,
+            "insurance.transfer_file_downloaded",
+            "insurance_transfer",
+            transfer_no,
+        )
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{transfer_no}.json"'},
     )
 
 

@@ -936,6 +936,21 @@ def kiosk_printing(
     return _printing_page(request, platform, ctx, document_no)
 
 
+@router.get("/portal/insurance/transfers/{transfer_no}/data-file")
+def transfer_file(transfer_no: str, ctx: Context, platform: PlatformDep) -> Response:
+    """The holder's own transfer data file again, for the receiving office (a copy of what was
+    sent, not a new transfer: no card use)."""
+    with platform.session() as session:
+        _transfer, data = transfers.transfer_data_file(
+            session, platform.keys, transfer_no, person_id=ctx.require_holder().person_id
+        )
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{transfer_no}.json"'},
+    )
+
+
 @router.get("/portal/insurance/transfer")
 def transfer_form(request: Request, ctx: Context, platform: PlatformDep) -> Response:
     """关系转移: the receiving region; at the kiosk this is done at the counter or here."""

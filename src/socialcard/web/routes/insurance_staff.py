@@ -1211,6 +1211,34 @@ def declaration_lines(
     )
 
 
+@router.get("/insurance/transfers/{transfer_no}/data-file")
+def transfer_data_file(
+    transfer_no: str, ctx: Context, session: DbSession, platform: PlatformDep
+) -> Response:
+    """A relation transfer's data file again (as sent, or as it arrived), to hand to the other
+    region's office; the download is audited (the file holds the ID number and the history)."""
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
+    transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
+    visible_person(session, ctx, transfer.person_id)
+    with transaction(session):
+        audit_insurance(
+            session,
+            platform,
+            ctx,
+            "insurance.transfer_file_downloaded",
+            "insurance_transfer",
+            transfer_no,
+        )
+    return Response(
+        data,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{transfer_no}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # -- the employer's agent's own door --------------------------------------------------------------
 
 
