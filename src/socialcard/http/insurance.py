@@ -95,6 +95,29 @@ def employer_in_scope(context: RequestContext, employer_id: int) -> int:
     return employer_id
 
 
+def is_agent(context: RequestContext) -> bool:
+    """Whether the caller is an employer's agent (单位经办员) rather than the agency's staff."""
+    return context.require_principal().employer_id is not None
+
+
+def refuse_agents(context: RequestContext, message: str) -> None:
+    """What only the agency does: an employer's agent is refused with `message`."""
+    if is_agent(context):
+        raise PermissionDenied(message)
+
+
+def visible_declaration(
+    session: Session, context: RequestContext, declaration_no: str
+) -> Declaration:
+    """The declaration, when the caller may see it: an employer's agent only its employer's."""
+    found = queries.get_declaration(session, declaration_no)
+    if found.employer_id is not None:
+        employer_in_scope(context, found.employer_id)
+    else:
+        refuse_agents(context, "单位经办员只能查看本单位的申报。")
+    return found
+
+
 def with_card(
     platform: Platform,
     context: RequestContext | None,

@@ -35,8 +35,10 @@ from socialcard.http.insurance import (
     overview_json,
     pay_declaration,
     pay_resident_contribution,
+    refuse_agents,
     render_pdf,
     resident_json,
+    visible_declaration,
     with_card,
 )
 from socialcard.http.payments import order_json
@@ -164,8 +166,8 @@ def enrol(
     resident) enrols in person with the card."""
     if body.kind is EnrolmentKind.EMPLOYEE:
         employer_in_scope(ctx, body.employer_id or 0)
-    elif ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员只能办理本单位职工参保。")
+    else:
+        refuse_agents(ctx, "单位经办员只能办理本单位职工参保。")
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
         person_id = _resolve_person(session, platform, body.person_id, body.resident_id)
@@ -272,8 +274,8 @@ def change_enrolment(
         found = enrolment.get_enrolment_for_update(session, enrolment_id)
         if found.employer_id is not None:
             employer_in_scope(ctx, found.employer_id)
-        elif ctx.require_principal().employer_id is not None:
-            raise PermissionDenied("单位经办员只能办理本单位职工。")
+        else:
+            refuse_agents(ctx, "单位经办员只能办理本单位职工。")
         at = platform.clock.now()
         on = body.on or at.date()
         if body.action != "resume" and not body.reason.strip():
@@ -469,8 +471,7 @@ def declare_flexible(
 ) -> Response:
     """个人缴费申报 (item 23): a flexible worker declares their own months with the card at the
     counter; they pay it with …/card-payment."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员不能办理个人缴费申报。")
+    refuse_agents(ctx, "单位经办员不能办理个人缴费申报。")
 
     def by_card() -> tuple[int, dict[str, Any]]:
         def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
@@ -513,18 +514,9 @@ def declare_flexible(
     )
 
 
-def _visible_declaration(session: Session, ctx: RequestContext, declaration_no: str) -> Any:
-    found = queries.get_declaration(session, declaration_no)
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    elif ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员只能查看本单位的申报。")
-    return found
-
-
 @router.get("/declarations/{declaration_no}")
 def declaration(declaration_no: str, session: DbSession, ctx: Context) -> dict[str, Any]:
-    found = _visible_declaration(session, ctx, declaration_no)
+    found = visible_declaration(session, ctx, declaration_no)
     shown = declaration_json(found)
     shown["lines"] = [
         month_json(m) | {"person_id": m.person_id}
@@ -543,8 +535,7 @@ def record_payment(
 ) -> Response:
     """The employer's transfer arrived in the fund's income account (from the bank statement):
     the declaration is paid in full, once; a different amount is refused."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("到账由社保经办机构按银行对账确认。")
+    refuse_agents(ctx, "到账由社保经办机构按银行对账确认。")
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
         paid = declarations.record_employer_payment(
@@ -583,7 +574,7 @@ def cancel(
     """Withdraw an unpaid declaration."""
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        _visible_declaration(session, ctx, declaration_no)
+        visible_declaration(session, ctx, declaration_no)
         done = declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
         audit_insurance(
             session, platform, ctx, "insurance.declaration_cancelled", "declaration", declaration_no
@@ -736,8 +727,7 @@ def transfer_out(
 ) -> Response:
     """Transfer the relation to another region with the card as credential (item 24): the
     answer holds the data file (base64) for the receiving office."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("关系转移由社保经办机构办理。")
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
 
     def once() -> tuple[int, dict[str, Any]]:
         def effect(s: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
@@ -795,8 +785,7 @@ def transfer_in(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Merge a history from another region (its months marked by region)."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("关系转移由社保经办机构办理。")
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
     try:
         data = base64.b64decode(body.data_base64, validate=True)
     except ValueError:

@@ -39,6 +39,8 @@ from socialcard.http.insurance import (
     audit_insurance,
     employer_in_scope,
     issue_pdf,
+    refuse_agents,
+    visible_declaration,
     with_card,
 )
 from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
@@ -189,15 +191,6 @@ def to_year(text: str, name: str, label: str) -> int:
 # -- who may see what -----------------------------------------------------------------------------
 
 
-def is_agent(ctx: RequestContext) -> bool:
-    return ctx.require_principal().employer_id is not None
-
-
-def refuse_agents(ctx: RequestContext, message: str) -> None:
-    if is_agent(ctx):
-        raise PermissionDenied(message)
-
-
 def visible_person(session: Session, ctx: RequestContext, person_id: int) -> Person:
     """The person, when the caller may see them: an employer's agent only people enrolled (now or
     before) through its employer, others within their county scope."""
@@ -210,15 +203,6 @@ def visible_person(session: Session, ctx: RequestContext, person_id: int) -> Per
         raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
     check_person_scope(principal, person)
     return person
-
-
-def visible_declaration(session: Session, ctx: RequestContext, declaration_no: str) -> Declaration:
-    found = queries.get_declaration(session, declaration_no)
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    else:
-        refuse_agents(ctx, "单位经办员只能查看本单位的申报。")
-    return found
 
 
 def get_employer(session: Session, employer_id: int) -> Employer:
