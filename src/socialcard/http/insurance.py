@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -18,17 +18,18 @@ from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.bootstrap import Platform
 from socialcard.cards import queries as card_queries
-from socialcard.cards.door import Credential, ElectronicCard, Presented
+from socialcard.cards.door import CheckedCard, Credential, ElectronicCard, Presented
 from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.cards import use_card
 from socialcard.http.context import RequestContext
 from socialcard.http.payments import take_payment
-from socialcard.insurance import declarations, documents, queries, resident
+from socialcard.insurance import declarations, documents, enrolment, queries, resident, transfers
 from socialcard.insurance.catalogue import (
     DEPARTMENT,
     ITEM_CERTIFICATE,
+    ITEM_ENROL,
     ITEM_SELF_PAY,
     ITEM_STATEMENT,
     ITEM_TRANSFER,
@@ -47,6 +48,7 @@ from socialcard.insurance.models import (
     DeclarationStatus,
     DocumentKind,
     Enrolment,
+    EnrolmentKind,
     InsuranceDocument,
     InsuranceTransfer,
     MonthStatus,
@@ -143,6 +145,180 @@ def with_card(
     )
     assert outcome.result is not None
     return outcome.result
+
+
+def with_holder_card(
+    platform: Platform,
+    context: RequestContext | None,
+    *,
+    person_id: int | None,
+    card_number: str,
+    item_no: int,
+    effect: Callable[[Session, Presented], T],
+) -> T:
+    """The card the clerk checked at the counter presented for `item_no`, and `effect` run in the
+    same transaction; a card that is not `person_id`'s (when given) is refused."""
+
+    def checked(session: Session, presented: Presented) -> T:
+        if person_id is not None and presented.holder.id != person_id:
+            raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
+        return effect(session, presented)
+
+    return with_card(
+        platform,
+        context,
+        credential=CheckedCard(card_number),
+        item_no=item_no,
+        channel=Channel.COUNTER,
+        effect=checked,
+    )
+
+
+# -- the counter's card operations: enrolment (item 22), relation transfers (item 24) -----------
+
+
+@dataclass(frozen=True, slots=True)
+class CardEnrolment:
+    """Whom the card enrolled, and the enrolments (an identical open one as it was)."""
+
+    person_id: int
+    enrolments: list[Enrolment]
+
+
+def enrol_holder_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int | None,
+    card_number: str,
+    kind: EnrolmentKind,
+    started_on: date,
+    wage_minor: int | None,
+    schemes: tuple[SchemeCode, ...],
+    audit_schemes: bool = True,
+) -> CardEnrolment:
+    """Enrol the card's holder (who must be `person_id` when given) as a flexible worker or a
+    resident at the counter: a card use of item 22, the enrolment in its transaction.
+    `audit_schemes=False` leaves the schemes out of the audit record, as the API always has."""
+
+    def effect(session: Session, presented: Presented) -> CardEnrolment:
+        holder_id = presented.holder.id
+        request = enrolment.EnrolRequest(
+            person_id=holder_id,
+            kind=kind,
+            started_on=started_on,
+            channel="counter",
+            wage_minor=wage_minor,
+            schemes=schemes,
+        )
+        done = enrolment.enrol(session, request, at=platform.clock.now())
+        details: dict[str, Any] = {"kind": kind.value}
+        if audit_schemes:
+            details["schemes"] = [e.scheme.value for e in done]
+        audit_insurance(
+            session, platform, context, "insurance.enrolled", "person", holder_id, **details
+        )
+        return CardEnrolment(holder_id, done)
+
+    return with_holder_card(
+        platform,
+        context,
+        person_id=person_id,
+        card_number=card_number,
+        item_no=ITEM_ENROL,
+        effect=effect,
+    )
+
+
+def transfer_out_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int,
+    card_number: str,
+    region_code: str,
+    region_name: str,
+) -> transfers.TransferredOut:
+    """Transfer the relation to another region with the holder's card as credential (item 24)."""
+    return _transfer_with_card(
+        platform,
+        context,
+        transfers.transfer_out,
+        action="insurance.transferred_out",
+        transferred=lambda moved: moved.transfer,
+        person_id=person_id,
+        card_number=card_number,
+        particulars={"region_code": region_code, "region_name": region_name},
+    )
+
+
+def transfer_in_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int,
+    card_number: str,
+    data: bytes,
+) -> InsuranceTransfer:
+    """Merge a history from another region (its data file) with the holder's card as consent
+    (item 24)."""
+    return _transfer_with_card(
+        platform,
+        context,
+        transfers.transfer_in,
+        action="insurance.transferred_in",
+        transferred=lambda arrived: arrived,
+        person_id=person_id,
+        card_number=card_number,
+        particulars={"data": data},
+    )
+
+
+def _transfer_with_card(
+    platform: Platform,
+    context: RequestContext,
+    transfer: Callable[..., T],
+    *,
+    action: str,
+    transferred: Callable[[T], InsuranceTransfer],
+    person_id: int,
+    card_number: str,
+    particulars: dict[str, Any],
+) -> T:
+    """The relation transfer service `transfer` (with its `particulars`) in the card use of item
+    24 at the counter, audited as `action` with the transfer's number and the other region."""
+
+    def effect(session: Session, presented: Presented) -> T:
+        done = transfer(
+            session,
+            platform.keys,
+            person_id=person_id,
+            card_id=presented.card.id,
+            channel="counter",
+            created_by=context.require_principal().staff_id,
+            at=platform.clock.now(),
+            **particulars,
+        )
+        made = transferred(done)
+        audit_insurance(
+            session,
+            platform,
+            context,
+            action,
+            "insurance_transfer",
+            made.transfer_no,
+            region=made.region_code,
+        )
+        return done
+
+    return with_holder_card(
+        platform,
+        context,
+        person_id=person_id,
+        card_number=card_number,
+        item_no=ITEM_TRANSFER,
+        effect=effect,
+    )
 
 
 # -- paying contributions with the card ---------------------------------------------------------

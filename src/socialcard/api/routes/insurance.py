@@ -29,6 +29,7 @@ from socialcard.http.insurance import (
     audit_insurance,
     declaration_json,
     employer_in_scope,
+    enrol_holder_with_card,
     enrolment_json,
     issue_for,
     month_json,
@@ -38,18 +39,19 @@ from socialcard.http.insurance import (
     refuse_agents,
     render_pdf,
     resident_json,
+    transfer_in_with_card,
+    transfer_out_with_card,
     visible_declaration,
     with_card,
+    with_holder_card,
 )
 from socialcard.http.payments import order_json
-from socialcard.insurance import declarations, enrolment, queries, transfers
+from socialcard.insurance import declarations, enrolment, queries
 from socialcard.insurance.card_records import enrolment_records
 from socialcard.insurance.catalogue import (
     ITEM_DECLARE,
-    ITEM_ENROL,
     ITEM_QUERY,
     ITEM_RECORD,
-    ITEM_TRANSFER,
 )
 from socialcard.insurance.documents import find_document, format_code
 from socialcard.insurance.errors import NotEnrolled
@@ -197,42 +199,21 @@ def enrol(
     def by_card() -> tuple[int, dict[str, Any]]:
         if body.card_number is None:
             raise InvalidField("card_number", "required", "个人参保须出示社保卡。")
-
-        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if body.person_id not in (None, presented.holder.id):
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            request = enrolment.EnrolRequest(
-                person_id=presented.holder.id,
-                kind=body.kind,
-                started_on=body.started_on,
-                channel="counter",
-                wage_minor=body.wage_minor,
-                schemes=tuple(body.schemes),
-            )
-            done = enrolment.enrol(session, request, at=platform.clock.now())
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.enrolled",
-                "person",
-                presented.holder.id,
-                kind=body.kind.value,
-            )
-            session.flush()
-            return 201, {
-                "person_id": presented.holder.id,
-                "enrolments": [enrolment_json(e) for e in done],
-            }
-
-        return with_card(
+        enrolled = enrol_holder_with_card(
             platform,
             ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_ENROL,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=body.person_id,
+            card_number=body.card_number,
+            kind=body.kind,
+            started_on=body.started_on,
+            wage_minor=body.wage_minor,
+            schemes=tuple(body.schemes),
+            audit_schemes=False,
         )
+        return 201, {
+            "person_id": enrolled.person_id,
+            "enrolments": [enrolment_json(e) for e in enrolled.enrolments],
+        }
 
     if body.kind is EnrolmentKind.EMPLOYEE:
         return json_once(
@@ -730,41 +711,17 @@ def transfer_out(
     refuse_agents(ctx, "关系转移由社保经办机构办理。")
 
     def once() -> tuple[int, dict[str, Any]]:
-        def effect(s: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            moved = transfers.transfer_out(
-                s,
-                platform.keys,
-                person_id=person_id,
-                region_code=body.region_code,
-                region_name=body.region_name,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_out",
-                "insurance_transfer",
-                moved.transfer.transfer_no,
-                region=body.region_code,
-            )
-            return 201, _transfer_json(moved.transfer) | {
-                "data_base64": base64.b64encode(moved.data_file).decode()
-            }
-
-        return with_card(
+        moved = transfer_out_with_card(
             platform,
             ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=body.card_number,
+            region_code=body.region_code,
+            region_name=body.region_name,
         )
+        return 201, _transfer_json(moved.transfer) | {
+            "data_base64": base64.b64encode(moved.data_file).decode()
+        }
 
     return json_once_around_calls(
         platform,
@@ -792,38 +749,10 @@ def transfer_in(
         raise InvalidField("data_base64", "base64", "转移数据文件应为 base64。") from None
 
     def once() -> tuple[int, dict[str, Any]]:
-        def effect(s: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            arrived = transfers.transfer_in(
-                s,
-                platform.keys,
-                person_id=person_id,
-                data=data,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_in",
-                "insurance_transfer",
-                arrived.transfer_no,
-                region=arrived.region_code,
-            )
-            return 201, _transfer_json(arrived)
-
-        return with_card(
-            platform,
-            ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+        arrived = transfer_in_with_card(
+            platform, ctx, person_id=person_id, card_number=body.card_number, data=data
         )
+        return 201, _transfer_json(arrived)
 
     return json_once_around_calls(
         platform,
@@ -905,18 +834,13 @@ def issue(
     card_number = body.card_number
 
     def by_card() -> tuple[int, dict[str, Any]]:
-        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            return 201, _document_answer(issue_in(session))
-
-        return with_card(
+        return with_holder_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number),
+            person_id=person_id,
+            card_number=card_number,
             item_no=ITEM_OF_DOCUMENT[body.kind],
-            channel=Channel.COUNTER,
-            effect=effect,
+            effect=lambda session, _presented: (201, _document_answer(issue_in(session))),
         )
 
     return json_once_around_calls(

@@ -27,9 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcard.bootstrap import Platform
-from socialcard.cards.door import CheckedCard, Presented
 from socialcard.cards.errors import CardNotFound, CardUseRefused
-from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import Conflict, DomainError, InvalidField, NotFound, PermissionDenied
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
@@ -38,15 +36,17 @@ from socialcard.http.insurance import (
     IssuedDocument,
     audit_insurance,
     employer_in_scope,
+    enrol_holder_with_card,
     issue_pdf,
     refuse_agents,
+    transfer_in_with_card,
+    transfer_out_with_card,
     visible_declaration,
-    with_card,
+    with_holder_card,
 )
 from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
 from socialcard.http.problems import status_for
-from socialcard.insurance import declarations, enrolment, queries, transfers
-from socialcard.insurance.catalogue import ITEM_ENROL, ITEM_TRANSFER
+from socialcard.insurance import declarations, enrolment, queries
 from socialcard.insurance.declarations import current_period
 from socialcard.insurance.errors import (
     DECLARATION_STATUS_LABELS,
@@ -438,40 +438,15 @@ def enrol_with_card(
                 "card_number", "required", "个人参保须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> int:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            done = enrolment.enrol(
-                s,
-                enrolment.EnrolRequest(
-                    person_id=person_id,
-                    kind=chosen,
-                    started_on=start,
-                    channel="counter",
-                    wage_minor=amount,
-                    schemes=picked,
-                ),
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.enrolled",
-                "person",
-                person_id,
-                kind=chosen.value,
-                schemes=[e.scheme.value for e in done],
-            )
-            return len(done)
-
-        with_card(
+        enrol_holder_with_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_ENROL,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=card_number.strip(),
+            kind=chosen,
+            started_on=start,
+            wage_minor=amount,
+            schemes=picked,
         )
     except PermissionDenied:
         raise
@@ -613,38 +588,13 @@ def transfer_out(
                 "card_number", "required", "关系转移须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> transfers.TransferredOut:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            moved = transfers.transfer_out(
-                s,
-                platform.keys,
-                person_id=person_id,
-                region_code=region_code.strip(),
-                region_name=region_name.strip(),
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_out",
-                "insurance_transfer",
-                moved.transfer.transfer_no,
-                region=region_code.strip(),
-            )
-            return moved
-
-        moved = with_card(
+        moved = transfer_out_with_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=card_number.strip(),
+            region_code=region_code.strip(),
+            region_name=region_name.strip(),
         )
     except PermissionDenied:
         raise
@@ -689,37 +639,8 @@ def transfer_in(
                 "card_number", "required", "关系转移须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> int:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            arrived = transfers.transfer_in(
-                s,
-                platform.keys,
-                person_id=person_id,
-                data=data,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_in",
-                "insurance_transfer",
-                arrived.transfer_no,
-                region=arrived.region_code,
-            )
-            return arrived.months
-
-        with_card(
-            platform,
-            ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+        transfer_in_with_card(
+            platform, ctx, person_id=person_id, card_number=card_number.strip(), data=data
         )
     except PermissionDenied:
         raise
@@ -790,18 +711,13 @@ def issue_document(
 
         if card_number.strip():
             # The holder is at the counter: printing is a card use of the item (27, 28 or 24).
-            def effect(s: Session, presented: Presented) -> IssuedDocument:
-                if presented.holder.id != person_id:
-                    raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-                return issue_in(s)
-
-            issued = with_card(
+            issued = with_holder_card(
                 platform,
                 ctx,
-                credential=CheckedCard(card_number.strip()),
+                person_id=person_id,
+                card_number=card_number.strip(),
                 item_no=ITEM_OF_DOCUMENT[chosen],
-                channel=Channel.COUNTER,
-                effect=effect,
+                effect=lambda s, _presented: issue_in(s),
             )
         else:
             with transaction(session):
