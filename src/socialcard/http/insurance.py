@@ -417,18 +417,18 @@ def pay_declaration(
         purpose=f"灵活就业社会保险费 {span}",
         reference=f"declaration:{declaration_no}",
     )
-    with platform.session() as session, transaction(session):
-        declarations.attach_order(session, declaration_no, order.order_no)
-    paid = take_payment(
+    paid, settled = _pay_and_settle(
         platform,
         context,
-        order_no=order.order_no,
+        order=order,
+        attach=lambda session, order_no: declarations.attach_order(
+            session, declaration_no, order_no
+        ),
         credential=credential,
         channel=channel,
         terminal_code=terminal_code,
     )
-    declaration = settle_if_paid(platform, paid) or _declaration(platform, declaration_no)
-    return declaration, paid
+    return settled or _declaration(platform, declaration_no), paid
 
 
 def _declaration(platform: Platform, declaration_no: str) -> Declaration:
@@ -475,8 +475,38 @@ def pay_resident_contribution(
         purpose=f"{year}年度{SCHEMES[scheme].short_name}（{name[:1]}*）",
         reference=f"resident_contribution:{contribution_id}",
     )
+    paid, _settled = _pay_and_settle(
+        platform,
+        context,
+        order=order,
+        attach=lambda session, order_no: resident.attach_resident_order(
+            session, contribution_id, order_no
+        ),
+        credential=credential,
+        channel=channel,
+        terminal_code=terminal_code,
+    )
+    with platform.session() as session:
+        settled = session.get_one(ResidentContribution, contribution_id)
+        session.expunge(settled)
+    return settled, paid
+
+
+def _pay_and_settle(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    order: PaymentOrder,
+    attach: Callable[[Session, str], object],
+    credential: Credential,
+    channel: Channel,
+    terminal_code: str | None,
+) -> tuple[PaymentOrder, Declaration | None]:
+    """Attach the order to what it pays (in a transaction of its own), debit it through the bank,
+    then settle what it paid when the bank confirmed: the paid order and the settled declaration
+    (None for a resident contribution or an order not paid yet)."""
     with platform.session() as session, transaction(session):
-        resident.attach_resident_order(session, contribution_id, order.order_no)
+        attach(session, order.order_no)
     paid = take_payment(
         platform,
         context,
@@ -485,11 +515,7 @@ def pay_resident_contribution(
         channel=channel,
         terminal_code=terminal_code,
     )
-    settle_if_paid(platform, paid)
-    with platform.session() as session:
-        settled = session.get_one(ResidentContribution, contribution_id)
-        session.expunge(settled)
-    return settled, paid
+    return paid, settle_if_paid(platform, paid)
 
 
 def settle_if_paid(platform: Platform, order: PaymentOrder) -> Declaration | None:
