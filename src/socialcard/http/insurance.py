@@ -97,6 +97,23 @@ def employer_in_scope(context: RequestContext, employer_id: int) -> int:
     return employer_id
 
 
+def person_in_employer_scope(session: Session, context: RequestContext, person_id: int) -> None:
+    """An employer's agent sees only people enrolled (now or before) through its employer."""
+    employer_id = context.require_principal().employer_id
+    if employer_id is not None and not any(
+        e.employer_id == employer_id for e, _name in queries.list_enrolments(session, person_id)
+    ):
+        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+
+
+def enrolment_in_scope(context: RequestContext, found: Enrolment) -> None:
+    """An employer's agent changes only enrolments through its employer."""
+    if found.employer_id is not None:
+        employer_in_scope(context, found.employer_id)
+    else:
+        refuse_agents(context, "单位经办员只能办理本单位职工。")
+
+
 def is_agent(context: RequestContext) -> bool:
     """Whether the caller is an employer's agent (单位经办员) rather than the agency's staff."""
     return context.require_principal().employer_id is not None

@@ -21,7 +21,7 @@ from socialcard.api.routes import api_router
 from socialcard.api.routes.terminals import CHANNEL_OF_KIND
 from socialcard.cards.door import CheckedCard, PhysicalCard, Presented
 from socialcard.catalog.models import Channel
-from socialcard.errors import InvalidField, PermissionDenied
+from socialcard.errors import InvalidField
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import json_once, json_once_around_calls
 from socialcard.http.insurance import (
@@ -30,12 +30,14 @@ from socialcard.http.insurance import (
     declaration_json,
     employer_in_scope,
     enrol_holder_with_card,
+    enrolment_in_scope,
     enrolment_json,
     issue_for,
     month_json,
     overview_json,
     pay_declaration,
     pay_resident_contribution,
+    person_in_employer_scope,
     refuse_agents,
     render_pdf,
     resident_json,
@@ -74,11 +76,7 @@ Period = Annotated[int, Field(ge=199001, le=210012, description="yyyymm")]
 def _person_in_scope(session: Session, ctx: RequestContext, person_id: int) -> int:
     """An employer's agent sees only people enrolled (now or before) through its employer."""
     get_person(session, person_id)
-    employer_id = ctx.require_principal().employer_id
-    if employer_id is not None and not any(
-        e.employer_id == employer_id for e, _n in queries.list_enrolments(session, person_id)
-    ):
-        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+    person_in_employer_scope(session, ctx, person_id)
     return person_id
 
 
@@ -252,11 +250,7 @@ def change_enrolment(
     """暂停缴费 / 恢复 / 终止参保."""
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        found = enrolment.get_enrolment_for_update(session, enrolment_id)
-        if found.employer_id is not None:
-            employer_in_scope(ctx, found.employer_id)
-        else:
-            refuse_agents(ctx, "单位经办员只能办理本单位职工。")
+        enrolment_in_scope(ctx, enrolment.get_enrolment_for_update(session, enrolment_id))
         at = platform.clock.now()
         on = body.on or at.date()
         if body.action != "resume" and not body.reason.strip():

@@ -37,7 +37,10 @@ from socialcard.http.insurance import (
     audit_insurance,
     employer_in_scope,
     enrol_holder_with_card,
+    enrolment_in_scope,
+    is_agent,
     issue_pdf,
+    person_in_employer_scope,
     refuse_agents,
     transfer_in_with_card,
     transfer_out_with_card,
@@ -196,11 +199,7 @@ def visible_person(session: Session, ctx: RequestContext, person_id: int) -> Per
     before) through its employer, others within their county scope."""
     principal = ctx.require_principal()
     person = get_person(session, person_id)
-    if principal.employer_id is not None and not any(
-        e.employer_id == principal.employer_id
-        for e, _name in queries.list_enrolments(session, person_id)
-    ):
-        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+    person_in_employer_scope(session, ctx, person_id)
     check_person_scope(principal, person)
     return person
 
@@ -327,7 +326,7 @@ def render_person(
         e.id: e.name for e in session.scalars(select(Employer).where(Employer.id.in_(employer_ids)))
     }
     all_months = queries.contribution_months(session, person_id)
-    agent = principal.employer_id is not None
+    agent = is_agent(ctx)
     back_payable = {
         e.employer_id: name or ""
         for e, name in overview.enrolments
@@ -470,10 +469,7 @@ def change_enrolment(
     if found is None:
         raise NotFound(f"没有参保记录 {enrolment_id}。", enrolment=enrolment_id)
     person_id = found.person_id
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    else:
-        refuse_agents(ctx, "单位经办员只能办理本单位职工。")
+    enrolment_in_scope(ctx, found)
     session.rollback()
     try:
         if action not in STATUS_ACTIONS:
@@ -792,7 +788,7 @@ def render_employer(
         shown_forms=shown,
         employer=found,
         county_name=county.name if county is not None else "",
-        is_agent=principal.employer_id is not None,
+        is_agent=is_agent(ctx),
         headcount=queries.employer_headcount(session, employer_id),
         employees=employees,
         active=[r for r in employees if r.enrolment.status is EnrolmentStatus.ACTIVE],
