@@ -338,6 +338,188 @@ def _transfer_with_card(
     )
 
 
+# -- the employer's business (items 22, 23) and the agency's records of it ---------------------
+# Each is the service call and its audit record, in the caller's transaction.
+
+
+def change_enrolment_status(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    enrolment_id: int,
+    *,
+    action: str,
+    on: date,
+    reason: str,
+    at: datetime,
+    audit_reason: bool = True,
+) -> Enrolment:
+    """暂停缴费 (`suspend`) / 恢复缴费 (`resume`) / 终止参保 (`terminate`), audited as
+    insurance.enrolment_<action>; `audit_reason=False` leaves the reason out of the audit record,
+    as the API always has."""
+    if action == "suspend":
+        changed = enrolment.suspend_enrolment(session, enrolment_id, on=on, reason=reason, at=at)
+    elif action == "resume":
+        changed = enrolment.resume_enrolment(session, enrolment_id, at=at)
+    else:
+        changed = enrolment.terminate_enrolment(session, enrolment_id, on=on, reason=reason, at=at)
+    details: dict[str, Any] = {"reason": reason} if audit_reason else {}
+    audit_insurance(
+        session,
+        platform,
+        context,
+        f"insurance.enrolment_{action}",
+        "enrolment",
+        enrolment_id,
+        **details,
+    )
+    return changed
+
+
+def leave_employer(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    person_id: int,
+    employer_id: int,
+    on: date,
+) -> list[Enrolment]:
+    """减员: the employee left; their enrolments through this employer are suspended."""
+    left = enrolment.leave_employer(
+        session, person_id=person_id, employer_id=employer_id, on=on, at=platform.clock.now()
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.departure",
+        "person",
+        person_id,
+        employer_id=employer_id,
+    )
+    return left
+
+
+def declare_employer_month(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    employer_id: int,
+    period: int,
+    wages: dict[int, int],
+    channel: str,
+) -> Declaration:
+    """The employer's monthly declaration for every employee enrolled through it."""
+    return _declare(
+        platform,
+        session,
+        context,
+        declarations.declare_employer_month,
+        action="insurance.declared",
+        channel=channel,
+        particulars={"employer_id": employer_id, "period": period, "wages": wages},
+    )
+
+
+def declare_back_payment(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    employer_id: int,
+    person_id: int,
+    first_period: int,
+    last_period: int,
+    wage_minor: int,
+    channel: str,
+) -> Declaration:
+    """补缴: an employee's months the employer missed, on the wage of then."""
+    missed = {"first_period": first_period, "last_period": last_period, "wage_minor": wage_minor}
+    return _declare(
+        platform,
+        session,
+        context,
+        declarations.declare_back_payment,
+        action="insurance.back_payment",
+        channel=channel,
+        particulars={"employer_id": employer_id, "person_id": person_id, **missed},
+    )
+
+
+def _declare(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    declare: Callable[..., Declaration],
+    *,
+    action: str,
+    channel: str,
+    particulars: dict[str, Any],
+) -> Declaration:
+    """The declaration service `declare` (with its `particulars`) by the caller, audited as
+    `action` with the declaration's total."""
+    made = declare(
+        session,
+        channel=channel,
+        declared_by=context.require_principal().staff_id,
+        at=platform.clock.now(),
+        **particulars,
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        action,
+        "declaration",
+        made.declaration_no,
+        total_minor=made.total_minor,
+    )
+    return made
+
+
+def record_employer_payment(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    declaration_no: str,
+    *,
+    paid_minor: int,
+    bank_reference: str,
+) -> Declaration:
+    """The employer's transfer is on the fund's bank statement: the declaration is paid in full,
+    once; another amount is refused."""
+    paid = declarations.record_employer_payment(
+        session,
+        declaration_no,
+        paid_minor=paid_minor,
+        bank_reference=bank_reference,
+        at=platform.clock.now(),
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.payment_recorded",
+        "declaration",
+        declaration_no,
+        paid_minor=paid_minor,
+    )
+    return paid
+
+
+def cancel_declaration(
+    platform: Platform, session: Session, context: RequestContext, declaration_no: str
+) -> Declaration:
+    """Withdraw an unpaid declaration; its months stay on record as cancelled."""
+    done = declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
+    audit_insurance(
+        session, platform, context, "insurance.declaration_cancelled", "declaration", declaration_no
+    )
+    return done
+
+
 # -- paying contributions with the card ---------------------------------------------------------
 
 

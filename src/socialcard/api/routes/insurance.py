@@ -27,17 +27,23 @@ from socialcard.http.idempotency import json_once, json_once_around_calls
 from socialcard.http.insurance import (
     ITEM_OF_DOCUMENT,
     audit_insurance,
+    cancel_declaration,
+    change_enrolment_status,
     declaration_json,
+    declare_back_payment,
+    declare_employer_month,
     employer_in_scope,
     enrol_holder_with_card,
     enrolment_in_scope,
     enrolment_json,
     issue_for,
+    leave_employer,
     month_json,
     overview_json,
     pay_declaration,
     pay_resident_contribution,
     person_in_employer_scope,
+    record_employer_payment,
     refuse_agents,
     render_pdf,
     resident_json,
@@ -255,18 +261,16 @@ def change_enrolment(
         on = body.on or at.date()
         if body.action != "resume" and not body.reason.strip():
             raise InvalidField("reason", "required", "请填写原因。")
-        if body.action == "suspend":
-            changed = enrolment.suspend_enrolment(
-                session, enrolment_id, on=on, reason=body.reason, at=at
-            )
-        elif body.action == "resume":
-            changed = enrolment.resume_enrolment(session, enrolment_id, at=at)
-        else:
-            changed = enrolment.terminate_enrolment(
-                session, enrolment_id, on=on, reason=body.reason, at=at
-            )
-        audit_insurance(
-            session, platform, ctx, f"insurance.enrolment_{body.action}", "enrolment", enrolment_id
+        changed = change_enrolment_status(
+            platform,
+            session,
+            ctx,
+            enrolment_id,
+            action=body.action,
+            on=on,
+            reason=body.reason,
+            at=at,
+            audit_reason=False,
         )
         session.flush()
         return 200, enrolment_json(changed)
@@ -298,21 +302,8 @@ def departure(
     employer_in_scope(ctx, employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        left = enrolment.leave_employer(
-            session,
-            person_id=body.person_id,
-            employer_id=employer_id,
-            on=body.on,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.departure",
-            "person",
-            body.person_id,
-            employer_id=employer_id,
+        left = leave_employer(
+            platform, session, ctx, person_id=body.person_id, employer_id=employer_id, on=body.on
         )
         session.flush()
         return 200, {"enrolments": [enrolment_json(e) for e in left]}
@@ -362,23 +353,14 @@ def declare(
     employer_in_scope(ctx, body.employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        made = declarations.declare_employer_month(
+        made = declare_employer_month(
+            platform,
             session,
+            ctx,
             employer_id=body.employer_id,
             period=body.period,
             wages={w.person_id: w.wage_minor for w in body.wages},
             channel="api",
-            declared_by=ctx.require_principal().staff_id,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.declared",
-            "declaration",
-            made.declaration_no,
-            total_minor=made.total_minor,
         )
         session.flush()
         return 201, declaration_json(made)
@@ -401,25 +383,16 @@ def back_payment(
     employer_in_scope(ctx, body.employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        made = declarations.declare_back_payment(
+        made = declare_back_payment(
+            platform,
             session,
+            ctx,
             employer_id=body.employer_id,
             person_id=body.person_id,
             first_period=body.first_period,
             last_period=body.last_period,
             wage_minor=body.wage_minor,
             channel="api",
-            declared_by=ctx.require_principal().staff_id,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.back_payment",
-            "declaration",
-            made.declaration_no,
-            total_minor=made.total_minor,
         )
         session.flush()
         return 201, declaration_json(made)
@@ -513,21 +486,13 @@ def record_payment(
     refuse_agents(ctx, "到账由社保经办机构按银行对账确认。")
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        paid = declarations.record_employer_payment(
+        paid = record_employer_payment(
+            platform,
             session,
+            ctx,
             declaration_no,
             paid_minor=body.paid_minor,
             bank_reference=body.bank_reference,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.payment_recorded",
-            "declaration",
-            declaration_no,
-            paid_minor=body.paid_minor,
         )
         session.flush()
         return 200, declaration_json(paid)
@@ -550,10 +515,7 @@ def cancel(
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
         visible_declaration(session, ctx, declaration_no)
-        done = declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
-        audit_insurance(
-            session, platform, ctx, "insurance.declaration_cancelled", "declaration", declaration_no
-        )
+        done = cancel_declaration(platform, session, ctx, declaration_no)
         session.flush()
         return 200, declaration_json(done)
 

@@ -35,12 +35,18 @@ from socialcard.http.insurance import (
     ITEM_OF_DOCUMENT,
     IssuedDocument,
     audit_insurance,
+    cancel_declaration,
+    change_enrolment_status,
+    declare_back_payment,
+    declare_employer_month,
     employer_in_scope,
     enrol_holder_with_card,
     enrolment_in_scope,
     is_agent,
     issue_pdf,
+    leave_employer,
     person_in_employer_scope,
+    record_employer_payment,
     refuse_agents,
     transfer_in_with_card,
     transfer_out_with_card,
@@ -49,7 +55,7 @@ from socialcard.http.insurance import (
 )
 from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
 from socialcard.http.problems import status_for
-from socialcard.insurance import declarations, enrolment, queries
+from socialcard.insurance import enrolment, queries
 from socialcard.insurance.declarations import current_period
 from socialcard.insurance.errors import (
     DECLARATION_STATUS_LABELS,
@@ -479,24 +485,15 @@ def change_enrolment(
         at = platform.clock.now()
         on = at.astimezone(SHANGHAI).date()
         with transaction(session):
-            if action == "suspend":
-                enrolment.suspend_enrolment(
-                    session, enrolment_id, on=on, reason=reason.strip(), at=at
-                )
-            elif action == "resume":
-                enrolment.resume_enrolment(session, enrolment_id, at=at)
-            else:
-                enrolment.terminate_enrolment(
-                    session, enrolment_id, on=on, reason=reason.strip(), at=at
-                )
-            audit_insurance(
-                session,
+            change_enrolment_status(
                 platform,
+                session,
                 ctx,
-                f"insurance.enrolment_{action}",
-                "enrolment",
                 enrolment_id,
+                action=action,
+                on=on,
                 reason=reason.strip(),
+                at=at,
             )
     except PermissionDenied:
         raise
@@ -536,25 +533,16 @@ def back_payment(
         last = to_period(last_period, "last_period", "截止月份")
         amount = to_fen(wage, "wage", "月缴费工资")
         with transaction(session):
-            made = declarations.declare_back_payment(
+            declare_back_payment(
+                platform,
                 session,
+                ctx,
                 employer_id=employer_id,
                 person_id=person_id,
                 first_period=first,
                 last_period=last,
                 wage_minor=amount,
                 channel="web",
-                declared_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.back_payment",
-                "declaration",
-                made.declaration_no,
-                total_minor=made.total_minor,
             )
     except PermissionDenied:
         raise
@@ -904,21 +892,8 @@ def departure(
     try:
         left_on = to_date(on, "on", "离职日期")
         with transaction(session):
-            enrolment.leave_employer(
-                session,
-                person_id=person_id,
-                employer_id=employer_id,
-                on=left_on,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.departure",
-                "person",
-                person_id,
-                employer_id=employer_id,
+            leave_employer(
+                platform, session, ctx, person_id=person_id, employer_id=employer_id, on=left_on
             )
     except PermissionDenied:
         raise
@@ -959,23 +934,14 @@ def declare(
             if text.strip():
                 changed[pid] = to_fen(text, "wages", "变动后的月工资")
         with transaction(session):
-            made = declarations.declare_employer_month(
+            declare_employer_month(
+                platform,
                 session,
+                ctx,
                 employer_id=employer_id,
                 period=month,
                 wages=changed,
                 channel="web",
-                declared_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.declared",
-                "declaration",
-                made.declaration_no,
-                total_minor=made.total_minor,
             )
     except PermissionDenied:
         raise
@@ -1029,21 +995,13 @@ def record_payment(
     try:
         amount = to_fen(paid, "paid", "到账金额")
         with transaction(session):
-            declarations.record_employer_payment(
+            record_employer_payment(
+                platform,
                 session,
+                ctx,
                 declaration_no,
                 paid_minor=amount,
                 bank_reference=bank_reference,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.payment_recorded",
-                "declaration",
-                declaration_no,
-                paid_minor=amount,
             )
     except PermissionDenied:
         raise
@@ -1062,15 +1020,7 @@ def cancel(
     session.rollback()
     try:
         with transaction(session):
-            declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.declaration_cancelled",
-                "declaration",
-                declaration_no,
-            )
+            cancel_declaration(platform, session, ctx, declaration_no)
     except PermissionDenied:
         raise
     except DomainError as error:
