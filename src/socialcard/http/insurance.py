@@ -2,7 +2,9 @@
 for each item (22–30) through the cards door, payments of contributions by card through the
 collection service (the order is raised here, paid, then the declaration or resident
 contribution is settled with what the bank collected), the documents issued and rendered, the
-employer an employer's agent may act for, audit records, and JSON shapes.
+employer and the people an employer's agent may act for, the counter's operations with the
+holder's card (enrolment, relation transfers) and the employer's business (declarations,
+payments recorded, departures, enrolment changes) each with its audit record, and JSON shapes.
 """
 
 from __future__ import annotations
@@ -340,6 +342,46 @@ def _transfer_with_card(
 
 # -- the employer's business (items 22, 23) and the agency's records of it ---------------------
 # Each is the service call and its audit record, in the caller's transaction.
+
+
+def enrol_for_employer(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    person_id: int,
+    employer_id: int | None,
+    started_on: date,
+    wage_minor: int | None,
+    channel: str,
+    schemes: tuple[SchemeCode, ...] = (),
+    audit_employer: bool = True,
+) -> list[Enrolment]:
+    """增员: the employer enrols its employee (by default in every employee scheme);
+    `audit_employer=False` leaves the employer out of the audit record, as the API always has."""
+    request = enrolment.EnrolRequest(
+        person_id=person_id,
+        kind=EnrolmentKind.EMPLOYEE,
+        started_on=started_on,
+        channel=channel,
+        employer_id=employer_id,
+        wage_minor=wage_minor,
+        schemes=schemes,
+    )
+    done = enrolment.enrol(session, request, at=platform.clock.now())
+    details: dict[str, Any] = {"employer_id": employer_id} if audit_employer else {}
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.enrolled",
+        "person",
+        person_id,
+        kind=EnrolmentKind.EMPLOYEE.value,
+        **details,
+        schemes=[e.scheme.value for e in done],
+    )
+    return done
 
 
 def change_enrolment_status(

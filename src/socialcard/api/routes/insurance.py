@@ -33,6 +33,7 @@ from socialcard.http.insurance import (
     declare_back_payment,
     declare_employer_month,
     employer_in_scope,
+    enrol_for_employer,
     enrol_holder_with_card,
     enrolment_in_scope,
     enrolment_json,
@@ -177,25 +178,17 @@ def enrol(
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
         person_id = _resolve_person(session, platform, body.person_id, body.resident_id)
-        request = enrolment.EnrolRequest(
-            person_id=person_id,
-            kind=body.kind,
-            started_on=body.started_on,
-            channel="api",
-            employer_id=body.employer_id,
-            wage_minor=body.wage_minor,
-            schemes=tuple(body.schemes),
-        )
-        done = enrolment.enrol(session, request, at=platform.clock.now())
-        audit_insurance(
-            session,
+        done = enrol_for_employer(
             platform,
+            session,
             ctx,
-            "insurance.enrolled",
-            "person",
-            person_id,
-            kind=body.kind.value,
-            schemes=[e.scheme.value for e in done],
+            person_id=person_id,
+            employer_id=body.employer_id,
+            started_on=body.started_on,
+            wage_minor=body.wage_minor,
+            channel="api",
+            schemes=tuple(body.schemes),
+            audit_employer=False,
         )
         session.flush()
         return 201, {"person_id": person_id, "enrolments": [enrolment_json(e) for e in done]}

@@ -40,6 +40,7 @@ from socialcard.http.insurance import (
     declare_back_payment,
     declare_employer_month,
     employer_in_scope,
+    enrol_for_employer,
     enrol_holder_with_card,
     enrolment_in_scope,
     is_agent,
@@ -55,7 +56,7 @@ from socialcard.http.insurance import (
 )
 from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
 from socialcard.http.problems import status_for
-from socialcard.insurance import enrolment, queries
+from socialcard.insurance import queries
 from socialcard.insurance.declarations import current_period
 from socialcard.insurance.errors import (
     DECLARATION_STATUS_LABELS,
@@ -843,28 +844,15 @@ def enrol_employee(
                 raise InvalidField(
                     "resident_id", "registered", "该人员不在户籍登记中，请先到窗口核实。"
                 )
-            done = enrolment.enrol(
-                session,
-                enrolment.EnrolRequest(
-                    person_id=person.id,
-                    kind=EnrolmentKind.EMPLOYEE,
-                    started_on=start,
-                    channel="web",
-                    employer_id=employer_id,
-                    wage_minor=amount,
-                ),
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
+            enrol_for_employer(
                 platform,
+                session,
                 ctx,
-                "insurance.enrolled",
-                "person",
-                person.id,
-                kind=EnrolmentKind.EMPLOYEE.value,
+                person_id=person.id,
                 employer_id=employer_id,
-                schemes=[e.scheme.value for e in done],
+                started_on=start,
+                wage_minor=amount,
+                channel="web",
             )
     except PermissionDenied:
         raise
