@@ -364,8 +364,8 @@ def test_a_flexible_worker_enrols_declares_pays_and_transfers_out_on_the_portal(
     [code] = CODE.findall(moved.text)
     assert "广东省深圳市南山区" in TestClient(create_app(platform)).get(f"/verify/{code}").text
     # The data file can be downloaded again from 我的社保, the same bytes; nobody else's.
-    overview = portal.get("/portal/insurance").text
-    [again] = re.findall(r'href="(/portal/insurance/transfers/ZY\d+/data-file)"', overview)
+    mine = portal.get("/portal/insurance").text
+    [again] = re.findall(r'href="(/portal/insurance/transfers/ZY\d+/data-file)"', mine)
     assert portal.get(again).content == base64.b64decode(data_uri)
     assert portal.get("/portal/insurance/transfers/ZY209901000001/data-file").status_code == 404
     uses = {u.item_no for u in _uses(platform, worker.person_id)}

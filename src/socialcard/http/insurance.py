@@ -2,14 +2,16 @@
 for each item (22–30) through the cards door, payments of contributions by card through the
 collection service (the order is raised here, paid, then the declaration or resident
 contribution is settled with what the bank collected), the documents issued and rendered, the
-employer an employer's agent may act for, audit records, and JSON shapes.
+employer and the people an employer's agent may act for, the counter's operations with the
+holder's card (enrolment, relation transfers) and the employer's business (declarations,
+payments recorded, departures, enrolment changes) each with its audit record, and JSON shapes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -18,17 +20,18 @@ from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.bootstrap import Platform
 from socialcard.cards import queries as card_queries
-from socialcard.cards.door import Credential, ElectronicCard, Presented
+from socialcard.cards.door import CheckedCard, Credential, ElectronicCard, Presented
 from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.cards import use_card
 from socialcard.http.context import RequestContext
 from socialcard.http.payments import take_payment
-from socialcard.insurance import declarations, documents, queries, resident
+from socialcard.insurance import declarations, documents, enrolment, queries, resident, transfers
 from socialcard.insurance.catalogue import (
     DEPARTMENT,
     ITEM_CERTIFICATE,
+    ITEM_ENROL,
     ITEM_SELF_PAY,
     ITEM_STATEMENT,
     ITEM_TRANSFER,
@@ -47,6 +50,7 @@ from socialcard.insurance.models import (
     DeclarationStatus,
     DocumentKind,
     Enrolment,
+    EnrolmentKind,
     InsuranceDocument,
     InsuranceTransfer,
     MonthStatus,
@@ -95,6 +99,46 @@ def employer_in_scope(context: RequestContext, employer_id: int) -> int:
     return employer_id
 
 
+def person_in_employer_scope(session: Session, context: RequestContext, person_id: int) -> None:
+    """An employer's agent sees only people enrolled (now or before) through its employer."""
+    employer_id = context.require_principal().employer_id
+    if employer_id is not None and not any(
+        e.employer_id == employer_id for e, _name in queries.list_enrolments(session, person_id)
+    ):
+        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+
+
+def enrolment_in_scope(context: RequestContext, found: Enrolment) -> None:
+    """An employer's agent changes only enrolments through its employer."""
+    if found.employer_id is not None:
+        employer_in_scope(context, found.employer_id)
+    else:
+        refuse_agents(context, "单位经办员只能办理本单位职工。")
+
+
+def is_agent(context: RequestContext) -> bool:
+    """Whether the caller is an employer's agent (单位经办员) rather than the agency's staff."""
+    return context.require_principal().employer_id is not None
+
+
+def refuse_agents(context: RequestContext, message: str) -> None:
+    """What only the agency does: an employer's agent is refused with `message`."""
+    if is_agent(context):
+        raise PermissionDenied(message)
+
+
+def visible_declaration(
+    session: Session, context: RequestContext, declaration_no: str
+) -> Declaration:
+    """The declaration, when the caller may see it: an employer's agent only its employer's."""
+    found = queries.get_declaration(session, declaration_no)
+    if found.employer_id is not None:
+        employer_in_scope(context, found.employer_id)
+    else:
+        refuse_agents(context, "单位经办员只能查看本单位的申报。")
+    return found
+
+
 def with_card(
     platform: Platform,
     context: RequestContext | None,
@@ -120,6 +164,398 @@ def with_card(
     )
     assert outcome.result is not None
     return outcome.result
+
+
+def with_holder_card(
+    platform: Platform,
+    context: RequestContext | None,
+    *,
+    person_id: int | None,
+    card_number: str,
+    item_no: int,
+    effect: Callable[[Session, Presented], T],
+) -> T:
+    """The card the clerk checked at the counter presented for `item_no`, and `effect` run in the
+    same transaction; a card that is not `person_id`'s (when given) is refused."""
+
+    def checked(session: Session, presented: Presented) -> T:
+        if person_id is not None and presented.holder.id != person_id:
+            raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
+        return effect(session, presented)
+
+    return with_card(
+        platform,
+        context,
+        credential=CheckedCard(card_number),
+        item_no=item_no,
+        channel=Channel.COUNTER,
+        effect=checked,
+    )
+
+
+# -- the counter's card operations: enrolment (item 22), relation transfers (item 24) -----------
+
+
+@dataclass(frozen=True, slots=True)
+class CardEnrolment:
+    """Whom the card enrolled, and the enrolments (an identical open one as it was)."""
+
+    person_id: int
+    enrolments: list[Enrolment]
+
+
+def enrol_holder_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int | None,
+    card_number: str,
+    kind: EnrolmentKind,
+    started_on: date,
+    wage_minor: int | None,
+    schemes: tuple[SchemeCode, ...],
+) -> CardEnrolment:
+    """Enrol the card's holder (who must be `person_id` when given) as a flexible worker or a
+    resident at the counter: a card use of item 22, the enrolment in its transaction."""
+
+    def effect(session: Session, presented: Presented) -> CardEnrolment:
+        holder_id = presented.holder.id
+        request = enrolment.EnrolRequest(
+            person_id=holder_id,
+            kind=kind,
+            started_on=started_on,
+            channel="counter",
+            wage_minor=wage_minor,
+            schemes=schemes,
+        )
+        done = enrolment.enrol(session, request, at=platform.clock.now())
+        audit_insurance(
+            session,
+            platform,
+            context,
+            "insurance.enrolled",
+            "person",
+            holder_id,
+            kind=kind.value,
+            schemes=[e.scheme.value for e in done],
+        )
+        return CardEnrolment(holder_id, done)
+
+    return with_holder_card(
+        platform,
+        context,
+        person_id=person_id,
+        card_number=card_number,
+        item_no=ITEM_ENROL,
+        effect=effect,
+    )
+
+
+def transfer_out_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int,
+    card_number: str,
+    region_code: str,
+    region_name: str,
+) -> transfers.TransferredOut:
+    """Transfer the relation to another region with the holder's card as credential (item 24)."""
+    return _transfer_with_card(
+        platform,
+        context,
+        transfers.transfer_out,
+        action="insurance.transferred_out",
+        transferred=lambda moved: moved.transfer,
+        person_id=person_id,
+        card_number=card_number,
+        particulars={"region_code": region_code, "region_name": region_name},
+    )
+
+
+def transfer_in_with_card(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    person_id: int,
+    card_number: str,
+    data: bytes,
+) -> InsuranceTransfer:
+    """Merge a history from another region (its data file) with the holder's card as consent
+    (item 24)."""
+    return _transfer_with_card(
+        platform,
+        context,
+        transfers.transfer_in,
+        action="insurance.transferred_in",
+        transferred=lambda arrived: arrived,
+        person_id=person_id,
+        card_number=card_number,
+        particulars={"data": data},
+    )
+
+
+def _transfer_with_card(
+    platform: Platform,
+    context: RequestContext,
+    transfer: Callable[..., T],
+    *,
+    action: str,
+    transferred: Callable[[T], InsuranceTransfer],
+    person_id: int,
+    card_number: str,
+    particulars: dict[str, Any],
+) -> T:
+    """The relation transfer service `transfer` (with its `particulars`) in the card use of item
+    24 at the counter, audited as `action` with the transfer's number and the other region."""
+
+    def effect(session: Session, presented: Presented) -> T:
+        done = transfer(
+            session,
+            platform.keys,
+            person_id=person_id,
+            card_id=presented.card.id,
+            channel="counter",
+            created_by=context.require_principal().staff_id,
+            at=platform.clock.now(),
+            **particulars,
+        )
+        made = transferred(done)
+        audit_insurance(
+            session,
+            platform,
+            context,
+            action,
+            "insurance_transfer",
+            made.transfer_no,
+            region=made.region_code,
+        )
+        return done
+
+    return with_holder_card(
+        platform,
+        context,
+        person_id=person_id,
+        card_number=card_number,
+        item_no=ITEM_TRANSFER,
+        effect=effect,
+    )
+
+
+# -- the employer's business (items 22, 23) and the agency's records of it ---------------------
+# Each is the service call and its audit record, in the caller's transaction.
+
+
+def enrol_for_employer(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    person_id: int,
+    employer_id: int | None,
+    started_on: date,
+    wage_minor: int | None,
+    channel: str,
+    schemes: tuple[SchemeCode, ...] = (),
+) -> list[Enrolment]:
+    """增员: the employer enrols its employee (by default in every employee scheme)."""
+    request = enrolment.EnrolRequest(
+        person_id=person_id,
+        kind=EnrolmentKind.EMPLOYEE,
+        started_on=started_on,
+        channel=channel,
+        employer_id=employer_id,
+        wage_minor=wage_minor,
+        schemes=schemes,
+    )
+    done = enrolment.enrol(session, request, at=platform.clock.now())
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.enrolled",
+        "person",
+        person_id,
+        kind=EnrolmentKind.EMPLOYEE.value,
+        employer_id=employer_id,
+        schemes=[e.scheme.value for e in done],
+    )
+    return done
+
+
+def change_enrolment_status(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    enrolment_id: int,
+    *,
+    action: str,
+    on: date,
+    reason: str,
+    at: datetime,
+) -> Enrolment:
+    """暂停缴费 (`suspend`) / 恢复缴费 (`resume`) / 终止参保 (`terminate`), audited as
+    insurance.enrolment_<action> with the reason."""
+    if action == "suspend":
+        changed = enrolment.suspend_enrolment(session, enrolment_id, on=on, reason=reason, at=at)
+    elif action == "resume":
+        changed = enrolment.resume_enrolment(session, enrolment_id, at=at)
+    else:
+        changed = enrolment.terminate_enrolment(session, enrolment_id, on=on, reason=reason, at=at)
+    audit_insurance(
+        session,
+        platform,
+        context,
+        f"insurance.enrolment_{action}",
+        "enrolment",
+        enrolment_id,
+        reason=reason,
+    )
+    return changed
+
+
+def leave_employer(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    person_id: int,
+    employer_id: int,
+    on: date,
+) -> list[Enrolment]:
+    """减员: the employee left; their enrolments through this employer are suspended."""
+    left = enrolment.leave_employer(
+        session, person_id=person_id, employer_id=employer_id, on=on, at=platform.clock.now()
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.departure",
+        "person",
+        person_id,
+        employer_id=employer_id,
+    )
+    return left
+
+
+def declare_employer_month(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    employer_id: int,
+    period: int,
+    wages: dict[int, int],
+    channel: str,
+) -> Declaration:
+    """The employer's monthly declaration for every employee enrolled through it."""
+    return _declare(
+        platform,
+        session,
+        context,
+        declarations.declare_employer_month,
+        action="insurance.declared",
+        channel=channel,
+        particulars={"employer_id": employer_id, "period": period, "wages": wages},
+    )
+
+
+def declare_back_payment(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    *,
+    employer_id: int,
+    person_id: int,
+    first_period: int,
+    last_period: int,
+    wage_minor: int,
+    channel: str,
+) -> Declaration:
+    """补缴: an employee's months the employer missed, on the wage of then."""
+    missed = {"first_period": first_period, "last_period": last_period, "wage_minor": wage_minor}
+    return _declare(
+        platform,
+        session,
+        context,
+        declarations.declare_back_payment,
+        action="insurance.back_payment",
+        channel=channel,
+        particulars={"employer_id": employer_id, "person_id": person_id, **missed},
+    )
+
+
+def _declare(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    declare: Callable[..., Declaration],
+    *,
+    action: str,
+    channel: str,
+    particulars: dict[str, Any],
+) -> Declaration:
+    """The declaration service `declare` (with its `particulars`) by the caller, audited as
+    `action` with the declaration's total."""
+    made = declare(
+        session,
+        channel=channel,
+        declared_by=context.require_principal().staff_id,
+        at=platform.clock.now(),
+        **particulars,
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        action,
+        "declaration",
+        made.declaration_no,
+        total_minor=made.total_minor,
+    )
+    return made
+
+
+def record_employer_payment(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    declaration_no: str,
+    *,
+    paid_minor: int,
+    bank_reference: str,
+) -> Declaration:
+    """The employer's transfer is on the fund's bank statement: the declaration is paid in full,
+    once; another amount is refused."""
+    paid = declarations.record_employer_payment(
+        session,
+        declaration_no,
+        paid_minor=paid_minor,
+        bank_reference=bank_reference,
+        at=platform.clock.now(),
+    )
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.payment_recorded",
+        "declaration",
+        declaration_no,
+        paid_minor=paid_minor,
+    )
+    return paid
+
+
+def cancel_declaration(
+    platform: Platform, session: Session, context: RequestContext, declaration_no: str
+) -> Declaration:
+    """Withdraw an unpaid declaration; its months stay on record as cancelled."""
+    done = declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
+    audit_insurance(
+        session, platform, context, "insurance.declaration_cancelled", "declaration", declaration_no
+    )
+    return done
 
 
 # -- paying contributions with the card ---------------------------------------------------------
@@ -218,18 +654,18 @@ def pay_declaration(
         purpose=f"灵活就业社会保险费 {span}",
         reference=f"declaration:{declaration_no}",
     )
-    with platform.session() as session, transaction(session):
-        declarations.attach_order(session, declaration_no, order.order_no)
-    paid = take_payment(
+    paid, settled = _pay_and_settle(
         platform,
         context,
-        order_no=order.order_no,
+        order=order,
+        attach=lambda session, order_no: declarations.attach_order(
+            session, declaration_no, order_no
+        ),
         credential=credential,
         channel=channel,
         terminal_code=terminal_code,
     )
-    declaration = settle_if_paid(platform, paid) or _declaration(platform, declaration_no)
-    return declaration, paid
+    return settled or _declaration(platform, declaration_no), paid
 
 
 def _declaration(platform: Platform, declaration_no: str) -> Declaration:
@@ -276,8 +712,38 @@ def pay_resident_contribution(
         purpose=f"{year}年度{SCHEMES[scheme].short_name}（{name[:1]}*）",
         reference=f"resident_contribution:{contribution_id}",
     )
+    paid, _settled = _pay_and_settle(
+        platform,
+        context,
+        order=order,
+        attach=lambda session, order_no: resident.attach_resident_order(
+            session, contribution_id, order_no
+        ),
+        credential=credential,
+        channel=channel,
+        terminal_code=terminal_code,
+    )
+    with platform.session() as session:
+        settled = session.get_one(ResidentContribution, contribution_id)
+        session.expunge(settled)
+    return settled, paid
+
+
+def _pay_and_settle(
+    platform: Platform,
+    context: RequestContext,
+    *,
+    order: PaymentOrder,
+    attach: Callable[[Session, str], object],
+    credential: Credential,
+    channel: Channel,
+    terminal_code: str | None,
+) -> tuple[PaymentOrder, Declaration | None]:
+    """Attach the order to what it pays (in a transaction of its own), debit it through the bank,
+    then settle what it paid when the bank confirmed: the paid order and the settled declaration
+    (None for a resident contribution or an order not paid yet)."""
     with platform.session() as session, transaction(session):
-        resident.attach_resident_order(session, contribution_id, order.order_no)
+        attach(session, order.order_no)
     paid = take_payment(
         platform,
         context,
@@ -286,11 +752,7 @@ def pay_resident_contribution(
         channel=channel,
         terminal_code=terminal_code,
     )
-    settle_if_paid(platform, paid)
-    with platform.session() as session:
-        settled = session.get_one(ResidentContribution, contribution_id)
-        session.expunge(settled)
-    return settled, paid
+    return paid, settle_if_paid(platform, paid)
 
 
 def settle_if_paid(platform: Platform, order: PaymentOrder) -> Declaration | None:

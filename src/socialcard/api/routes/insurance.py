@@ -22,33 +22,46 @@ from socialcard.api.routes.terminals import CHANNEL_OF_KIND
 from socialcard.cards.door import CheckedCard, PhysicalCard, Presented
 from socialcard.catalog.models import Channel
 from socialcard.db import transaction
-from socialcard.errors import InvalidField, PermissionDenied
+from socialcard.errors import InvalidField
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import json_once, json_once_around_calls
 from socialcard.http.insurance import (
     ITEM_OF_DOCUMENT,
     audit_insurance,
+    cancel_declaration,
+    change_enrolment_status,
     declaration_json,
+    declare_back_payment,
+    declare_employer_month,
     employer_in_scope,
+    enrol_for_employer,
+    enrol_holder_with_card,
+    enrolment_in_scope,
     enrolment_json,
     issue_for,
+    leave_employer,
     month_json,
     overview_json,
     pay_declaration,
     pay_resident_contribution,
+    person_in_employer_scope,
+    record_employer_payment,
+    refuse_agents,
     render_pdf,
     resident_json,
+    transfer_in_with_card,
+    transfer_out_with_card,
+    visible_declaration,
     with_card,
+    with_holder_card,
 )
 from socialcard.http.payments import order_json
 from socialcard.insurance import declarations, enrolment, queries, transfers
 from socialcard.insurance.card_records import enrolment_records
 from socialcard.insurance.catalogue import (
     ITEM_DECLARE,
-    ITEM_ENROL,
     ITEM_QUERY,
     ITEM_RECORD,
-    ITEM_TRANSFER,
 )
 from socialcard.insurance.documents import find_document, format_code
 from socialcard.insurance.errors import NotEnrolled
@@ -71,11 +84,7 @@ Period = Annotated[int, Field(ge=199001, le=210012, description="yyyymm")]
 def _person_in_scope(session: Session, ctx: RequestContext, person_id: int) -> int:
     """An employer's agent sees only people enrolled (now or before) through its employer."""
     get_person(session, person_id)
-    employer_id = ctx.require_principal().employer_id
-    if employer_id is not None and not any(
-        e.employer_id == employer_id for e, _n in queries.list_enrolments(session, person_id)
-    ):
-        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+    person_in_employer_scope(session, ctx, person_id)
     return person_id
 
 
@@ -165,30 +174,21 @@ def enrol(
     resident) enrols in person with the card."""
     if body.kind is EnrolmentKind.EMPLOYEE:
         employer_in_scope(ctx, body.employer_id or 0)
-    elif ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员只能办理本单位职工参保。")
+    else:
+        refuse_agents(ctx, "单位经办员只能办理本单位职工参保。")
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
         person_id = _resolve_person(session, platform, body.person_id, body.resident_id)
-        request = enrolment.EnrolRequest(
-            person_id=person_id,
-            kind=body.kind,
-            started_on=body.started_on,
-            channel="api",
-            employer_id=body.employer_id,
-            wage_minor=body.wage_minor,
-            schemes=tuple(body.schemes),
-        )
-        done = enrolment.enrol(session, request, at=platform.clock.now())
-        audit_insurance(
-            session,
+        done = enrol_for_employer(
             platform,
+            session,
             ctx,
-            "insurance.enrolled",
-            "person",
-            person_id,
-            kind=body.kind.value,
-            schemes=[e.scheme.value for e in done],
+            person_id=person_id,
+            employer_id=body.employer_id,
+            started_on=body.started_on,
+            wage_minor=body.wage_minor,
+            channel="api",
+            schemes=tuple(body.schemes),
         )
         session.flush()
         return 201, {"person_id": person_id, "enrolments": [enrolment_json(e) for e in done]}
@@ -196,42 +196,20 @@ def enrol(
     def by_card() -> tuple[int, dict[str, Any]]:
         if body.card_number is None:
             raise InvalidField("card_number", "required", "个人参保须出示社保卡。")
-
-        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if body.person_id not in (None, presented.holder.id):
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            request = enrolment.EnrolRequest(
-                person_id=presented.holder.id,
-                kind=body.kind,
-                started_on=body.started_on,
-                channel="counter",
-                wage_minor=body.wage_minor,
-                schemes=tuple(body.schemes),
-            )
-            done = enrolment.enrol(session, request, at=platform.clock.now())
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.enrolled",
-                "person",
-                presented.holder.id,
-                kind=body.kind.value,
-            )
-            session.flush()
-            return 201, {
-                "person_id": presented.holder.id,
-                "enrolments": [enrolment_json(e) for e in done],
-            }
-
-        return with_card(
+        enrolled = enrol_holder_with_card(
             platform,
             ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_ENROL,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=body.person_id,
+            card_number=body.card_number,
+            kind=body.kind,
+            started_on=body.started_on,
+            wage_minor=body.wage_minor,
+            schemes=tuple(body.schemes),
         )
+        return 201, {
+            "person_id": enrolled.person_id,
+            "enrolments": [enrolment_json(e) for e in enrolled.enrolments],
+        }
 
     if body.kind is EnrolmentKind.EMPLOYEE:
         return json_once(
@@ -270,27 +248,20 @@ def change_enrolment(
     """暂停缴费 / 恢复 / 终止参保."""
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        found = enrolment.get_enrolment_for_update(session, enrolment_id)
-        if found.employer_id is not None:
-            employer_in_scope(ctx, found.employer_id)
-        elif ctx.require_principal().employer_id is not None:
-            raise PermissionDenied("单位经办员只能办理本单位职工。")
+        enrolment_in_scope(ctx, enrolment.get_enrolment_for_update(session, enrolment_id))
         at = platform.clock.now()
         on = body.on or at.date()
         if body.action != "resume" and not body.reason.strip():
             raise InvalidField("reason", "required", "请填写原因。")
-        if body.action == "suspend":
-            changed = enrolment.suspend_enrolment(
-                session, enrolment_id, on=on, reason=body.reason, at=at
-            )
-        elif body.action == "resume":
-            changed = enrolment.resume_enrolment(session, enrolment_id, at=at)
-        else:
-            changed = enrolment.terminate_enrolment(
-                session, enrolment_id, on=on, reason=body.reason, at=at
-            )
-        audit_insurance(
-            session, platform, ctx, f"insurance.enrolment_{body.action}", "enrolment", enrolment_id
+        changed = change_enrolment_status(
+            platform,
+            session,
+            ctx,
+            enrolment_id,
+            action=body.action,
+            on=on,
+            reason=body.reason,
+            at=at,
         )
         session.flush()
         return 200, enrolment_json(changed)
@@ -322,21 +293,8 @@ def departure(
     employer_in_scope(ctx, employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        left = enrolment.leave_employer(
-            session,
-            person_id=body.person_id,
-            employer_id=employer_id,
-            on=body.on,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.departure",
-            "person",
-            body.person_id,
-            employer_id=employer_id,
+        left = leave_employer(
+            platform, session, ctx, person_id=body.person_id, employer_id=employer_id, on=body.on
         )
         session.flush()
         return 200, {"enrolments": [enrolment_json(e) for e in left]}
@@ -386,23 +344,14 @@ def declare(
     employer_in_scope(ctx, body.employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        made = declarations.declare_employer_month(
+        made = declare_employer_month(
+            platform,
             session,
+            ctx,
             employer_id=body.employer_id,
             period=body.period,
             wages={w.person_id: w.wage_minor for w in body.wages},
             channel="api",
-            declared_by=ctx.require_principal().staff_id,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.declared",
-            "declaration",
-            made.declaration_no,
-            total_minor=made.total_minor,
         )
         session.flush()
         return 201, declaration_json(made)
@@ -425,25 +374,16 @@ def back_payment(
     employer_in_scope(ctx, body.employer_id)
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        made = declarations.declare_back_payment(
+        made = declare_back_payment(
+            platform,
             session,
+            ctx,
             employer_id=body.employer_id,
             person_id=body.person_id,
             first_period=body.first_period,
             last_period=body.last_period,
             wage_minor=body.wage_minor,
             channel="api",
-            declared_by=ctx.require_principal().staff_id,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.back_payment",
-            "declaration",
-            made.declaration_no,
-            total_minor=made.total_minor,
         )
         session.flush()
         return 201, declaration_json(made)
@@ -470,8 +410,7 @@ def declare_flexible(
 ) -> Response:
     """个人缴费申报 (item 23): a flexible worker declares their own months with the card at the
     counter; they pay it with …/card-payment."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员不能办理个人缴费申报。")
+    refuse_agents(ctx, "单位经办员不能办理个人缴费申报。")
 
     def by_card() -> tuple[int, dict[str, Any]]:
         def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
@@ -514,18 +453,9 @@ def declare_flexible(
     )
 
 
-def _visible_declaration(session: Session, ctx: RequestContext, declaration_no: str) -> Any:
-    found = queries.get_declaration(session, declaration_no)
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    elif ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("单位经办员只能查看本单位的申报。")
-    return found
-
-
 @router.get("/declarations/{declaration_no}")
 def declaration(declaration_no: str, session: DbSession, ctx: Context) -> dict[str, Any]:
-    found = _visible_declaration(session, ctx, declaration_no)
+    found = visible_declaration(session, ctx, declaration_no)
     shown = declaration_json(found)
     shown["lines"] = [
         month_json(m) | {"person_id": m.person_id}
@@ -544,25 +474,16 @@ def record_payment(
 ) -> Response:
     """The employer's transfer arrived in the fund's income account (from the bank statement):
     the declaration is paid in full, once; a different amount is refused."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("到账由社保经办机构按银行对账确认。")
+    refuse_agents(ctx, "到账由社保经办机构按银行对账确认。")
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        paid = declarations.record_employer_payment(
+        paid = record_employer_payment(
+            platform,
             session,
+            ctx,
             declaration_no,
             paid_minor=body.paid_minor,
             bank_reference=body.bank_reference,
-            at=platform.clock.now(),
-        )
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.payment_recorded",
-            "declaration",
-            declaration_no,
-            paid_minor=body.paid_minor,
         )
         session.flush()
         return 200, declaration_json(paid)
@@ -584,11 +505,8 @@ def cancel(
     """Withdraw an unpaid declaration."""
 
     def operation(session: Session) -> tuple[int, dict[str, Any]]:
-        _visible_declaration(session, ctx, declaration_no)
-        done = declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
-        audit_insurance(
-            session, platform, ctx, "insurance.declaration_cancelled", "declaration", declaration_no
-        )
+        visible_declaration(session, ctx, declaration_no)
+        done = cancel_declaration(platform, session, ctx, declaration_no)
         session.flush()
         return 200, declaration_json(done)
 
@@ -737,45 +655,20 @@ def transfer_out(
 ) -> Response:
     """Transfer the relation to another region with the card as credential (item 24): the
     answer holds the data file (base64) for the receiving office."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("关系转移由社保经办机构办理。")
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
 
     def once() -> tuple[int, dict[str, Any]]:
-        def effect(s: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            moved = transfers.transfer_out(
-                s,
-                platform.keys,
-                person_id=person_id,
-                region_code=body.region_code,
-                region_name=body.region_name,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_out",
-                "insurance_transfer",
-                moved.transfer.transfer_no,
-                region=body.region_code,
-            )
-            return 201, _transfer_json(moved.transfer) | {
-                "data_base64": base64.b64encode(moved.data_file).decode()
-            }
-
-        return with_card(
+        moved = transfer_out_with_card(
             platform,
             ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=body.card_number,
+            region_code=body.region_code,
+            region_name=body.region_name,
         )
+        return 201, _transfer_json(moved.transfer) | {
+            "data_base64": base64.b64encode(moved.data_file).decode()
+        }
 
     return json_once_around_calls(
         platform,
@@ -796,46 +689,17 @@ def transfer_in(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Merge a history from another region (its months marked by region)."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("关系转移由社保经办机构办理。")
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
     try:
         data = base64.b64decode(body.data_base64, validate=True)
     except ValueError:
         raise InvalidField("data_base64", "base64", "转移数据文件应为 base64。") from None
 
     def once() -> tuple[int, dict[str, Any]]:
-        def effect(s: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            arrived = transfers.transfer_in(
-                s,
-                platform.keys,
-                person_id=person_id,
-                data=data,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_in",
-                "insurance_transfer",
-                arrived.transfer_no,
-                region=arrived.region_code,
-            )
-            return 201, _transfer_json(arrived)
-
-        return with_card(
-            platform,
-            ctx,
-            credential=CheckedCard(body.card_number),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+        arrived = transfer_in_with_card(
+            platform, ctx, person_id=person_id, card_number=body.card_number, data=data
         )
+        return 201, _transfer_json(arrived)
 
     return json_once_around_calls(
         platform,
@@ -917,18 +781,13 @@ def issue(
     card_number = body.card_number
 
     def by_card() -> tuple[int, dict[str, Any]]:
-        def effect(session: Session, presented: Presented) -> tuple[int, dict[str, Any]]:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            return 201, _document_answer(issue_in(session))
-
-        return with_card(
+        return with_holder_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number),
+            person_id=person_id,
+            card_number=card_number,
             item_no=ITEM_OF_DOCUMENT[body.kind],
-            channel=Channel.COUNTER,
-            effect=effect,
+            effect=lambda session, _presented: (201, _document_answer(issue_in(session))),
         )
 
     return json_once_around_calls(
@@ -945,8 +804,7 @@ def issue(
 def transfer_data_file(transfer_no: str, ctx: Context, platform: PlatformDep) -> Response:
     """A relation transfer's data file again, as it was sent (or as it arrived), for the
     receiving office; the download is audited (the file holds the ID number and the history)."""
-    if ctx.require_principal().employer_id is not None:
-        raise PermissionDenied("关系转移由社保经办机构办理。")
+    refuse_agents(ctx, "关系转移由社保经办机构办理。")
     with platform.session() as session, transaction(session):
         transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
         _person_in_scope(session, ctx, transfer.person_id)

@@ -27,9 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcard.bootstrap import Platform
-from socialcard.cards.door import CheckedCard, Presented
 from socialcard.cards.errors import CardNotFound, CardUseRefused
-from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.errors import Conflict, DomainError, InvalidField, NotFound, PermissionDenied
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
@@ -37,14 +35,28 @@ from socialcard.http.insurance import (
     ITEM_OF_DOCUMENT,
     IssuedDocument,
     audit_insurance,
+    cancel_declaration,
+    change_enrolment_status,
+    declare_back_payment,
+    declare_employer_month,
     employer_in_scope,
+    enrol_for_employer,
+    enrol_holder_with_card,
+    enrolment_in_scope,
+    is_agent,
     issue_pdf,
-    with_card,
+    leave_employer,
+    person_in_employer_scope,
+    record_employer_payment,
+    refuse_agents,
+    transfer_in_with_card,
+    transfer_out_with_card,
+    visible_declaration,
+    with_holder_card,
 )
 from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
 from socialcard.http.problems import status_for
-from socialcard.insurance import declarations, enrolment, queries, transfers
-from socialcard.insurance.catalogue import ITEM_ENROL, ITEM_TRANSFER
+from socialcard.insurance import queries, transfers
 from socialcard.insurance.declarations import current_period
 from socialcard.insurance.errors import (
     DECLARATION_STATUS_LABELS,
@@ -189,36 +201,14 @@ def to_year(text: str, name: str, label: str) -> int:
 # -- who may see what -----------------------------------------------------------------------------
 
 
-def is_agent(ctx: RequestContext) -> bool:
-    return ctx.require_principal().employer_id is not None
-
-
-def refuse_agents(ctx: RequestContext, message: str) -> None:
-    if is_agent(ctx):
-        raise PermissionDenied(message)
-
-
 def visible_person(session: Session, ctx: RequestContext, person_id: int) -> Person:
     """The person, when the caller may see them: an employer's agent only people enrolled (now or
     before) through its employer, others within their county scope."""
     principal = ctx.require_principal()
     person = get_person(session, person_id)
-    if principal.employer_id is not None and not any(
-        e.employer_id == principal.employer_id
-        for e, _name in queries.list_enrolments(session, person_id)
-    ):
-        raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+    person_in_employer_scope(session, ctx, person_id)
     check_person_scope(principal, person)
     return person
-
-
-def visible_declaration(session: Session, ctx: RequestContext, declaration_no: str) -> Declaration:
-    found = queries.get_declaration(session, declaration_no)
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    else:
-        refuse_agents(ctx, "单位经办员只能查看本单位的申报。")
-    return found
 
 
 def get_employer(session: Session, employer_id: int) -> Employer:
@@ -343,7 +333,7 @@ def render_person(
         e.id: e.name for e in session.scalars(select(Employer).where(Employer.id.in_(employer_ids)))
     }
     all_months = queries.contribution_months(session, person_id)
-    agent = principal.employer_id is not None
+    agent = is_agent(ctx)
     back_payable = {
         e.employer_id: name or ""
         for e, name in overview.enrolments
@@ -454,40 +444,15 @@ def enrol_with_card(
                 "card_number", "required", "个人参保须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> int:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            done = enrolment.enrol(
-                s,
-                enrolment.EnrolRequest(
-                    person_id=person_id,
-                    kind=chosen,
-                    started_on=start,
-                    channel="counter",
-                    wage_minor=amount,
-                    schemes=picked,
-                ),
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.enrolled",
-                "person",
-                person_id,
-                kind=chosen.value,
-                schemes=[e.scheme.value for e in done],
-            )
-            return len(done)
-
-        with_card(
+        enrol_holder_with_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_ENROL,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=card_number.strip(),
+            kind=chosen,
+            started_on=start,
+            wage_minor=amount,
+            schemes=picked,
         )
     except PermissionDenied:
         raise
@@ -511,10 +476,7 @@ def change_enrolment(
     if found is None:
         raise NotFound(f"没有参保记录 {enrolment_id}。", enrolment=enrolment_id)
     person_id = found.person_id
-    if found.employer_id is not None:
-        employer_in_scope(ctx, found.employer_id)
-    else:
-        refuse_agents(ctx, "单位经办员只能办理本单位职工。")
+    enrolment_in_scope(ctx, found)
     session.rollback()
     try:
         if action not in STATUS_ACTIONS:
@@ -524,24 +486,15 @@ def change_enrolment(
         at = platform.clock.now()
         on = at.astimezone(SHANGHAI).date()
         with transaction(session):
-            if action == "suspend":
-                enrolment.suspend_enrolment(
-                    session, enrolment_id, on=on, reason=reason.strip(), at=at
-                )
-            elif action == "resume":
-                enrolment.resume_enrolment(session, enrolment_id, at=at)
-            else:
-                enrolment.terminate_enrolment(
-                    session, enrolment_id, on=on, reason=reason.strip(), at=at
-                )
-            audit_insurance(
-                session,
+            change_enrolment_status(
                 platform,
+                session,
                 ctx,
-                f"insurance.enrolment_{action}",
-                "enrolment",
                 enrolment_id,
+                action=action,
+                on=on,
                 reason=reason.strip(),
+                at=at,
             )
     except PermissionDenied:
         raise
@@ -581,25 +534,16 @@ def back_payment(
         last = to_period(last_period, "last_period", "截止月份")
         amount = to_fen(wage, "wage", "月缴费工资")
         with transaction(session):
-            made = declarations.declare_back_payment(
+            declare_back_payment(
+                platform,
                 session,
+                ctx,
                 employer_id=employer_id,
                 person_id=person_id,
                 first_period=first,
                 last_period=last,
                 wage_minor=amount,
                 channel="web",
-                declared_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.back_payment",
-                "declaration",
-                made.declaration_no,
-                total_minor=made.total_minor,
             )
     except PermissionDenied:
         raise
@@ -629,38 +573,13 @@ def transfer_out(
                 "card_number", "required", "关系转移须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> transfers.TransferredOut:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            moved = transfers.transfer_out(
-                s,
-                platform.keys,
-                person_id=person_id,
-                region_code=region_code.strip(),
-                region_name=region_name.strip(),
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_out",
-                "insurance_transfer",
-                moved.transfer.transfer_no,
-                region=region_code.strip(),
-            )
-            return moved
-
-        moved = with_card(
+        moved = transfer_out_with_card(
             platform,
             ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+            person_id=person_id,
+            card_number=card_number.strip(),
+            region_code=region_code.strip(),
+            region_name=region_name.strip(),
         )
     except PermissionDenied:
         raise
@@ -705,37 +624,8 @@ def transfer_in(
                 "card_number", "required", "关系转移须出示社保卡：请填写核验过的卡号。"
             )
 
-        def effect(s: Session, presented: Presented) -> int:
-            if presented.holder.id != person_id:
-                raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-            arrived = transfers.transfer_in(
-                s,
-                platform.keys,
-                person_id=person_id,
-                data=data,
-                card_id=presented.card.id,
-                channel="counter",
-                created_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                s,
-                platform,
-                ctx,
-                "insurance.transferred_in",
-                "insurance_transfer",
-                arrived.transfer_no,
-                region=arrived.region_code,
-            )
-            return arrived.months
-
-        with_card(
-            platform,
-            ctx,
-            credential=CheckedCard(card_number.strip()),
-            item_no=ITEM_TRANSFER,
-            channel=Channel.COUNTER,
-            effect=effect,
+        transfer_in_with_card(
+            platform, ctx, person_id=person_id, card_number=card_number.strip(), data=data
         )
     except PermissionDenied:
         raise
@@ -806,18 +696,13 @@ def issue_document(
 
         if card_number.strip():
             # The holder is at the counter: printing is a card use of the item (27, 28 or 24).
-            def effect(s: Session, presented: Presented) -> IssuedDocument:
-                if presented.holder.id != person_id:
-                    raise InvalidField("card_number", "holder", "社保卡不是该参保人的。")
-                return issue_in(s)
-
-            issued = with_card(
+            issued = with_holder_card(
                 platform,
                 ctx,
-                credential=CheckedCard(card_number.strip()),
+                person_id=person_id,
+                card_number=card_number.strip(),
                 item_no=ITEM_OF_DOCUMENT[chosen],
-                channel=Channel.COUNTER,
-                effect=effect,
+                effect=lambda s, _presented: issue_in(s),
             )
         else:
             with transaction(session):
@@ -892,7 +777,7 @@ def render_employer(
         shown_forms=shown,
         employer=found,
         county_name=county.name if county is not None else "",
-        is_agent=principal.employer_id is not None,
+        is_agent=is_agent(ctx),
         headcount=queries.employer_headcount(session, employer_id),
         employees=employees,
         active=[r for r in employees if r.enrolment.status is EnrolmentStatus.ACTIVE],
@@ -959,28 +844,15 @@ def enrol_employee(
                 raise InvalidField(
                     "resident_id", "registered", "该人员不在户籍登记中，请先到窗口核实。"
                 )
-            done = enrolment.enrol(
-                session,
-                enrolment.EnrolRequest(
-                    person_id=person.id,
-                    kind=EnrolmentKind.EMPLOYEE,
-                    started_on=start,
-                    channel="web",
-                    employer_id=employer_id,
-                    wage_minor=amount,
-                ),
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
+            enrol_for_employer(
                 platform,
+                session,
                 ctx,
-                "insurance.enrolled",
-                "person",
-                person.id,
-                kind=EnrolmentKind.EMPLOYEE.value,
+                person_id=person.id,
                 employer_id=employer_id,
-                schemes=[e.scheme.value for e in done],
+                started_on=start,
+                wage_minor=amount,
+                channel="web",
             )
     except PermissionDenied:
         raise
@@ -1008,21 +880,8 @@ def departure(
     try:
         left_on = to_date(on, "on", "离职日期")
         with transaction(session):
-            enrolment.leave_employer(
-                session,
-                person_id=person_id,
-                employer_id=employer_id,
-                on=left_on,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.departure",
-                "person",
-                person_id,
-                employer_id=employer_id,
+            leave_employer(
+                platform, session, ctx, person_id=person_id, employer_id=employer_id, on=left_on
             )
     except PermissionDenied:
         raise
@@ -1063,23 +922,14 @@ def declare(
             if text.strip():
                 changed[pid] = to_fen(text, "wages", "变动后的月工资")
         with transaction(session):
-            made = declarations.declare_employer_month(
+            declare_employer_month(
+                platform,
                 session,
+                ctx,
                 employer_id=employer_id,
                 period=month,
                 wages=changed,
                 channel="web",
-                declared_by=ctx.require_principal().staff_id,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.declared",
-                "declaration",
-                made.declaration_no,
-                total_minor=made.total_minor,
             )
     except PermissionDenied:
         raise
@@ -1133,21 +983,13 @@ def record_payment(
     try:
         amount = to_fen(paid, "paid", "到账金额")
         with transaction(session):
-            declarations.record_employer_payment(
+            record_employer_payment(
+                platform,
                 session,
+                ctx,
                 declaration_no,
                 paid_minor=amount,
                 bank_reference=bank_reference,
-                at=platform.clock.now(),
-            )
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.payment_recorded",
-                "declaration",
-                declaration_no,
-                paid_minor=amount,
             )
     except PermissionDenied:
         raise
@@ -1166,15 +1008,7 @@ def cancel(
     session.rollback()
     try:
         with transaction(session):
-            declarations.cancel_declaration(session, declaration_no, at=platform.clock.now())
-            audit_insurance(
-                session,
-                platform,
-                ctx,
-                "insurance.declaration_cancelled",
-                "declaration",
-                declaration_no,
-            )
+            cancel_declaration(platform, session, ctx, declaration_no)
     except PermissionDenied:
         raise
     except DomainError as error:
