@@ -216,3 +216,24 @@ def test_unknown_paths_are_404_problems_for_the_api_and_pages_for_people(
     page = client.get("/nothing-here")
     assert page.status_code == 404
     assert "页面不存在" in page.text
+
+
+def test_every_answer_carries_its_request_id_and_the_log_names_only_the_route(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = api_client(platform, make_staff(platform, "clerk"))
+    number = "43112419900101123" + check_character("43112419900101123")
+    person_id = add_person(platform, number, name="李四", county="431124")
+    caplog.set_level("INFO", logger="socialcard.access_log")
+    given = client.get(f"/api/v1/persons/{person_id}", headers={"X-Request-Id": "rid-given-1"})
+    made = client.get(f"/api/v1/persons/{person_id}")
+    assert given.headers["X-Request-Id"] == "rid-given-1"
+    assert len(made.headers["X-Request-Id"]) == 32
+    assert made.headers["X-Content-Type-Options"] == "nosniff"
+    assert made.headers["X-Frame-Options"] == "DENY"
+    lines = [r.getMessage() for r in caplog.records if r.name == "socialcard.access_log"]
+    assert any(
+        line.startswith("GET /api/v1/persons/{person_id} 200 ") and "rid=rid-given-1" in line
+        for line in lines
+    ), lines
+    assert {line.split(" ")[1] for line in lines} == {"/api/v1/persons/{person_id}"}
