@@ -290,3 +290,16 @@ def test_an_employer_agent_not_attached_to_an_employer_acts_for_nobody(
         headers=_key(1),
     )
     assert refused.status_code == 403
+
+
+def test_a_county_officer_reads_only_the_county_s_insured(platform: Platform) -> None:
+    """The API keeps the staff pages' county scope: an officer of 道县 reads 道县's insured only."""
+    daoxian = api_client(
+        platform, make_staff(platform, "dx_officer", roles=("insurance_officer",), scope="431124")
+    )
+    number = resident_id_for("431124", "19850312", 3)
+    local = add_person(platform, number, name="道县人", county="431124")
+    elsewhere = add_person(platform, resident_id_for("431103", "19850312", 4), county="431103")
+    assert daoxian.get(f"/api/v1/insurance/persons/{local}").status_code == 200
+    refused = daoxian.get(f"/api/v1/insurance/persons/{elsewhere}")
+    assert refused.status_code == 403, refused.text

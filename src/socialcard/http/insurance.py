@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from socialcard.access.audit import append_audit
@@ -27,6 +28,7 @@ from socialcard.errors import InvalidField, PermissionDenied
 from socialcard.http.cards import use_card
 from socialcard.http.context import RequestContext
 from socialcard.http.payments import take_payment
+from socialcard.http.persons import check_person_scope
 from socialcard.insurance import declarations, documents, enrolment, queries, resident, transfers
 from socialcard.insurance.catalogue import (
     DEPARTMENT,
@@ -64,6 +66,7 @@ from socialcard.kernel.money import Money
 from socialcard.payments import queries as payment_queries
 from socialcard.payments import services as payments
 from socialcard.payments.models import OrderStatus, PaymentOrder
+from socialcard.registry.models import Person
 from socialcard.registry.queries import get_person
 from socialcard.reports.insurance_documents import render_insurance_document
 
@@ -106,6 +109,43 @@ def person_in_employer_scope(session: Session, context: RequestContext, person_i
         e.employer_id == employer_id for e, _name in queries.list_enrolments(session, person_id)
     ):
         raise PermissionDenied("单位经办员只能查询本单位参保职工。", person=person_id)
+
+
+def visible_person(session: Session, context: RequestContext, person_id: int) -> Person:
+    """The person, when the caller may see them: an employer's agent only people enrolled (now or
+    before) through its employer, others within their county scope."""
+    person = get_person(session, person_id)
+    person_in_employer_scope(session, context, person_id)
+    check_person_scope(context.require_principal(), person)
+    return person
+
+
+def transfer_file_response(
+    platform: Platform, session: Session, context: RequestContext, transfer_no: str
+) -> Response:
+    """A relation transfer's data file again, as it was sent (or as it arrived), for the other
+    region's office: for the agency's staff only, within their scope, each download audited (the
+    file holds the ID number and the history)."""
+    refuse_agents(context, "关系转移由社保经办机构办理。")
+    transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
+    visible_person(session, context, transfer.person_id)
+    with transaction(session):
+        audit_insurance(
+            session,
+            platform,
+            context,
+            "insurance.transfer_file_downloaded",
+            "insurance_transfer",
+            transfer_no,
+        )
+    return Response(
+        data,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{transfer_no}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def enrolment_in_scope(context: RequestContext, found: Enrolment) -> None:

@@ -21,7 +21,6 @@ from socialcard.api.routes import api_router
 from socialcard.api.routes.terminals import CHANNEL_OF_KIND
 from socialcard.cards.door import CheckedCard, PhysicalCard, Presented
 from socialcard.catalog.models import Channel
-from socialcard.db import transaction
 from socialcard.errors import InvalidField
 from socialcard.http.context import Context, DbSession, PlatformDep, RequestContext
 from socialcard.http.idempotency import json_once, json_once_around_calls
@@ -44,19 +43,20 @@ from socialcard.http.insurance import (
     overview_json,
     pay_declaration,
     pay_resident_contribution,
-    person_in_employer_scope,
     record_employer_payment,
     refuse_agents,
     render_pdf,
     resident_json,
+    transfer_file_response,
     transfer_in_with_card,
     transfer_out_with_card,
     visible_declaration,
+    visible_person,
     with_card,
     with_holder_card,
 )
 from socialcard.http.payments import order_json
-from socialcard.insurance import declarations, enrolment, queries, transfers
+from socialcard.insurance import declarations, enrolment, queries
 from socialcard.insurance.card_records import enrolment_records
 from socialcard.insurance.catalogue import (
     ITEM_DECLARE,
@@ -82,10 +82,9 @@ Period = Annotated[int, Field(ge=199001, le=210012, description="yyyymm")]
 
 
 def _person_in_scope(session: Session, ctx: RequestContext, person_id: int) -> int:
-    """An employer's agent sees only people enrolled (now or before) through its employer."""
-    get_person(session, person_id)
-    person_in_employer_scope(session, ctx, person_id)
-    return person_id
+    """An employer's agent sees only people enrolled (now or before) through its employer; staff
+    only people within their county scope (as on the staff pages)."""
+    return visible_person(session, ctx, person_id).id
 
 
 def _resolve_person(
@@ -801,26 +800,12 @@ def issue(
 
 
 @router.get("/transfers/{transfer_no}/data-file")
-def transfer_data_file(transfer_no: str, ctx: Context, platform: PlatformDep) -> Response:
+def transfer_data_file(
+    transfer_no: str, ctx: Context, session: DbSession, platform: PlatformDep
+) -> Response:
     """A relation transfer's data file again, as it was sent (or as it arrived), for the
     receiving office; the download is audited (the file holds the ID number and the history)."""
-    refuse_agents(ctx, "关系转移由社保经办机构办理。")
-    with platform.session() as session, transaction(session):
-        transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
-        _person_in_scope(session, ctx, transfer.person_id)
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.transfer_file_downloaded",
-            "insurance_transfer",
-            transfer_no,
-        )
-    return Response(
-        data,
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{transfer_no}.json"'},
-    )
+    return transfer_file_response(platform, session, ctx, transfer_no)
 
 
 @router.get("/documents/{document_no}.pdf")

@@ -46,17 +46,18 @@ from socialcard.http.insurance import (
     is_agent,
     issue_pdf,
     leave_employer,
-    person_in_employer_scope,
     record_employer_payment,
     refuse_agents,
+    transfer_file_response,
     transfer_in_with_card,
     transfer_out_with_card,
     visible_declaration,
+    visible_person,
     with_holder_card,
 )
-from socialcard.http.persons import check_person_scope, find_persons, open_person, present_person
+from socialcard.http.persons import find_persons, open_person, present_person
 from socialcard.http.problems import status_for
-from socialcard.insurance import queries, transfers
+from socialcard.insurance import queries
 from socialcard.insurance.declarations import current_period
 from socialcard.insurance.errors import (
     DECLARATION_STATUS_LABELS,
@@ -79,7 +80,7 @@ from socialcard.kernel.clock import SHANGHAI, local_today
 from socialcard.kernel.money import Money
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.regions import queries as regions
-from socialcard.registry.models import Employer, Person
+from socialcard.registry.models import Employer
 from socialcard.registry.queries import find_person_by_resident_id, get_person
 from socialcard.web.forms import FormErrors, see_other
 from socialcard.web.insurance_records import (
@@ -199,16 +200,6 @@ def to_year(text: str, name: str, label: str) -> int:
 
 
 # -- who may see what -----------------------------------------------------------------------------
-
-
-def visible_person(session: Session, ctx: RequestContext, person_id: int) -> Person:
-    """The person, when the caller may see them: an employer's agent only people enrolled (now or
-    before) through its employer, others within their county scope."""
-    principal = ctx.require_principal()
-    person = get_person(session, person_id)
-    person_in_employer_scope(session, ctx, person_id)
-    check_person_scope(principal, person)
-    return person
 
 
 def get_employer(session: Session, employer_id: int) -> Employer:
@@ -1049,28 +1040,8 @@ def declaration_lines(
 def transfer_data_file(
     transfer_no: str, ctx: Context, session: DbSession, platform: PlatformDep
 ) -> Response:
-    """A relation transfer's data file again (as sent, or as it arrived), to hand to the other
-    region's office; the download is audited (the file holds the ID number and the history)."""
-    refuse_agents(ctx, "关系转移由社保经办机构办理。")
-    transfer, data = transfers.transfer_data_file(session, platform.keys, transfer_no)
-    visible_person(session, ctx, transfer.person_id)
-    with transaction(session):
-        audit_insurance(
-            session,
-            platform,
-            ctx,
-            "insurance.transfer_file_downloaded",
-            "insurance_transfer",
-            transfer_no,
-        )
-    return Response(
-        data,
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{transfer_no}.json"',
-            "Cache-Control": "no-store",
-        },
-    )
+    """A relation transfer's data file again, to hand to the other region's office."""
+    return transfer_file_response(platform, session, ctx, transfer_no)
 
 
 # -- the employer's agent's own door --------------------------------------------------------------
