@@ -8,13 +8,14 @@ no fund or clearing account is a hot row.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, Table, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,8 +173,11 @@ def _apply_to_floors(session: Session, deltas: dict[int, _Delta], at: datetime) 
     500 accounts, so a journal crediting twenty thousand personal accounts stays set-based."""
     if not deltas:
         return
-    balance = cast(Table, LedgerBalance.__table__)
     ids = sorted(deltas)
+    column = cast(Table, LedgerBalance.__table__).c.updated_at
+    dialect = session.connection().dialect
+    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+    stamp = convert(at) if convert is not None else at
     for i in range(0, len(ids), FLOOR_CHUNK):
         chunk = ids[i : i + FLOOR_CHUNK]
         locked = session.scalars(
@@ -186,23 +190,28 @@ def _apply_to_floors(session: Session, deltas: dict[int, _Delta], at: datetime) 
             # Every floored account is opened with its balance row; one without it would escape
             # its floor, so refuse the whole journal instead.
             raise RuntimeError("a floored account has no balance row")
-        session.execute(
-            update(balance)
-            .where(balance.c.account_id == bindparam("aid"))
-            .values(
-                debits_posted=balance.c.debits_posted + bindparam("dp"),
-                credits_posted=balance.c.credits_posted + bindparam("cp"),
-                debits_pending=balance.c.debits_pending + bindparam("dpend"),
-                credits_pending=balance.c.credits_pending + bindparam("cpend"),
-                updated_at=bindparam("at"),
-            ),
-            [
-                {"aid": a, "dp": deltas[a][0], "cp": deltas[a][1], "dpend": deltas[a][2],
-                 "cpend": deltas[a][3], "at": at}
-                for a in chunk
-            ],
-        )  # fmt: skip
+        connection = session.connection()
+        # One prepared UPDATE run for the chunk with plain parameter tuples (SQLAlchemy's
+        # executemany would build and convert a parameter dict per account).
+        connection.exec_driver_sql(
+            _balance_update(connection.dialect.paramstyle),
+            [(*deltas[a], stamp, a) for a in chunk],
+        )
         _check_floors(session, chunk, deltas)
+
+
+@functools.cache
+def _balance_update(paramstyle: str) -> str:
+    """The balance rows' UPDATE in the driver's own parameter style (qmark for sqlite3, format
+    for psycopg), built once."""
+    mark = "%s" if paramstyle in ("format", "pyformat") else "?"
+    return (
+        f"UPDATE ledger_balances SET debits_posted = debits_posted + {mark}, "
+        f"credits_posted = credits_posted + {mark}, "
+        f"debits_pending = debits_pending + {mark}, "
+        f"credits_pending = credits_pending + {mark}, updated_at = {mark} "
+        f"WHERE account_id = {mark}"
+    )
 
 
 def _check_floors(session: Session, ids: list[int], deltas: dict[int, _Delta]) -> None:
