@@ -8,8 +8,7 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
@@ -263,11 +262,11 @@ def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
     }
 
 
-def _of_bank(
-    bank_code: str, results: list[ResultRow]
-) -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
-    for row in results:
-        yield (bank_code, *row)
+StagedResult = tuple[str, int, str, int, str | None, str | None]  # the bank, then a ResultRow
+
+
+def _of_bank(bank_code: str, results: list[ResultRow]) -> list[StagedResult]:
+    return [(bank_code, *row) for row in results]
 
 
 @dataclass
@@ -295,7 +294,7 @@ def apply_returns(
     connection = session.connection()
     staging.create(connection)
     try:
-        answers = []
+        answers: list[StagedResult] = []
         for bank_code in fresh:
             try:
                 with session.begin_nested():
@@ -310,26 +309,19 @@ def apply_returns(
                 outcome.refused[bank_code] = error
                 continue
             outcome.banks.append(bank_code)
-            results.sort(key=itemgetter(1))  # already in order from a well-behaved bank
-            answers.append(_of_bank(bank_code, results))
-        # In list order across the banks (an end-to-end id is the batch number and the list
-        # row, zero-padded): the lines are then updated page by page in the order they were
-        # written, each page once, not once per bank.
-        lines = 0
-
-        def merged() -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
-            nonlocal lines
-            for row in heapq.merge(*answers, key=itemgetter(2)):
-                lines += 1
-                yield row
-
+            answers.extend(_of_bank(bank_code, results))
         if not outcome.banks:
             return outcome
-        bulk_insert_tuples(session, staging, merged())
+        # In list order across the banks (an end-to-end id is the batch number and the list
+        # row, zero-padded): the lines are then updated page by page in the order they were
+        # written, each page once, not once per bank. Each bank's answers are already in that
+        # order (a well-behaved bank answers in file order), so the sort merges a few runs.
+        answers.sort(key=itemgetter(2))
+        bulk_insert_tuples(session, staging, answers)
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
-            if lines >= 10_000:
+            if len(answers) >= 10_000:
                 give_batch_memory(session)
         _apply_staged(session, staging, batch, outcome.banks, at=at)
     finally:
