@@ -20,10 +20,11 @@ from socialcard.banks.errors import BankBatchConflict, BankFileInvalid, BankFile
 from socialcard.banks.formats.batch_file import (
     RETURN_VERSION,
     ResultRow,
+    SendRow,
     parse_return_rows,
     parse_send_file,
     parse_send_header,
-    render_send_file,
+    render_send_rows,
     send_answer_keys,
 )
 from socialcard.banks.formats.framing import header_encoding
@@ -61,7 +62,25 @@ def store_send_file(
     Raises:
         BankBatchConflict: the batch number already holds a different file.
     """
-    content = render_send_file(file, encoding=encoding)
+    rows = [
+        (line.seq, line.end_to_end_id, line.resident_id, line.name, line.account_number,
+         line.amount_minor, line.memo)
+        for line in file.lines
+    ]  # fmt: skip
+    return store_send_rows(session, file, rows, encoding=encoding, at=at)
+
+
+def store_send_rows(
+    session: Session,
+    file: InstructionFile,
+    rows: Sequence[SendRow],
+    *,
+    encoding: str = "gbk",
+    at: datetime,
+) -> BankFile:
+    """store_send_file over the file's header (its own lines are not read) and its detail lines
+    as plain values (render_send_rows): a city-wide batch's file without a million objects."""
+    content = render_send_rows(file, rows, encoding=encoding)
     digest = sm3_hex(content)
     stored = queries.find_send_file(session, file.bank_code, file.batch_no)
     if stored is not None:
@@ -77,8 +96,8 @@ def store_send_file(
         encoding=codecs.lookup(encoding).name,
         content=content,
         sha256=digest,
-        line_count=file.count,
-        amount_minor=file.amount_minor,
+        line_count=len(rows),
+        amount_minor=sum(row[5] for row in rows),
         status=BankFileStatus.PREPARED,
         attempts=0,
         created_at=at,

@@ -206,7 +206,8 @@ class PaymentLine(Base):
         # and leaving it out of every index lets PostgreSQL update the row in place (HOT, with
         # the free space of the table's fill factor 50, migration 0015) instead of adding
         # entries to every index.
-        Index("ix_disbursement_lines_batch_bank", "batch_id", "bank_code"),
+        # No index on (batch_id, bank_code): the unique (batch_id, seq) finds a batch's lines
+        # for every read by bank (migration 0017).
         Index("ix_disbursement_lines_person", "person_id", "id"),
         Index(
             "ix_disbursement_lines_correction",

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from socialcard.disbursement.errors import PayeeListUnreadable
+from socialcard.kernel.collector import collector_paused
 from socialcard.kernel.resident_id import InvalidResidentId, ResidentId
 
 COLUMNS: Final = {
@@ -137,6 +138,16 @@ def read_payee_list(
 ) -> list[PayeeRow]:
     """Every data row of the list as a PayeeRow, in file order. A file that is not a list at all
     (wrong type, missing column) raises PayeeListUnreadable naming what is wrong."""
+    # A million rows of plain values and no cycles: the collector would only rescan them.
+    with collector_paused():
+        return _read_payee_list(
+            data, filename=filename, period=period, max_line_minor=max_line_minor
+        )
+
+
+def _read_payee_list(
+    data: bytes, *, filename: str, period: str, max_line_minor: int
+) -> list[PayeeRow]:
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         rows = _rows_of_xlsx(data)

@@ -8,9 +8,8 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -37,7 +36,7 @@ from socialcard.access.notifications import record_messages_from
 from socialcard.banks import queries as bank_queries
 from socialcard.banks import services as bank_services
 from socialcard.banks.errors import BankBatchConflict, BankFileInvalid
-from socialcard.banks.formats.batch_file import ResultRow
+from socialcard.banks.formats.batch_file import ResultRow, SendRow
 from socialcard.banks.gateway import (
     BankGateway,
     BankTimeout,
@@ -67,6 +66,7 @@ from socialcard.disbursement.services import (
     refresh_counts,
 )
 from socialcard.errors import DomainError
+from socialcard.kernel.collector import collector_paused
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
@@ -120,9 +120,20 @@ def build_send_file(
 def build_send_files(
     session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
 ) -> dict[str, InstructionFile]:
-    """build_send_file for several banks in one pass over the batch's lines in list order (a
-    holder's rows are then read in the order they were written, once for all banks, instead
-    of the whole registry once per bank)."""
+    """build_send_file for several banks in one pass over the batch's lines in list order."""
+    return {
+        bank_code: replace(header, lines=tuple(InstructionLine(*row) for row in rows))
+        for bank_code, (header, rows) in _send_rows(session, keys, batch, bank_codes).items()
+    }
+
+
+def _send_rows(
+    session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
+) -> dict[str, tuple[InstructionFile, list[SendRow]]]:
+    """Each bank's send file as its header (a file without lines) and its detail lines as plain
+    values, from one pass over the batch's lines in list order (a holder's rows are then read in
+    the order they were written, once for all banks, instead of the whole registry once per
+    bank). The lines of a city-wide batch are a million: no object per line."""
     programme = session.get_one(Programme, batch.programme_id)
     assert batch.approved_at is not None
     wanted = sorted(set(bank_codes))
@@ -151,31 +162,32 @@ def build_send_files(
         )
         .tuples()
     )
-    lines: dict[str, list[InstructionLine]] = {bank_code: [] for bank_code in wanted}
+    lines: dict[str, list[SendRow]] = {bank_code: [] for bank_code in wanted}
+    appends = {bank_code: of_bank.append for bank_code, of_bank in lines.items()}
+    counts = dict.fromkeys(wanted, 0)
     decrypt = keys.decrypt
-    for bank_code, e2e, id_cipher, name, account_cipher, amount, memo in rows:
-        of_bank = lines[str(bank_code)]
-        of_bank.append(
-            InstructionLine(
-                len(of_bank) + 1,
-                e2e,
-                decrypt(id_cipher),
-                name,
-                decrypt(account_cipher or b""),
-                amount,
-                memo,
+    # A million tuples of plain values and no cycles: the collector would only rescan them.
+    with collector_paused():
+        for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
+            bank_code = str(bank)
+            seq = counts[bank_code] + 1
+            counts[bank_code] = seq
+            appends[bank_code](
+                (seq, e2e, decrypt(id_cipher), name, decrypt(account_cipher or b""), amount, memo)
             )
-        )
     return {
-        bank_code: InstructionFile(
-            batch_no=bank_batch_no(batch, bank_code),
-            bank_code=bank_code,
-            direction=Direction.CREDIT,
-            agency_account=agency_account(bank_code),
-            purpose=programme.short_name,
-            period=batch.period,
-            created_at=batch.approved_at,
-            lines=tuple(lines[bank_code]),
+        bank_code: (
+            InstructionFile(
+                batch_no=bank_batch_no(batch, bank_code),
+                bank_code=bank_code,
+                direction=Direction.CREDIT,
+                agency_account=agency_account(bank_code),
+                purpose=programme.short_name,
+                period=batch.period,
+                created_at=batch.approved_at,
+                lines=(),
+            ),
+            lines[bank_code],
         )
         for bank_code in wanted
     }
@@ -198,7 +210,7 @@ def prepare_send_files(
             is None
         ]
         # The lines of an approved batch do not change until its files are sent.
-        files = build_send_files(session, keys, batch, missing) if missing else {}
+        files = _send_rows(session, keys, batch, missing) if missing else {}
         session.rollback()
     prepared = 0
     for bank_code in missing:
@@ -206,9 +218,9 @@ def prepare_send_files(
             batch = get_batch_for_update(session, batch_no)
             if batch.status is not BatchStatus.APPROVED:
                 return prepared
-            instruction = files.pop(bank_code)
+            header, rows = files.pop(bank_code)
             crash_point("after_file_rendered")
-            bank_services.store_send_file(session, instruction, encoding=ENCODING, at=at)
+            bank_services.store_send_rows(session, header, rows, encoding=ENCODING, at=at)
             prepared += 1
         crash_point("after_outbox_insert")
     with sessions() as session, session.begin():
@@ -250,11 +262,11 @@ def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
     }
 
 
-def _of_bank(
-    bank_code: str, results: list[ResultRow]
-) -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
-    for row in results:
-        yield (bank_code, *row)
+StagedResult = tuple[str, int, str, int, str | None, str | None]  # the bank, then a ResultRow
+
+
+def _of_bank(bank_code: str, results: list[ResultRow]) -> list[StagedResult]:
+    return [(bank_code, *row) for row in results]
 
 
 @dataclass
@@ -282,7 +294,7 @@ def apply_returns(
     connection = session.connection()
     staging.create(connection)
     try:
-        answers = []
+        answers: list[StagedResult] = []
         for bank_code in fresh:
             try:
                 with session.begin_nested():
@@ -297,26 +309,19 @@ def apply_returns(
                 outcome.refused[bank_code] = error
                 continue
             outcome.banks.append(bank_code)
-            results.sort(key=itemgetter(1))  # already in order from a well-behaved bank
-            answers.append(_of_bank(bank_code, results))
-        # In list order across the banks (an end-to-end id is the batch number and the list
-        # row, zero-padded): the lines are then updated page by page in the order they were
-        # written, each page once, not once per bank.
-        lines = 0
-
-        def merged() -> Iterator[tuple[str, int, str, int, str | None, str | None]]:
-            nonlocal lines
-            for row in heapq.merge(*answers, key=itemgetter(2)):
-                lines += 1
-                yield row
-
+            answers.extend(_of_bank(bank_code, results))
         if not outcome.banks:
             return outcome
-        bulk_insert_tuples(session, staging, merged())
+        # In list order across the banks (an end-to-end id is the batch number and the list
+        # row, zero-padded): the lines are then updated page by page in the order they were
+        # written, each page once, not once per bank. Each bank's answers are already in that
+        # order (a well-behaved bank answers in file order), so the sort merges a few runs.
+        answers.sort(key=itemgetter(2))
+        bulk_insert_tuples(session, staging, answers)
         if connection.dialect.name == "postgresql":
             # Fresh statistics, or the planner takes the million-row table for an empty one.
             session.execute(text("ANALYZE bank_results_staging"))
-            if lines >= 10_000:
+            if len(answers) >= 10_000:
                 give_batch_memory(session)
         _apply_staged(session, staging, batch, outcome.banks, at=at)
     finally:

@@ -90,7 +90,12 @@ def parse_count(value: str, *, line_number: int, field: str) -> int:
 
 def encode_records(records: Iterable[Sequence[str]], encoding: str, *, first_field: str) -> bytes:
     """Join the records into the file; a character the encoding lacks is named, not mangled."""
-    text = LINE_END.join(SEPARATOR.join(record) for record in records) + LINE_END
+    return encode_lines([SEPARATOR.join(record) for record in records], encoding, first_field)
+
+
+def encode_lines(lines: Sequence[str], encoding: str, first_field: str) -> bytes:
+    """encode_records over records already joined into lines."""
+    text = LINE_END.join(lines) + LINE_END
     try:
         return text.encode(encoding)
     except UnicodeEncodeError as error:
