@@ -5,8 +5,8 @@ Every read of a batch's lines by bank starts from the batch, and the unique inde
 index only cost its upkeep: the validation insert of a million lines took 34.0 s without it
 against 38.7 s with it (W3, docs/benchmarks.md; decision 0014).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-30 06:30:00.000000
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
