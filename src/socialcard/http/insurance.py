@@ -244,6 +244,30 @@ class CardEnrolment:
     enrolments: list[Enrolment]
 
 
+def _enrol_audited(
+    platform: Platform,
+    session: Session,
+    context: RequestContext,
+    request: enrolment.EnrolRequest,
+) -> list[Enrolment]:
+    """Enrol, and audit it as insurance.enrolled with the kind, the schemes and the employer."""
+    done = enrolment.enrol(session, request, at=platform.clock.now())
+    details: dict[str, Any] = {"kind": request.kind.value}
+    if request.employer_id is not None:
+        details["employer_id"] = request.employer_id
+    audit_insurance(
+        session,
+        platform,
+        context,
+        "insurance.enrolled",
+        "person",
+        request.person_id,
+        schemes=[e.scheme.value for e in done],
+        **details,
+    )
+    return done
+
+
 def enrol_holder_with_card(
     platform: Platform,
     context: RequestContext,
@@ -268,17 +292,7 @@ def enrol_holder_with_card(
             wage_minor=wage_minor,
             schemes=schemes,
         )
-        done = enrolment.enrol(session, request, at=platform.clock.now())
-        audit_insurance(
-            session,
-            platform,
-            context,
-            "insurance.enrolled",
-            "person",
-            holder_id,
-            kind=kind.value,
-            schemes=[e.scheme.value for e in done],
-        )
+        done = _enrol_audited(platform, session, context, request)
         return CardEnrolment(holder_id, done)
 
     return with_holder_card(
@@ -408,19 +422,7 @@ def enrol_for_employer(
         wage_minor=wage_minor,
         schemes=schemes,
     )
-    done = enrolment.enrol(session, request, at=platform.clock.now())
-    audit_insurance(
-        session,
-        platform,
-        context,
-        "insurance.enrolled",
-        "person",
-        person_id,
-        kind=EnrolmentKind.EMPLOYEE.value,
-        employer_id=employer_id,
-        schemes=[e.scheme.value for e in done],
-    )
-    return done
+    return _enrol_audited(platform, session, context, request)
 
 
 def change_enrolment_status(
