@@ -38,7 +38,7 @@ from socialcard.cards.services import (
     refresh_card,
 )
 from socialcard.catalog.models import CardUse, Channel, OpeningStatus, UseOutcome
-from socialcard.catalog.queries import status_on
+from socialcard.catalog.queries import latest_statuses_on
 from socialcard.catalog.services import record_card_use
 from socialcard.kernel.clock import SHANGHAI
 from socialcard.kernel.crypto import KeyRing, constant_time_equal
@@ -127,10 +127,8 @@ def is_item_opened(
     """Opened in the county, or for the whole city, on the local day of `at`."""
     on = at.astimezone(SHANGHAI).date()
     regions = [county_code, CITY_CODE] if county_code else [CITY_CODE]
-    return any(
-        status_on(session, item_no=item_no, region_code=region, on=on) is OpeningStatus.OPENED
-        for region in regions
-    )
+    latest = latest_statuses_on(session, item_no=item_no, region_codes=regions, on=on)
+    return any(latest.get(region) is OpeningStatus.OPENED for region in regions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,24 @@ def status_on(
     return session.scalars(stmt).first()
 
 
+def latest_statuses_on(
+    session: Session, *, item_no: int, region_codes: list[str], on: date
+) -> dict[str, OpeningStatus]:
+    """status_on for one item in several regions, in one query: each region's latest change
+    effective by `on` (a region never opened there by then is absent)."""
+    stmt = (
+        select(ItemOpening.region_code, ItemOpening.status)
+        .where(
+            ItemOpening.item_no == item_no,
+            ItemOpening.region_code.in_(region_codes),
+            ItemOpening.effective_on <= on,
+        )
+        .order_by(ItemOpening.effective_on, ItemOpening.id)
+    )
+    # An item changes status a few times in a region: the last row of each region wins.
+    return dict(session.execute(stmt).tuples().all())
+
+
 def statuses_on(session: Session, on: date) -> dict[tuple[int, str], OpeningStatus]:
     """What was opened, suspended or closed where on a date: (item, region) → status. Pairs with
     no change effective by then are absent (not opened)."""

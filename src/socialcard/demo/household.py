@@ -15,7 +15,6 @@ counties, so ID numbers never collide.
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import os
 import random
@@ -51,6 +50,7 @@ from socialcard.demo.population import (
     county_plans,
     weighted_digit_sum,
 )
+from socialcard.kernel.collector import collector_paused
 from socialcard.kernel.resident_id import CHECK_CHARACTERS
 from socialcard.registry.household.columns import CANONICAL_HEADER
 
@@ -155,11 +155,12 @@ def write_household_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     # Rows hold only strings, so they can form no reference cycles; the cyclic collector would
-    # only rescan millions of fresh rows (about 10 % of the time). It is back on at the end.
-    collecting = gc.isenabled()
-    gc.disable()
+    # only rescan millions of fresh rows (about 10 % of the time).
     try:
-        with partial.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+        with (
+            collector_paused(),
+            partial.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle,
+        ):
             writer = csv.writer(handle)
             writer.writerow(CANONICAL_HEADER)
             for county_code, count in allocation.items():
@@ -177,8 +178,6 @@ def write_household_csv(
                 )
         os.replace(partial, path)
     finally:
-        if collecting:
-            gc.enable()
         partial.unlink(missing_ok=True)
     return HouseholdFileStats(
         rows=tally.rows,

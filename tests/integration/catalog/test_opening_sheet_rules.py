@@ -10,7 +10,7 @@ import pytest
 from socialcard.bootstrap import Platform
 from socialcard.catalog.models import OpeningStatus
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected
-from socialcard.catalog.queries import list_opening_history
+from socialcard.catalog.queries import latest_statuses_on, list_opening_history
 from socialcard.catalog.services import apply_opening_sheet, change_opening
 from socialcard.db import transaction
 
@@ -60,3 +60,23 @@ def test_sheet_rows_meet_the_history_and_each_other(platform: Platform) -> None:
         (22, OPENED, date(2016, 4, 1)),
     ]
     assert all(o.id is not None for o in applied)
+
+
+def test_the_latest_status_of_each_region_on_a_day(platform: Platform) -> None:
+    at = platform.clock.now()
+    sheet = [
+        OpeningChange(1, 22, "431124", OPENED, date(2016, 1, 1), None),
+        OpeningChange(2, 22, "431124", SUSPENDED, date(2016, 6, 1), "升级"),
+        OpeningChange(3, 22, "431100", OPENED, date(2016, 3, 1), None),
+        OpeningChange(4, 23, "431124", OPENED, date(2015, 1, 1), None),  # another item
+    ]
+    with platform.session() as session, transaction(session):
+        apply_opening_sheet(session, sheet, recorded_by=None, at=at)
+    regions = ["431124", "431100", "431125"]
+    with platform.session() as session:
+        assert latest_statuses_on(
+            session, item_no=22, region_codes=regions, on=date(2016, 2, 1)
+        ) == {"431124": OPENED}
+        assert latest_statuses_on(
+            session, item_no=22, region_codes=regions, on=date(2016, 6, 1)
+        ) == {"431124": SUSPENDED, "431100": OPENED}
