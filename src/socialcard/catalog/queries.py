@@ -63,28 +63,11 @@ def latest_opening(session: Session, *, item_no: int, region_code: str) -> ItemO
     return session.scalars(stmt).first()
 
 
-def status_on(
-    session: Session, *, item_no: int, region_code: str, on: date
-) -> OpeningStatus | None:
-    """The status of one item in one region on a date (None: never opened there by then)."""
-    stmt = (
-        select(ItemOpening.status)
-        .where(
-            ItemOpening.item_no == item_no,
-            ItemOpening.region_code == region_code,
-            ItemOpening.effective_on <= on,
-        )
-        .order_by(ItemOpening.effective_on.desc(), ItemOpening.id.desc())
-        .limit(1)
-    )
-    return session.scalars(stmt).first()
-
-
 def latest_statuses_on(
     session: Session, *, item_no: int, region_codes: list[str], on: date
 ) -> dict[str, OpeningStatus]:
-    """status_on for one item in several regions, in one query: each region's latest change
-    effective by `on` (a region never opened there by then is absent)."""
+    """The status of one item in each of several regions on a date, in one query: each region's
+    latest change effective by `on` (a region where it was never opened by then is absent)."""
     stmt = (
         select(ItemOpening.region_code, ItemOpening.status)
         .where(
