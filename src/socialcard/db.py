@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import FromClause
@@ -253,6 +255,15 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str,
                     raise ValueError(f"naive datetime given to a UTC column: {names[i]}")
                 values[i] = value
             copy.write_row(values)
+
+
+def dialect_insert(session: Session, entity: Any) -> Any:
+    """The session's dialect's INSERT for a mapped class or table, which knows ON CONFLICT (both
+    SQLite and PostgreSQL do): one statement instead of a savepoint around an insert that may
+    collide."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(entity)
+    return sqlite_insert(entity)
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from socialcard.access.models import (
@@ -30,6 +29,7 @@ from socialcard.access.models import (
     TerminalNonce,
     TerminalStatus,
 )
+from socialcard.db import dialect_insert
 from socialcard.errors import Conflict, InvalidField, NotAuthenticated, NotFound, PermissionDenied
 from socialcard.kernel.crypto import (
     KeyRing,
@@ -270,11 +270,14 @@ def authenticate_terminal(
     )
     if not constant_time_equal(expected, request.signature.lower()):
         raise TerminalRequestRefused("signature", "请求签名不正确（报文可能被篡改）。", code)
-    try:
-        with session.begin_nested():
-            session.add(TerminalNonce(terminal_id=terminal.id, nonce=request.nonce, seen_at=now))
-    except IntegrityError as error:
-        raise TerminalRequestRefused("replayed", "重复的请求（随机数已使用）。", code) from error
+    recorded = session.execute(
+        dialect_insert(session, TerminalNonce)
+        .values(terminal_id=terminal.id, nonce=request.nonce, seen_at=now)
+        .on_conflict_do_nothing()
+        .returning(TerminalNonce.nonce)
+    ).first()
+    if recorded is None:  # the nonce was already there: a replay
+        raise TerminalRequestRefused("replayed", "重复的请求（随机数已使用）。", code)
     if operation not in TERMINAL_OPERATIONS[terminal.kind]:
         raise TerminalNotAdmitted(code, operation)
     return terminal

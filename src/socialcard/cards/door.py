@@ -159,10 +159,10 @@ def admit_card(
             session, keys, policy, token=credential.token, payment=credential.payment, at=at
         )
         card = _card_of_token(session, token)
+        holder = lock_person(session, card.person_id)
+        session.refresh(card)
     else:
-        card = queries.get_card(session, credential.card_number)
-    holder = lock_person(session, card.person_id)
-    session.refresh(card)
+        holder, card = queries.lock_holder_of_card(session, credential.card_number)
     refresh_card(session, card, policy, at)
     check_usable(card)
     if holder.status is not PersonStatus.LIVING:

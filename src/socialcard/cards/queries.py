@@ -15,6 +15,7 @@ from socialcard.cards.models import (
     ProductionBatch,
 )
 from socialcard.cards.numbers import normalise_card_number
+from socialcard.registry.models import Person
 
 
 def find_card(session: Session, card_number: str) -> Card | None:
@@ -27,6 +28,26 @@ def get_card(session: Session, card_number: str) -> Card:
     if card is None:
         raise CardNotFound(normalise_card_number(card_number)[:9])
     return card
+
+
+def lock_holder_of_card(session: Session, card_number: str) -> tuple[Person, Card]:
+    """The card's holder, locked as registry.queries.lock_person locks it (every operation on a
+    person's cards queues there), then the card as it is under that lock: two reads instead of
+    read, lock, read again. Raises CardNotFound."""
+    number = normalise_card_number(card_number)
+    holder = session.scalars(
+        select(Person)
+        .join(Card, Card.person_id == Person.id)
+        .where(Card.card_number == number)
+        .with_for_update(of=Person)
+        .execution_options(populate_existing=True)
+    ).first()
+    if holder is None:
+        raise CardNotFound(number[:9])
+    card = session.scalars(
+        select(Card).where(Card.card_number == number).execution_options(populate_existing=True)
+    ).one()
+    return holder, card
 
 
 def find_card_by_uid(session: Session, card_uid: str) -> Card | None:

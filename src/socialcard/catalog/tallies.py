@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    bindparam,
     cast,
     delete,
     distinct,
@@ -51,20 +52,14 @@ from socialcard.catalog.models import (
     ItemYearUser,
     UseOutcome,
 )
+from socialcard.db import dialect_insert
 from socialcard.kernel.clock import SHANGHAI
-
-
-def _insert(session: Session, entity: type[Any]) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(entity)
-    return sqlite.insert(entity)
 
 
 def _add_to_tally(session: Session, *, item_no: int, day: date, person_id: int, delta: int) -> None:
     tallies = ItemUserTally.__table__
     statement = (
-        _insert(session, ItemUserTally)
+        dialect_insert(session, ItemUserTally)
         .values(
             item_no=item_no,
             first_used_on=day,
@@ -92,6 +87,39 @@ def _first_use(session: Session, item_no: int, year: int, person_id: int) -> dat
     return session.execute(stmt).scalar_one_or_none()
 
 
+# PostgreSQL: the two common cases in one statement. A holder's first use of the item this year
+# is recorded and counted; a use on or after the recorded first use changes nothing. The answer
+# is false only when the recorded first use is later than this one (a use arriving out of order)
+# or was committed by a concurrent transaction while this statement waited: the general path
+# below then decides, with the membership row locked.
+_FIRST_USE_NOTED: Final = text(
+    """
+    WITH inserted AS (
+        INSERT INTO item_year_users (item_no, year, person_id, first_used_on)
+        VALUES (:item_no, :year, :person_id, :day)
+        ON CONFLICT DO NOTHING
+        RETURNING person_id
+    ), counted AS (
+        INSERT INTO item_user_tallies (item_no, first_used_on, shard, users)
+        SELECT :item_no, :day, :shard, 1 FROM inserted
+        ON CONFLICT (item_no, first_used_on, shard)
+        DO UPDATE SET users = item_user_tallies.users + 1
+    )
+    SELECT EXISTS (SELECT 1 FROM inserted) OR EXISTS (
+        SELECT 1 FROM item_year_users
+        WHERE item_no = :item_no AND year = :year AND person_id = :person_id
+          AND first_used_on <= :day
+    )
+    """
+).bindparams(
+    bindparam("item_no", type_=Integer),
+    bindparam("year", type_=Integer),
+    bindparam("person_id", type_=BigInteger),
+    bindparam("day", type_=Date),
+    bindparam("shard", type_=Integer),
+)
+
+
 def note_successful_use(
     session: Session, *, item_no: int, person_id: int, used_at: datetime
 ) -> None:
@@ -99,10 +127,23 @@ def note_successful_use(
     out of order (a bank's file of yesterday after today's counter use): an earlier first use
     moves the holder's count to the earlier day."""
     day = used_at.astimezone(SHANGHAI).date()
+    if session.get_bind().dialect.name == "postgresql":
+        noted = session.execute(
+            _FIRST_USE_NOTED,
+            {
+                "item_no": item_no,
+                "year": day.year,
+                "person_id": person_id,
+                "day": day,
+                "shard": person_id % USER_TALLY_SHARDS,
+            },
+        ).scalar_one()
+        if noted:
+            return
     first = _first_use(session, item_no, day.year, person_id)
     if first is None:
         result = session.execute(
-            _insert(session, ItemYearUser)
+            dialect_insert(session, ItemYearUser)
             .values(item_no=item_no, year=day.year, person_id=person_id, first_used_on=day)
             .on_conflict_do_nothing()
         )
@@ -361,7 +402,7 @@ def _note_holders(
 def _add_shard(session: Session, *, item_no: int, day: date, shard: int, delta: int) -> None:
     tallies = ItemUserTally.__table__
     session.execute(
-        _insert(session, ItemUserTally)
+        dialect_insert(session, ItemUserTally)
         .values(item_no=item_no, first_used_on=day, shard=shard, users=delta)
         .on_conflict_do_update(
             index_elements=["item_no", "first_used_on", "shard"],

@@ -4,10 +4,13 @@ the order in which uses arrive (decision 0008)."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 from alembic import command
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
 from socialcard.bootstrap import Platform, alembic_config
 from socialcard.catalog import queries, services, tallies
@@ -179,3 +182,51 @@ def test_the_migration_tallies_card_uses_recorded_before_it(platform: Platform) 
     # 20:00 UTC on 1 January is 2 January in Yongzhou; the refused use of item 22 is not a user.
     assert first_days == [date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 4)]
     assert len([m for m in expected[0] if m[0] == 22]) == 2
+
+
+def test_concurrent_uses_of_the_same_holders_count_each_holder_once(platform: Platform) -> None:
+    """Eight writers record uses of the same holders at once — first uses, repeats and uses
+    arriving out of order, each in its own transaction — and the tallies still equal a direct
+    count (on PostgreSQL the common cases take the one-statement path, racing each other)."""
+    people = _people(platform, 6)
+    start = datetime(2026, 4, 1, 2, tzinfo=UTC)
+    rng = random.Random(29)
+    plans = [
+        [(rng.choice(people), start + timedelta(days=rng.randrange(20))) for _ in range(25)]
+        for _ in range(8)
+    ]
+    barrier = threading.Barrier(len(plans))
+    failures: list[BaseException] = []
+
+    def writer(plan: list[tuple[int, datetime]]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for person_id, at in plan:
+                for attempt in range(20):
+                    try:
+                        with platform.session() as session, transaction(session):
+                            _use(session, 29, person_id, at)
+                        break
+                    except OperationalError:  # SQLite: the database is locked; try again
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.05)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    firsts = {}
+    for plan in plans:
+        for person_id, at in plan:
+            firsts[person_id] = min(firsts.get(person_id, at), at)
+    members, rows = _tables(platform)
+    assert members == [(29, 2026, p, firsts[p].date()) for p in sorted(firsts)]
+    assert sum(users for *_, users in rows) == len(firsts)
+    with platform.session() as session:
+        assert tallies.compare_user_tallies(session, years=[2026]) == []
+        assert tallies.count_users_year_to_date(session, on=date(2026, 12, 31)) == {29: len(firsts)}
