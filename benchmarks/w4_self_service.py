@@ -68,7 +68,7 @@ from socialcard.access.terminals import (
     terminal_key,
 )
 from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
-from socialcard.catalog.models import OpeningStatus
+from socialcard.catalog.models import USER_TALLY_SHARDS, OpeningStatus
 from socialcard.catalog.services import change_opening
 from socialcard.config import Settings
 from socialcard.db import transaction
@@ -1137,6 +1137,154 @@ def _pgbench(
     )
 
 
+# The statements the terminal route sends for one request, as the server log showed them
+# (2026-11-30; the ORM's column lists shortened to what they read), for pgbench: the database's
+# own ceiling for this route on this machine, with no application at all. Prepared, as psycopg
+# prepares the platform's statements (the movements ordered by the whole (account, id) key, so
+# that PostgreSQL's generic plan of it walks that index: see insurance.queries). A literal may
+# not contain a colon: pgbench would take it for a variable.
+ROUTE_SQL: Final = r"""
+\set i random(0, {last})
+\set person {first_person} + :i * {stride}
+\set pension {first_account} + 2 * :i
+\set medical {first_account} + 2 * :i + 1
+\set nonce random(1, 999999999999)
+BEGIN;
+SELECT id, terminal_code, kind, county_code, status, key_version FROM terminals
+  WHERE terminal_code = '{terminal}';
+INSERT INTO terminal_nonces (terminal_id, nonce, seen_at)
+  VALUES ({terminal_id}, concat('pgbench-', :client_id::text, '-', :nonce::text), now())
+  ON CONFLICT DO NOTHING RETURNING nonce;
+COMMIT;
+BEGIN;
+SELECT persons.* FROM persons JOIN cards ON cards.person_id = persons.id
+  WHERE cards.card_number = concat('W', lpad(:i::text, 8, '0')) FOR UPDATE OF persons;
+SELECT * FROM cards WHERE card_number = concat('W', lpad(:i::text, 8, '0')) \gset card_
+SELECT region_code, status FROM item_openings
+  WHERE item_no = {item} AND region_code IN ('{county}', '{city}') AND effective_on <= current_date
+  ORDER BY effective_on, id;
+WITH inserted AS (
+  INSERT INTO item_year_users (item_no, year, person_id, first_used_on)
+  VALUES ({item}, {year}, :person, current_date) ON CONFLICT DO NOTHING RETURNING person_id
+), counted AS (
+  INSERT INTO item_user_tallies (item_no, first_used_on, shard, users)
+  SELECT {item}, current_date, :person::bigint % {shards}, 1 FROM inserted
+  ON CONFLICT (item_no, first_used_on, shard) DO UPDATE SET users = item_user_tallies.users + 1
+)
+SELECT EXISTS (SELECT 1 FROM inserted) OR EXISTS (SELECT 1 FROM item_year_users
+  WHERE item_no = {item} AND year = {year} AND person_id = :person
+    AND first_used_on <= current_date);
+INSERT INTO card_uses (item_no, person_id, card_id, channel, terminal_code, county_code, used_at,
+  outcome, refusal_code, details)
+  VALUES ({item}, :person, :card_id, 'kiosk', '{terminal}', '{county}', now(), 'success',
+    NULL, '{{}}')
+  RETURNING id;
+{reads}
+COMMIT;
+"""
+
+ROUTE_READS: Final = r"""
+SELECT a.id, a.code, a.normal_side, b.debits_posted, b.credits_posted, b.debits_pending,
+  b.credits_pending FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id
+  WHERE a.code IN (concat_ws(chr(58), 'person', :person::text, 'pension_employee'),
+                   concat_ws(chr(58), 'person', :person::text, 'pension_resident'),
+                   concat_ws(chr(58), 'person', :person::text, 'medical_account'));
+SELECT enrolments.*, employers.name FROM enrolments
+  LEFT JOIN employers ON employers.id = enrolments.employer_id
+  WHERE enrolments.person_id = :person ORDER BY enrolments.id DESC;
+SELECT period, base_minor, pension_employer_minor, pension_individual_minor,
+  medical_employer_minor, medical_individual_minor, unemployment_employer_minor,
+  unemployment_individual_minor, work_injury_employer_minor, maternity_employer_minor,
+  pension_account_minor, medical_account_minor, schemes_mask, status, source, region_code,
+  employer_id FROM contribution_months
+  WHERE person_id = :person AND status != 'cancelled' AND period >= {since} ORDER BY period;
+SELECT both_sides.*, other.code FROM (
+  (SELECT id, transfer_key, created_at, kind, phase, credit_account_id, debit_account_id,
+     amount_minor, reference FROM ledger_transfers
+     WHERE debit_account_id BETWEEN :medical AND :medical
+     ORDER BY debit_account_id DESC, id DESC LIMIT :latest)
+  UNION ALL
+  (SELECT id, transfer_key, created_at, kind, phase, credit_account_id, debit_account_id,
+     amount_minor, reference FROM ledger_transfers
+     WHERE credit_account_id BETWEEN :medical AND :medical
+     ORDER BY credit_account_id DESC, id DESC LIMIT :latest)
+) AS both_sides JOIN ledger_accounts other ON other.id = CASE
+  WHEN both_sides.debit_account_id = :medical THEN both_sides.credit_account_id
+  ELSE both_sides.debit_account_id END
+  ORDER BY both_sides.id DESC LIMIT :latest;
+SELECT * FROM resident_contributions WHERE person_id = :person AND status != 'cancelled'
+  ORDER BY year DESC;
+"""
+
+
+def _route_sql(
+    database_url: str,
+    conninfo: str,
+    layout: Layout,
+    work: Path,
+    *,
+    clients: int,
+    seconds: int,
+    threads: int,
+    reads_only: bool,
+) -> Baseline | None:
+    """pgbench replaying the terminal route's statements (ROUTE_SQL) for random insured
+    persons, or only the five reads of the answer: what the database can do for this route on
+    this machine when no application runs at all."""
+    if shutil.which("pgbench") is None:
+        return None
+    terminal = layout.terminals[1 % len(layout.terminals)]
+    with psycopg.connect(conninfo) as connection:
+        row = connection.execute(
+            "SELECT id, county_code FROM terminals WHERE terminal_code = %s", (terminal,)
+        ).fetchone()
+    assert row is not None
+    now = datetime.now(UTC)
+    reads = f"\\set latest {LATEST}\n" + ROUTE_READS.format(
+        since=current_period(now) - YEARS * 100 + 1
+    )
+    values = {
+        "last": layout.insured - 1,
+        "first_person": layout.first_person,
+        "stride": layout.stride,
+        "first_account": layout.first_account,
+        "terminal": terminal,
+        "terminal_id": row[0],
+        "county": row[1] or CITY,
+        "city": CITY,
+        "item": ITEM_QUERY,
+        "year": now.astimezone(SHANGHAI).year,
+        "shards": USER_TALLY_SHARDS,
+    }
+    text = ("\\set i random(0, {last})\n\\set person {first_person} + :i * {stride}\n"
+            "\\set medical {first_account} + 2 * :i + 1\n".format(**values) + reads
+            if reads_only else ROUTE_SQL.format(reads=reads, **values))  # fmt: skip
+    script = work / ("w4-reads.sql" if reads_only else "w4-route.sql")
+    script.write_text(text, encoding="utf-8")
+    parsed = make_url(database_url)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(threads),
+               "-T", str(seconds), "-f", script.name]  # fmt: skip
+    answer = subprocess.run(
+        [*command[:-1], str(script), "-h", parsed.host or "127.0.0.1",
+         "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres",
+         make_url(conninfo).database or ""],
+        env=env, capture_output=True, text=True, check=True, timeout=seconds + 120,
+    )  # fmt: skip
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", answer.stdout)
+    latency = re.search(r"latency average = ([\d.]+) ms", answer.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", answer.stdout)
+    if tps is None or (failed and int(failed.group(1))):
+        raise RuntimeError(f"pgbench of the route's SQL failed: {answer.stdout} {answer.stderr}")
+    return Baseline(
+        tps=float(tps.group(1)),
+        latency_ms=float(latency.group(1)) if latency else 0.0,
+        command=" ".join(command),
+    )
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 
@@ -1148,6 +1296,8 @@ class W4Result:
     load: Load | None = None
     baseline: Baseline | None = None
     floor: Load | None = None
+    route_sql: Baseline | None = None  # the route's statements alone (pgbench)
+    route_reads: Baseline | None = None  # the answer's five reads alone (pgbench)
     problems: list[str] = field(default_factory=list)
     checked: int = 0
     uses_recorded: int = 0
@@ -1217,6 +1367,15 @@ class W4Result:
             )
         else:
             lines.append("  baseline: pgbench not installed, skipped")
+        for label, ceiling in (
+            ("the route's statements", self.route_sql),
+            ("the answer's five reads", self.route_reads),
+        ):
+            if ceiling is not None:
+                lines.append(
+                    f"  database ceiling, {label} alone ({ceiling.command}, no application): "
+                    f"{ceiling.tps:,.0f} tps, latency average {ceiling.latency_ms:.2f} ms"
+                )
         target = f"target ≥ {TARGET_RPS:,.0f} req/s at 50 connections, p99 ≤ {TARGET_P99_MS:.0f} ms"
         if smoke:
             verdict = "smoke (no timing verdict)"
@@ -1382,6 +1541,22 @@ def run_w4(
             scale=1 if smoke else baseline_scale,
             threads=threads,
         )
+        if route == "terminal":
+            for reads_only in (False, True):
+                ceiling = _route_sql(
+                    database_url,
+                    conninfo,
+                    layout,
+                    data_dir,
+                    clients=connections if not smoke else 8,
+                    seconds=2 if smoke else baseline_seconds,
+                    threads=threads,
+                    reads_only=reads_only,
+                )
+                if reads_only:
+                    result.route_reads = ceiling
+                else:
+                    result.route_sql = ceiling
         return result
     finally:
         platform.engine.dispose()

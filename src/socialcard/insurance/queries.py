@@ -259,8 +259,17 @@ def _latest_statement() -> Select[Any]:
         t.c.amount_minor,
         t.c.reference,
     )
+    # The account as a one-value range, ordered by the whole (account, id) index key: PostgreSQL
+    # switches a prepared statement to a plan made for any account after a few runs, and with
+    # `side = account` that generic plan walked the primary key backwards filtering every
+    # transfer (the funds' accounts make the average account look busy): 128 ms instead of
+    # 0.1 ms on the full city. A range keeps the order from the (account, id) index in every plan.
     sides = [
-        select(*columns).where(side == account).order_by(t.c.id.desc()).limit(limit).subquery()
+        select(*columns)
+        .where(side.between(account, account))
+        .order_by(side.desc(), t.c.id.desc())
+        .limit(limit)
+        .subquery()
         for side in (t.c.debit_account_id, t.c.credit_account_id)
     ]
     both = union_all(*(select(side) for side in sides)).subquery()
