@@ -1198,7 +1198,9 @@ SELECT period, base_minor, pension_employer_minor, pension_individual_minor,
   pension_account_minor, medical_account_minor, schemes_mask, status, source, region_code,
   employer_id FROM contribution_months
   WHERE person_id = :person AND status != 'cancelled' AND period >= {since} ORDER BY period;
-SELECT both_sides.*, other.code FROM (
+SELECT both_sides.*, (SELECT code FROM ledger_accounts WHERE id = CASE
+  WHEN both_sides.debit_account_id = :medical THEN both_sides.credit_account_id
+  ELSE both_sides.debit_account_id END) FROM (
   (SELECT id, transfer_key, created_at, kind, phase, credit_account_id, debit_account_id,
      amount_minor, reference FROM ledger_transfers
      WHERE debit_account_id BETWEEN :medical AND :medical
@@ -1208,9 +1210,7 @@ SELECT both_sides.*, other.code FROM (
      amount_minor, reference FROM ledger_transfers
      WHERE credit_account_id BETWEEN :medical AND :medical
      ORDER BY credit_account_id DESC, id DESC LIMIT :latest)
-) AS both_sides JOIN ledger_accounts other ON other.id = CASE
-  WHEN both_sides.debit_account_id = :medical THEN both_sides.credit_account_id
-  ELSE both_sides.debit_account_id END
+) AS both_sides
   ORDER BY both_sides.id DESC LIMIT :latest;
 SELECT * FROM resident_contributions WHERE person_id = :person AND status != 'cancelled'
   ORDER BY year DESC;
