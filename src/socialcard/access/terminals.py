@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from socialcard.access.models import (
@@ -29,7 +29,6 @@ from socialcard.access.models import (
     TerminalNonce,
     TerminalStatus,
 )
-from socialcard.db import dialect_insert
 from socialcard.errors import Conflict, InvalidField, NotAuthenticated, NotFound, PermissionDenied
 from socialcard.kernel.crypto import (
     KeyRing,
@@ -235,6 +234,14 @@ class SignedRequest:
     body: bytes
 
 
+# One statement whatever the outcome (SQLite and PostgreSQL both know ON CONFLICT and
+# RETURNING), written once: SQLAlchemy compiles its dialect inserts again on every execution.
+_RECORD_NONCE: Final = text(
+    "INSERT INTO terminal_nonces (terminal_id, nonce, seen_at) "
+    "VALUES (:terminal_id, :nonce, :seen_at) ON CONFLICT DO NOTHING RETURNING nonce"
+).bindparams(bindparam("seen_at", type_=TerminalNonce.__table__.c.seen_at.type))
+
+
 def authenticate_terminal(
     session: Session,
     keys: KeyRing,
@@ -271,10 +278,7 @@ def authenticate_terminal(
     if not constant_time_equal(expected, request.signature.lower()):
         raise TerminalRequestRefused("signature", "请求签名不正确（报文可能被篡改）。", code)
     recorded = session.execute(
-        dialect_insert(session, TerminalNonce)
-        .values(terminal_id=terminal.id, nonce=request.nonce, seen_at=now)
-        .on_conflict_do_nothing()
-        .returning(TerminalNonce.nonce)
+        _RECORD_NONCE, {"terminal_id": terminal.id, "nonce": request.nonce, "seen_at": now}
     ).first()
     if recorded is None:  # the nonce was already there: a replay
         raise TerminalRequestRefused("replayed", "重复的请求（随机数已使用）。", code)
