@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
@@ -273,6 +274,119 @@ def test_logout_ends_the_session(platform: Platform, client: TestClient) -> None
     assert again.status_code == 303
     assert again.headers["location"].startswith("/login")
     assert [r.result for r in audit_records(platform, "auth.logout")] == [AuditResult.SUCCESS]
+
+
+def _change_password(client: TestClient, **fields: str) -> httpx.Response:
+    token = csrf_token(client, "/account/password")
+    return client.post(
+        "/account/password", data={"csrf_token": token, **fields}, follow_redirects=False
+    )
+
+
+def test_staff_change_their_own_password_and_every_session_ends(
+    platform: Platform, client: TestClient
+) -> None:
+    account = make_staff(platform, "clerk1")
+    log_in(client, platform, account)
+    with TestClient(create_app(platform)) as elsewhere:  # the same account on another desk
+        log_in(elsewhere, platform, account)
+        assert elsewhere.get("/persons", follow_redirects=False).status_code == 200
+
+        page = client.get("/account/password")
+        response = _change_password(
+            client,
+            current_password=PASSWORD,
+            new_password="New-secret-2026",
+            confirm_password="New-secret-2026",
+        )
+
+        assert page.status_code == 200
+        assert "修改密码" in page.text
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?notice=password_changed"
+        for desk in (client, elsewhere):
+            again = desk.get("/persons", follow_redirects=False)
+            assert again.status_code == 303
+            assert again.headers["location"].startswith("/login")
+    old = client.post(
+        "/login", data={"username": "clerk1", "password": PASSWORD}, follow_redirects=False
+    )
+    new = client.post(
+        "/login", data={"username": "clerk1", "password": "New-secret-2026"}, follow_redirects=False
+    )
+    assert old.status_code == 401
+    assert new.status_code == 303
+    assert [r.result for r in audit_records(platform, "auth.password_changed")] == [
+        AuditResult.SUCCESS
+    ]
+    assert audit_records(platform, "auth.password_changed")[0].actor_id == account.staff_id
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "field", "message"),
+    [
+        (
+            {"current_password": "Wrong-pass-99", "new_password": "New-secret-2026",
+             "confirm_password": "New-secret-2026"},
+            401, "current_password", "当前密码不正确。",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "New-secret-2026",
+             "confirm_password": "New-secret-2027"},
+            422, "confirm_password", "两次输入的新密码不一致。",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "short1",
+             "confirm_password": "short1"},
+            422, "new_password", "密码至少 10 位。",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": "onlyletters",
+             "confirm_password": "onlyletters"},
+            422, "new_password", "密码须同时包含字母和数字。",
+        ),
+        (
+            {"current_password": PASSWORD, "new_password": PASSWORD,
+             "confirm_password": PASSWORD},
+            422, "new_password", "新密码不能与当前密码相同。",
+        ),
+        (
+            {"new_password": "New-secret-2026", "confirm_password": "New-secret-2026"},
+            422, "current_password", "请输入当前密码。",
+        ),
+    ],
+)  # fmt: skip
+def test_a_refused_password_change_names_the_field_and_changes_nothing(
+    platform: Platform,
+    client: TestClient,
+    fields: dict[str, str],
+    status: int,
+    field: str,
+    message: str,
+) -> None:
+    account = make_staff(platform, "clerk1")
+    log_in(client, platform, account)
+    with platform.session() as session:
+        before = session.get(Staff, account.staff_id)
+        assert before is not None
+        hash_before = before.password_hash
+
+    response = _change_password(client, **fields)
+
+    assert response.status_code == status
+    html = response.text
+    assert message in html
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html), html
+    assert client.get("/persons", follow_redirects=False).status_code == 200  # still logged in
+    with platform.session() as session:
+        after = session.get(Staff, account.staff_id)
+        assert after is not None
+        assert after.password_hash == hash_before
+    changes = audit_records(platform, "auth.password_changed")
+    if field == "current_password" and status == 401:
+        assert [r.result for r in changes] == [AuditResult.FAILURE]
+    else:
+        assert changes == []
 
 
 def test_malformed_input_gets_a_page_not_a_traceback(

@@ -11,6 +11,7 @@ from socialcard.access.policy import load_policy
 AUDIT_ACTIONS: Final[dict[str, str]] = {
     "auth.login": "登录",
     "auth.logout": "退出登录",
+    "auth.password_changed": "修改密码",
     "access.denied": "拒绝访问",
     "person.search": "查询人员",
     "person.view": "查看人员",

@@ -31,6 +31,7 @@ NOTICES: Final[Mapping[str, str]] = {
     "role_granted": "已授予角色。该工作人员需重新登录后新权限生效。",
     "population_set": "已更正人口数，并记入审计日志。",
     "logged_out": "您已安全退出。",
+    "password_changed": "密码已修改，本账户的所有会话已结束。请用新密码重新登录。",
 }
 
 

@@ -1,4 +1,5 @@
-"""Login (password, plus the TOTP code for administrators) and logout."""
+"""Login (password, plus the TOTP code for administrators), logout, and a staff member's own
+password change."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from socialcard.access.audit import append_audit
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
 from socialcard.db import transaction
-from socialcard.errors import NotAuthenticated
+from socialcard.errors import DomainError, InvalidField, NotAuthenticated
 from socialcard.http.context import SESSION_COOKIE, Context, DbSession, PlatformDep
-from socialcard.web.forms import safe_local_path, see_other
+from socialcard.web.forms import FormErrors, safe_local_path, see_other
 from socialcard.web.rendering import render_page
 
 router = APIRouter()
@@ -134,6 +135,85 @@ def log_out(ctx: Context, session: DbSession, platform: PlatformDep) -> Response
             session, ctx.event("auth.logout", AuditResult.SUCCESS), at=platform.clock.now()
         )
     response = see_other("/login?notice=logged_out")
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=platform.settings.secure_cookies,
+    )
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, ctx: Context) -> Response:
+    """Any logged-in staff member changes their own password here."""
+    ctx.require_principal()
+    return render_page(request, "account_password.html", errors=FormErrors())
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    ctx: Context,
+    session: DbSession,
+    platform: PlatformDep,
+    current_password: Annotated[str, Form(max_length=1000)] = "",
+    new_password: Annotated[str, Form(max_length=200)] = "",
+    confirm_password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Check the current password, set the new one and end every session of the account (this
+    one too): the staff member logs in again with the new password. A wrong current password is
+    audited as a failure; nothing changes."""
+    principal = ctx.require_principal()
+    now = platform.clock.now()
+    errors: FormErrors | None = None
+    try:
+        if not current_password:
+            raise InvalidField("current_password", "required", "请输入当前密码。")
+        if new_password != confirm_password:
+            raise InvalidField("confirm_password", "same_as_new", "两次输入的新密码不一致。")
+        if new_password == current_password:
+            raise InvalidField("new_password", "differs_from_current", "新密码不能与当前密码相同。")
+        with transaction(session):
+            access.change_password(
+                session,
+                staff_id=principal.staff_id,
+                current=current_password,
+                new=new_password,
+                at=now,
+            )
+            append_audit(
+                session,
+                ctx.event(
+                    "auth.password_changed",
+                    AuditResult.SUCCESS,
+                    object_type="staff",
+                    object_id=principal.staff_id,
+                ),
+                at=now,
+            )
+    except NotAuthenticated:
+        with transaction(session):
+            append_audit(
+                session,
+                ctx.event(
+                    "auth.password_changed",
+                    AuditResult.FAILURE,
+                    object_type="staff",
+                    object_id=principal.staff_id,
+                    details={"code": "current_password_wrong"},
+                ),
+                at=now,
+            )
+        errors = FormErrors(fields={"current_password": "当前密码不正确。"}, status_code=401)
+    except DomainError as error:
+        errors = FormErrors.of(error, aliases={"password": "new_password"})
+    if errors is not None:
+        return render_page(
+            request, "account_password.html", status_code=errors.status_code, errors=errors
+        )
+    response = see_other("/login?notice=password_changed")
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
