@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import BindParameter, Select, bindparam, case, func, select, union_all
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from socialcard.insurance.accounts import personal_account
@@ -30,7 +30,7 @@ from socialcard.insurance.models import (
 )
 from socialcard.insurance.schemes import MONTHLY_PARTS, SchemeCode
 from socialcard.ledger import queries as ledger_queries
-from socialcard.ledger.models import LedgerAccount, LedgerBalance, LedgerTransfer, NormalSide
+from socialcard.ledger.models import LedgerAccount, LedgerBalance, NormalSide
 from socialcard.ledger.queries import Balance, TransferLine
 from socialcard.registry.models import Employer
 
@@ -242,66 +242,12 @@ def _personal_balances(
     return found
 
 
-def _latest_statement() -> Select[Any]:
-    """The newest `limit` transfers of each side of an account (two range scans of the
-    `(account, id)` indexes), merged newest first, with the other side's code."""
-    t = LedgerTransfer.__table__
-    account: BindParameter[int] = bindparam("account_id")
-    limit: BindParameter[int] = bindparam("limit")
-    columns = (
-        t.c.id,
-        t.c.transfer_key,
-        t.c.created_at,
-        t.c.kind,
-        t.c.phase,
-        t.c.credit_account_id,
-        t.c.debit_account_id,
-        t.c.amount_minor,
-        t.c.reference,
-    )
-    # The account as a one-value range, ordered by the whole (account, id) index key: PostgreSQL
-    # switches a prepared statement to a plan made for any account after a few runs, and with
-    # `side = account` that generic plan walked the primary key backwards filtering every
-    # transfer (the funds' accounts make the average account look busy): 128 ms instead of
-    # 0.1 ms on the full city. A range keeps the order from the (account, id) index in every plan.
-    sides = [
-        select(*columns)
-        .where(side.between(account, account))
-        .order_by(side.desc(), t.c.id.desc())
-        .limit(limit)
-        .subquery()
-        for side in (t.c.debit_account_id, t.c.credit_account_id)
-    ]
-    both = union_all(*(select(side) for side in sides)).subquery()
-    other = LedgerAccount.__table__.alias("other")
-    counterpart = case(
-        (both.c.debit_account_id == account, both.c.credit_account_id),
-        else_=both.c.debit_account_id,
-    )
-    # The other side's code as a lookup per line (at most `limit` primary-key probes): as a
-    # join, a generic plan hashed the whole accounts table for 20 lines (23 ms).
-    code = select(other.c.code).where(other.c.id == counterpart).scalar_subquery()
-    return select(both, code).order_by(both.c.id.desc()).limit(limit)
-
-
-_LATEST: Final = _latest_statement()
-
-
 def latest_movements(
     session: Session, account_id: int, normal_side: NormalSide, *, limit: int
 ) -> list[TransferLine]:
     """The account's latest transfers, newest first, as `ledger.queries.list_transfers` gives
-    them (signed on the account's normal side), without reading the account by code again."""
-    lines = []
-    for row in session.execute(_LATEST, {"account_id": account_id, "limit": limit}):
-        _id, key, created_at, kind, phase, credit_id, _debit_id, amount, reference, code = row
-        grows = (credit_id == account_id) == (normal_side is NormalSide.CREDIT)
-        lines.append(
-            TransferLine(
-                key, created_at, kind.value, phase, code, reference, amount if grows else -amount
-            )
-        )
-    return lines
+    them, without reading the account by code again."""
+    return ledger_queries.account_statement(session, account_id, normal_side, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Final
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from socialcard.ledger.errors import AccountNotFound, TransferNotFound
@@ -108,44 +109,87 @@ class TransferLine:
     amount_minor: int  # signed on the account's normal side: + increases its balance
 
 
+def _statement(*, paged: bool) -> Select[Any]:
+    """The newest `limit` transfers on each side of an account (before `before_id` when
+    `paged`), two range scans of the `(account, id)` indexes merged newest first, with the other
+    side's code."""
+    t = LedgerTransfer.__table__
+    account: BindParameter[int] = bindparam("account_id")
+    limit: BindParameter[int] = bindparam("limit")
+    columns = (
+        t.c.id,
+        t.c.transfer_key,
+        t.c.created_at,
+        t.c.kind,
+        t.c.phase,
+        t.c.credit_account_id,
+        t.c.debit_account_id,
+        t.c.amount_minor,
+        t.c.reference,
+    )
+    # The account as a one-value range, ordered by the whole (account, id) index key: PostgreSQL
+    # switches a prepared statement to a plan made for any account after a few runs, and with
+    # `side = account` that generic plan walked the primary key backwards filtering every
+    # transfer (the funds' accounts make the average account look busy): 128 ms instead of
+    # 0.1 ms on the full city. A range keeps the order from the (account, id) index in every
+    # plan; a fund's statement reads 20 index entries, not its millions of transfers.
+    sides = []
+    for side in (t.c.debit_account_id, t.c.credit_account_id):
+        stmt = select(*columns).where(side.between(account, account))
+        if paged:
+            stmt = stmt.where(t.c.id < bindparam("before_id"))
+        sides.append(stmt.order_by(side.desc(), t.c.id.desc()).limit(limit).subquery())
+    both = union_all(*(select(side) for side in sides)).subquery()
+    other = LedgerAccount.__table__.alias("other")
+    counterpart = case(
+        (both.c.debit_account_id == account, both.c.credit_account_id),
+        else_=both.c.debit_account_id,
+    )
+    # The other side's code as a lookup per line (at most `limit` primary-key probes): as a
+    # join, a generic plan hashed the whole accounts table for 20 lines (23 ms).
+    code = select(other.c.code).where(other.c.id == counterpart).scalar_subquery()
+    return select(both, code).order_by(both.c.id.desc()).limit(limit)
+
+
+_STATEMENT: Final = _statement(paged=False)
+_STATEMENT_BEFORE: Final = _statement(paged=True)
+
+
+def account_statement(
+    session: Session,
+    account_id: int,
+    normal_side: NormalSide,
+    *,
+    limit: int = 20,
+    before_id: int | None = None,
+) -> list[TransferLine]:
+    """An account's latest transfers (older than `before_id` when given), newest first, each
+    signed on the account's normal side: + increases its balance."""
+    params = {"account_id": account_id, "limit": limit}
+    stmt = _STATEMENT
+    if before_id is not None:
+        stmt = _STATEMENT_BEFORE
+        params["before_id"] = before_id
+    lines = []
+    for row in session.execute(stmt, params):
+        _id, key, created_at, kind, phase, credit_id, _debit_id, amount, reference, code = row
+        grows = (credit_id == account_id) == (normal_side is NormalSide.CREDIT)
+        lines.append(
+            TransferLine(
+                key, created_at, kind.value, phase, code, reference, amount if grows else -amount
+            )
+        )
+    return lines
+
+
 def list_transfers(
     session: Session, code: str, *, limit: int = 20, before_id: int | None = None
 ) -> list[TransferLine]:
     """The account's latest transfers, newest first (its statement)."""
     account = get_account(session, code)
-    t = LedgerTransfer
-    other = LedgerAccount.__table__.alias("other")
-    stmt = (
-        select(t, other.c.code)
-        .join(
-            other,
-            or_(
-                and_(t.debit_account_id == account.id, other.c.id == t.credit_account_id),
-                and_(t.credit_account_id == account.id, other.c.id == t.debit_account_id),
-            ),
-        )
-        .order_by(t.id.desc())
-        .limit(limit)
+    return account_statement(
+        session, account.id, account.normal_side, limit=limit, before_id=before_id
     )
-    if before_id is not None:
-        stmt = stmt.where(t.id < before_id)
-    lines = []
-    for transfer, counterpart in session.execute(stmt).tuples():
-        grows = (transfer.credit_account_id == account.id) == (
-            account.normal_side is NormalSide.CREDIT
-        )
-        lines.append(
-            TransferLine(
-                transfer.transfer_key,
-                transfer.created_at,
-                transfer.kind.value,
-                transfer.phase,
-                counterpart,
-                transfer.reference,
-                transfer.amount_minor if grows else -transfer.amount_minor,
-            )
-        )
-    return lines
 
 
 def get_transfer(session: Session, key: str) -> LedgerTransfer:

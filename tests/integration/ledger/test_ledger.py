@@ -418,3 +418,49 @@ def test_messages_are_delivered_one_by_one_and_a_failure_stops_nothing(
             select(HolderMessage).where(HolderMessage.delivered_at.is_(None))
         ).all()
     assert undelivered == []
+
+
+def test_a_statement_pages_through_both_sides_newest_first(platform: Platform) -> None:
+    """The budget is credited by funding and debited by payouts: pages of three, each older than
+    the last line of the page before, list every transfer once, newest first, signed on the
+    budget's normal side, with the other side's code."""
+    _books(platform, fund=0)
+    at = platform.clock.now()
+    expected: list[tuple[str, int, str]] = []
+    with platform.session() as session, transaction(session):
+        for n in range(1, 8):
+            key = f"fund:{n}"
+            ledger.post_transfer(
+                session,
+                ledger.TransferRequest(
+                    key, TREASURY, BUDGET, Money(1_000 * n), TransferKind.FUNDING, f"budget:{n}"
+                ),
+                at=at,
+            )
+            expected.append((key, 1_000 * n, TREASURY))
+            if n % 2 == 0:
+                ledger.post_transfer(session, _pay(f"pay:{n}", 10 * n), at=at)
+                expected.append((f"pay:{n}", -10 * n, BANK))
+    expected.reverse()
+    with platform.session() as session:
+        budget = queries.get_account(session, BUDGET)
+        pages: list[list[queries.TransferLine]] = []
+        before: int | None = None
+        while True:
+            page = queries.account_statement(
+                session, budget.id, budget.normal_side, limit=3, before_id=before
+            )
+            if not page:
+                break
+            pages.append(page)
+            before = session.scalars(
+                select(LedgerTransfer.id).where(
+                    LedgerTransfer.transfer_key == page[-1].transfer_key
+                )
+            ).one()
+        seen = [
+            (line.transfer_key, line.amount_minor, line.counterpart) for p in pages for line in p
+        ]
+        assert seen == expected
+        assert [len(p) for p in pages] == [3, 3, 3, 1]
+        assert queries.list_transfers(session, BUDGET, limit=4) == pages[0] + pages[1][:1]
