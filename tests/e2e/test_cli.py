@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.cli.main import app
 from socialcard.kernel.resident_id import check_character
@@ -39,6 +40,61 @@ def test_migrate_reports_the_database(cli_env: dict[str, str]) -> None:
     code, out, _ = invoke(cli_env, "migrate")
     assert code == 0
     assert "database migrated" in out
+
+
+def test_an_operator_resets_a_forgotten_password(
+    platform: Platform, cli_env: dict[str, str]
+) -> None:
+    """The account was locked by guesses and has a session open: the reset lifts the lock, ends
+    the session, lets the new password in and not the old one, and is audited."""
+    from socialcard.access import services as access
+    from socialcard.access.audit import list_records
+    from socialcard.access.models import Staff, WebSession
+    from socialcard.db import transaction
+    from socialcard.errors import NotAuthenticated
+
+    invoke(cli_env, "users", "create", "lin", "--name", "林", "--password", "Counter-2026-ok")
+    at = platform.clock.now()
+    with platform.session() as session, transaction(session):
+        staff_id = access.get_staff_by_username(session, "lin").id
+        access.start_session(session, staff_id=staff_id, origin="test", at=at)
+        staff = session.get(Staff, staff_id)
+        assert staff is not None
+        staff.locked_until = at.replace(year=at.year + 1)
+
+    weak = invoke(cli_env, "users", "reset-password", "lin", "--password", "short")
+    code, out, _ = invoke(cli_env, "users", "reset-password", "lin", "--password", "Fresh-2026-ok")
+
+    assert weak[0] == 1
+    assert "error[weak_password]" in weak[2]
+    assert code == 0, out
+    assert "sessions ended" in out
+
+    def log_in(password: str) -> bool:
+        with platform.session() as session, transaction(session):
+            try:
+                access.authenticate(
+                    session,
+                    load_policy(),
+                    platform.keys,
+                    username="lin",
+                    password=password,
+                    one_time_code=None,
+                    at=platform.clock.now(),
+                    failures_before_lockout=5,
+                    lockout_minutes=15,
+                )
+            except NotAuthenticated:
+                return False
+            return True
+
+    assert not log_in("Counter-2026-ok")
+    assert log_in("Fresh-2026-ok")
+    with platform.session() as session:
+        [web_session] = session.query(WebSession).all()
+        assert web_session.ended_at is not None
+        resets = [r for r in list_records(session, limit=100) if r.action == "staff.reset_password"]
+        assert [r.object_id for r in resets] == [str(staff_id)]
 
 
 def test_users_are_created_granted_and_disabled(cli_env: dict[str, str]) -> None:

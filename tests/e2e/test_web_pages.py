@@ -389,6 +389,33 @@ def test_a_refused_password_change_names_the_field_and_changes_nothing(
         assert changes == []
 
 
+def test_guessing_the_current_password_locks_the_account(
+    platform: Platform, client: TestClient
+) -> None:
+    log_in(client, platform, make_staff(platform, "clerk1"))
+    guesses = [
+        _change_password(
+            client,
+            current_password=f"Guess-{n}-pass",
+            new_password="New-secret-2026",
+            confirm_password="New-secret-2026",
+        )
+        for n in range(platform.settings.login_failures_before_lockout + 1)
+    ]
+
+    assert {g.status_code for g in guesses} == {401}
+    assert "当前密码不正确" in guesses[0].text
+    assert "账户已锁定" in guesses[-1].text
+    with TestClient(create_app(platform)) as desk:
+        login = desk.post("/login", data={"username": "clerk1", "password": PASSWORD})
+    assert login.status_code == 401
+    assert "账户已锁定" in login.text
+    codes = [r.details["code"] for r in audit_records(platform, "auth.password_changed")]
+    assert codes[::-1] == ["login_failed"] * platform.settings.login_failures_before_lockout + [
+        "account_locked"
+    ]
+
+
 def test_malformed_input_gets_a_page_not_a_traceback(
     platform: Platform, client: TestClient
 ) -> None:

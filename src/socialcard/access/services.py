@@ -311,14 +311,20 @@ def authenticate(
     if ok and policy.needs_second_factor(list_roles_of(session, staff.id)):
         ok = _totp_ok(keys, staff, one_time_code, at)
     if not ok:
-        staff.failed_login_count += 1
-        if staff.failed_login_count >= failures_before_lockout:
-            staff.locked_until = at + timedelta(minutes=lockout_minutes)
-            staff.failed_login_count = 0
+        _count_failure(staff, at, failures_before_lockout, lockout_minutes)
         raise LoginFailed()
     staff.failed_login_count = 0
     staff.locked_until = None
     return staff
+
+
+def _count_failure(
+    staff: Staff, at: datetime, failures_before_lockout: int, lockout_minutes: int
+) -> None:
+    staff.failed_login_count += 1
+    if staff.failed_login_count >= failures_before_lockout:
+        staff.locked_until = at + timedelta(minutes=lockout_minutes)
+        staff.failed_login_count = 0
 
 
 def _verify_quietly(password_hash: str, password: str) -> bool:
@@ -336,16 +342,50 @@ def _totp_ok(keys: KeyRing, staff: Staff, code: str | None, at: datetime) -> boo
 
 
 def change_password(
-    session: Session, *, staff_id: int, current: str, new: str, at: datetime
+    session: Session,
+    *,
+    staff_id: int,
+    current: str,
+    new: str,
+    at: datetime,
+    failures_before_lockout: int,
+    lockout_minutes: int,
 ) -> None:
-    """Change a password; every other session of the account ends (ASVS 3.3.3)."""
+    """A staff member changes their own password; every session of the account ends (ASVS
+    3.3.3). A wrong current password counts as a failed login, as at the login form, so guesses
+    from a session left open lock the account; the caller must commit even when this raises
+    LoginFailed.
+
+    Raises:
+        AccountLocked: too many recent failures.
+        LoginFailed: the current password is wrong.
+        WeakPassword: the new one breaks the rules.
+    """
     staff = get_staff(session, staff_id)
+    if staff.locked_until is not None and staff.locked_until > at:
+        raise AccountLocked(lockout_minutes)
     if not _verify_quietly(staff.password_hash, current):
+        _count_failure(staff, at, failures_before_lockout, lockout_minutes)
         raise LoginFailed()
     check_password_strength(new)
+    _set_password(session, staff, new, at)
+
+
+def reset_password(session: Session, *, staff_id: int, new: str, at: datetime) -> Staff:
+    """An operator sets a new password for an account whose holder forgot it (the caller
+    audits it): the account's lock is lifted and every session ends."""
+    staff = get_staff(session, staff_id)
+    check_password_strength(new)
+    _set_password(session, staff, new, at)
+    staff.failed_login_count = 0
+    staff.locked_until = None
+    return staff
+
+
+def _set_password(session: Session, staff: Staff, new: str, at: datetime) -> None:
     staff.password_hash = _hasher.hash(new)
     staff.password_changed_at = at
-    _end_all_sessions(session, staff_id, at=at)
+    _end_all_sessions(session, staff.id, at=at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "import.rejections_export": "下载错误报告",
     "staff.create": "开设账户",
     "staff.disable": "停用账户",
+    "staff.reset_password": "重置密码",
     "staff.grant_role": "授予角色",
     "audit.view": "查看审计日志",
     "audit.verify": "校验审计链",

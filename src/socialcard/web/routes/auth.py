@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from socialcard.access import services as access
 from socialcard.access.audit import append_audit
+from socialcard.access.errors import LoginFailed
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
 from socialcard.db import transaction
@@ -167,6 +168,7 @@ def change_password(
     audited as a failure; nothing changes."""
     principal = ctx.require_principal()
     now = platform.clock.now()
+    settings = platform.settings
     errors: FormErrors | None = None
     try:
         if not current_password:
@@ -176,37 +178,35 @@ def change_password(
         if new_password == current_password:
             raise InvalidField("new_password", "differs_from_current", "新密码不能与当前密码相同。")
         with transaction(session):
-            access.change_password(
-                session,
-                staff_id=principal.staff_id,
-                current=current_password,
-                new=new_password,
-                at=now,
-            )
+            try:
+                access.change_password(
+                    session,
+                    staff_id=principal.staff_id,
+                    current=current_password,
+                    new=new_password,
+                    at=now,
+                    failures_before_lockout=settings.login_failures_before_lockout,
+                    lockout_minutes=settings.lockout_minutes,
+                )
+            except NotAuthenticated as error:
+                # Committed with the raised failure count, so guesses lock the account.
+                message = "当前密码不正确。" if isinstance(error, LoginFailed) else error.message
+                errors = FormErrors(fields={"current_password": message}, status_code=401)
+                result = AuditResult.FAILURE
+                details: dict[str, object] = {"code": error.code}
+            else:
+                result, details = AuditResult.SUCCESS, {}
             append_audit(
                 session,
                 ctx.event(
                     "auth.password_changed",
-                    AuditResult.SUCCESS,
+                    result,
                     object_type="staff",
                     object_id=principal.staff_id,
+                    details=details,
                 ),
                 at=now,
             )
-    except NotAuthenticated:
-        with transaction(session):
-            append_audit(
-                session,
-                ctx.event(
-                    "auth.password_changed",
-                    AuditResult.FAILURE,
-                    object_type="staff",
-                    object_id=principal.staff_id,
-                    details={"code": "current_password_wrong"},
-                ),
-                at=now,
-            )
-        errors = FormErrors(fields={"current_password": "当前密码不正确。"}, status_code=401)
     except DomainError as error:
         errors = FormErrors.of(error, aliases={"password": "new_password"})
     if errors is not None:
