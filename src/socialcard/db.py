@@ -259,8 +259,8 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str,
 
 def dialect_insert(session: Session, entity: Any) -> Any:
     """The session's dialect's INSERT for a mapped class or table, which knows ON CONFLICT (both
-    SQLite and PostgreSQL do): one statement instead of a savepoint around an insert that may
-    collide."""
+    SQLite and PostgreSQL do). SQLAlchemy cannot cache these: each execution compiles the
+    statement again, so a path taken on every request writes its statement once as text."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert(entity)
     return sqlite_insert(entity)
