@@ -4,6 +4,7 @@ imports, staff administration, the audit log and regions, on SQLite and PostgreS
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from socialcard.access import services as access
 from socialcard.access.audit import list_records
@@ -19,6 +21,7 @@ from socialcard.access.models import AuditRecord, AuditResult, Staff, WebSession
 from socialcard.access.policy import load_policy
 from socialcard.bootstrap import Platform
 from socialcard.db import transaction
+from socialcard.errors import NotAuthenticated
 from socialcard.http.routes import list_route_templates
 from socialcard.kernel.masking import mask_resident_id
 from socialcard.kernel.resident_id import ResidentId, check_character
@@ -389,10 +392,11 @@ def test_a_refused_password_change_names_the_field_and_changes_nothing(
         assert changes == []
 
 
-def test_guessing_the_current_password_locks_the_account(
+def test_guessing_the_current_password_locks_the_account_and_ends_the_session(
     platform: Platform, client: TestClient
 ) -> None:
     log_in(client, platform, make_staff(platform, "clerk1"))
+    limit = platform.settings.login_failures_before_lockout
     guesses = [
         _change_password(
             client,
@@ -400,20 +404,61 @@ def test_guessing_the_current_password_locks_the_account(
             new_password="New-secret-2026",
             confirm_password="New-secret-2026",
         )
-        for n in range(platform.settings.login_failures_before_lockout + 1)
+        for n in range(limit)
     ]
 
     assert {g.status_code for g in guesses} == {401}
-    assert "当前密码不正确" in guesses[0].text
-    assert "账户已锁定" in guesses[-1].text
-    with TestClient(create_app(platform)) as desk:
-        login = desk.post("/login", data={"username": "clerk1", "password": PASSWORD})
+    assert "当前密码不正确" in guesses[-1].text
+    after = client.get("/persons", follow_redirects=False)  # the guessing session is over
+    assert after.status_code == 303
+    assert after.headers["location"].startswith("/login")
+    login = client.post("/login", data={"username": "clerk1", "password": PASSWORD})
     assert login.status_code == 401
     assert "账户已锁定" in login.text
     codes = [r.details["code"] for r in audit_records(platform, "auth.password_changed")]
-    assert codes[::-1] == ["login_failed"] * platform.settings.login_failures_before_lockout + [
-        "account_locked"
-    ]
+    assert codes == ["login_failed"] * limit
+
+
+def test_concurrent_wrong_guesses_each_count(platform: Platform) -> None:
+    """Guesses sent at once from one session all count: the account locks after as many as a
+    sequence of guesses would need."""
+    account = make_staff(platform, "clerk1")
+    limit = platform.settings.login_failures_before_lockout
+    barrier = threading.Barrier(limit)
+    failures: list[str] = []
+
+    def guess(n: int) -> None:
+        barrier.wait(timeout=30)
+        for attempt in range(20):
+            try:
+                with platform.session() as session, transaction(session):
+                    try:
+                        access.change_password(
+                            session,
+                            staff_id=account.staff_id,
+                            current=f"Guess-{n}-pass",
+                            new="New-secret-2026",
+                            at=platform.clock.now(),
+                            failures_before_lockout=limit,
+                            lockout_minutes=15,
+                        )
+                    except NotAuthenticated as error:
+                        failures.append(error.code)
+                return
+            except OperationalError:  # SQLite: the database is locked; try again
+                time.sleep(0.05 * (attempt + 1))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(limit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == ["login_failed"] * limit
+    with platform.session() as session:
+        staff = session.get(Staff, account.staff_id)
+        assert staff is not None
+        assert staff.locked_until is not None
 
 
 def test_malformed_input_gets_a_page_not_a_traceback(

@@ -36,6 +36,8 @@ from socialcard.errors import InvalidField
 from socialcard.kernel.crypto import KeyRing, constant_time_equal, sm3_hex
 
 # Shipped departments and the catalogue's responsible units (责任单位) each answers for.
+PASSWORD_LENGTH_MAX: Final = 200
+
 DEPARTMENTS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
     (
         "hrss",
@@ -129,6 +131,8 @@ def check_password_strength(password: str) -> None:
     """At least 10 characters with letters and digits (等保 identity rules)."""
     if len(password) < 10:
         raise WeakPassword("min_length_10", "密码至少 10 位。")
+    if len(password) > PASSWORD_LENGTH_MAX:
+        raise WeakPassword("max_length_200", "密码不能超过 200 位。")
     if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
         raise WeakPassword("letters_and_digits", "密码须同时包含字母和数字。")
 
@@ -301,7 +305,14 @@ def authenticate(
         LoginFailed: wrong username, password or code (never says which).
         AccountLocked: too many recent failures.
     """
-    staff = session.scalars(select(Staff).where(Staff.username == username.strip())).first()
+    # Locked while checked: concurrent guesses at one account each count (a plain read would
+    # let them all write back the same failure count).
+    staff = session.scalars(
+        select(Staff)
+        .where(Staff.username == username.strip())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if staff is None or staff.is_disabled:
         _verify_quietly(_dummy_hash(), password)
         raise LoginFailed()
@@ -361,14 +372,20 @@ def change_password(
         LoginFailed: the current password is wrong.
         WeakPassword: the new one breaks the rules.
     """
-    staff = get_staff(session, staff_id)
+    staff = session.get(Staff, staff_id, with_for_update=True, populate_existing=True)
+    if staff is None:
+        raise StaffNotFound(staff_id)
     if staff.locked_until is not None and staff.locked_until > at:
         raise AccountLocked(lockout_minutes)
     if not _verify_quietly(staff.password_hash, current):
         _count_failure(staff, at, failures_before_lockout, lockout_minutes)
+        if staff.locked_until is not None:
+            # Guessed from an open session: that session, and every other, ends with the lock.
+            _end_all_sessions(session, staff.id, at=at)
         raise LoginFailed()
     check_password_strength(new)
     _set_password(session, staff, new, at)
+    staff.failed_login_count = 0
 
 
 def reset_password(session: Session, *, staff_id: int, new: str, at: datetime) -> Staff:

@@ -160,8 +160,8 @@ def change_password(
     session: DbSession,
     platform: PlatformDep,
     current_password: Annotated[str, Form(max_length=1000)] = "",
-    new_password: Annotated[str, Form(max_length=200)] = "",
-    confirm_password: Annotated[str, Form(max_length=200)] = "",
+    new_password: Annotated[str, Form(max_length=1000)] = "",  # the rule (200) names the field
+    confirm_password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Check the current password, set the new one and end every session of the account (this
     one too): the staff member logs in again with the new password. A wrong current password is
