@@ -1140,13 +1140,12 @@ def _pgbench(
 # The statements the terminal route sends for one request, as the server log showed them
 # (2026-11-30; the ORM's column lists shortened to what they read), for pgbench: the database's
 # own ceiling for this route on this machine, with no application at all. Prepared, as psycopg
-# prepares the platform's statements (the movements ordered by the whole (account, id) key, so
-# that PostgreSQL's generic plan of it walks that index: see insurance.queries). A literal may
-# not contain a colon: pgbench would take it for a variable.
+# prepares the platform's statements (the movements as one-value ranges ordered by the whole
+# (account, id) key, so that every plan of it walks that index: see ledger.queries and decision
+# 0015). A literal may not contain a colon: pgbench would take it for a variable.
 ROUTE_SQL: Final = r"""
 \set i random(0, {last})
 \set person {first_person} + :i * {stride}
-\set pension {first_account} + 2 * :i
 \set medical {first_account} + 2 * :i + 1
 \set nonce random(1, 999999999999)
 BEGIN;
@@ -1161,19 +1160,19 @@ SELECT persons.* FROM persons JOIN cards ON cards.person_id = persons.id
   WHERE cards.card_number = concat('W', lpad(:i::text, 8, '0')) FOR UPDATE OF persons;
 SELECT * FROM cards WHERE card_number = concat('W', lpad(:i::text, 8, '0')) \gset card_
 SELECT region_code, status FROM item_openings
-  WHERE item_no = {item} AND region_code IN ('{county}', '{city}') AND effective_on <= current_date
+  WHERE item_no = {item} AND region_code IN ('{county}', '{city}') AND effective_on <= {today}
   ORDER BY effective_on, id;
 WITH inserted AS (
   INSERT INTO item_year_users (item_no, year, person_id, first_used_on)
-  VALUES ({item}, {year}, :person, current_date) ON CONFLICT DO NOTHING RETURNING person_id
+  VALUES ({item}, {year}, :person, {today}) ON CONFLICT DO NOTHING RETURNING person_id
 ), counted AS (
   INSERT INTO item_user_tallies (item_no, first_used_on, shard, users)
-  SELECT {item}, current_date, :person::bigint % {shards}, 1 FROM inserted
+  SELECT {item}, {today}, :person::bigint % {shards}, 1 FROM inserted
   ON CONFLICT (item_no, first_used_on, shard) DO UPDATE SET users = item_user_tallies.users + 1
 )
 SELECT EXISTS (SELECT 1 FROM inserted) OR EXISTS (SELECT 1 FROM item_year_users
   WHERE item_no = {item} AND year = {year} AND person_id = :person
-    AND first_used_on <= current_date);
+    AND first_used_on <= {today});
 INSERT INTO card_uses (item_no, person_id, card_id, channel, terminal_code, county_code, used_at,
   outcome, refusal_code, details)
   VALUES ({item}, :person, :card_id, 'kiosk', '{terminal}', '{county}', now(), 'success',
@@ -1255,6 +1254,8 @@ def _route_sql(
         "item": ITEM_QUERY,
         "year": now.astimezone(SHANGHAI).year,
         "shards": USER_TALLY_SHARDS,
+        # The day in Yongzhou, as the platform counts first uses (not the server's time zone).
+        "today": "(now() AT TIME ZONE 'Asia/Shanghai')::date",
     }
     text = ("\\set i random(0, {last})\n\\set person {first_person} + :i * {stride}\n"
             "\\set medical {first_account} + 2 * :i + 1\n".format(**values) + reads

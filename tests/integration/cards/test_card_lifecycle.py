@@ -19,6 +19,7 @@ from socialcard.cards.errors import (
     CardAlreadyInPipeline,
     CardCancelled,
     CardNotActivated,
+    CardNotFound,
     CardReportedLost,
     CardTransitionNotAllowed,
     EcardTokenRefused,
@@ -403,6 +404,21 @@ def test_an_item_not_opened_in_the_county_is_refused_and_recorded(platform: Plat
         use = session.scalars(select(CardUse).where(CardUse.outcome == UseOutcome.SUCCESS)).one()
         assert use.card_id == card_id
         assert use.county_code == "431124"
+
+
+def test_an_unknown_card_number_is_refused_and_nothing_is_recorded(platform: Platform) -> None:
+    """The door finds the holder through the card: a number no card has is CardNotFound, for a
+    card with a PIN as for one a clerk checked, and no use (successful or refused) is written."""
+    number = give_card(platform, _person(platform))
+    _open(platform, region="431100")
+    unknown = next(n for n in (f"{number[0]}{i:08d}" for i in range(1, 100)) if n[:9] != number[:9])
+    with pytest.raises(CardNotFound):
+        _use(platform, PhysicalCard(unknown, "123456"))
+    with pytest.raises(CardNotFound):
+        _use(platform, CheckedCard(unknown))
+    assert _uses(platform) == []
+    _use(platform, CheckedCard(number))
+    assert _uses(platform) == [("success", None)]
 
 
 def test_electronic_card_codes_expire_and_pay_once(platform: Platform) -> None:
