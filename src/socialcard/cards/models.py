@@ -191,6 +191,9 @@ class Card(Base):
             sqlite_where=text(_in(IN_PIPELINE)),
             postgresql_where=text(_in(IN_PIPELINE)),
         ),
+        # A holder's cards by person: the partial indexes above serve only a query that spells
+        # their predicate out as literals, which bound parameters are not (migration 0019).
+        Index("ix_cards_person", "person_id", "id"),
         Index("ix_cards_status_bank", "status", "bank_code"),
         Index("ix_cards_issuing_region", "issuing_region_code", "status"),
     )

@@ -218,7 +218,15 @@ def _insured_through(
 ) -> list[Insured]:
     """Everyone with an active employee-scheme enrolment covering the month (by employer, or one
     person's own flexible enrolment), grouped per person."""
-    stmt = select(Enrolment).where(
+    # Plain columns, not Enrolment objects: an employer's month reads every employee's five
+    # enrolments, and building ORM objects cost more than the read.
+    stmt = select(
+        Enrolment.person_id,
+        Enrolment.employer_id,
+        Enrolment.kind,
+        Enrolment.wage_minor,
+        Enrolment.scheme,
+    ).where(
         Enrolment.scheme.in_(EMPLOYEE_SCHEMES),
         Enrolment.status == EnrolmentStatus.ACTIVE,
         Enrolment.started_on <= last_day(period),
@@ -229,16 +237,18 @@ def _insured_through(
         stmt = stmt.where(
             Enrolment.person_id == person_id, Enrolment.kind == EnrolmentKind.FLEXIBLE
         )
-    grouped: dict[int, list[Enrolment]] = defaultdict(list)
-    for enrolment in session.scalars(stmt.order_by(Enrolment.person_id)):
-        grouped[enrolment.person_id].append(enrolment)
+    grouped: dict[int, list[tuple[int | None, EnrolmentKind, int | None, SchemeCode]]]
+    grouped = defaultdict(list)
+    rows = session.execute(stmt.order_by(Enrolment.person_id, Enrolment.id)).tuples()
+    for pid, employer, kind, wage, scheme in rows:
+        grouped[pid].append((employer, kind, wage, scheme))
     return [
         Insured(
             person_id=pid,
-            employer_id=items[0].employer_id,
-            kind=items[0].kind,
-            wage_minor=max(e.wage_minor or 0 for e in items),
-            schemes=frozenset(e.scheme for e in items),
+            employer_id=items[0][0],
+            kind=items[0][1],
+            wage_minor=max(wage or 0 for _e, _k, wage, _s in items),
+            schemes=frozenset(scheme for *_rest, scheme in items),
         )
         for pid, items in grouped.items()
     ]
