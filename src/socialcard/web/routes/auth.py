@@ -14,6 +14,7 @@ from socialcard.access.audit import append_audit
 from socialcard.access.errors import LoginFailed
 from socialcard.access.models import AuditResult
 from socialcard.access.policy import load_policy
+from socialcard.bootstrap import Platform
 from socialcard.db import transaction
 from socialcard.errors import DomainError, InvalidField, NotAuthenticated
 from socialcard.http.context import SESSION_COOKIE, Context, DbSession, PlatformDep
@@ -135,15 +136,7 @@ def log_out(ctx: Context, session: DbSession, platform: PlatformDep) -> Response
         append_audit(
             session, ctx.event("auth.logout", AuditResult.SUCCESS), at=platform.clock.now()
         )
-    response = see_other("/login?notice=logged_out")
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=platform.settings.secure_cookies,
-    )
-    return response
+    return _to_login(platform, notice="logged_out")
 
 
 @router.get("/account/password")
@@ -213,7 +206,13 @@ def change_password(
         return render_page(
             request, "account_password.html", status_code=errors.status_code, errors=errors
         )
-    response = see_other("/login?notice=password_changed")
+    return _to_login(platform, notice="password_changed")
+
+
+def _to_login(platform: Platform, *, notice: str) -> Response:
+    """Back to the login form with a notice, the session cookie forgotten (the session itself
+    has ended on the server)."""
+    response = see_other(f"/login?notice={notice}")
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
