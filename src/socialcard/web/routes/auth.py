@@ -157,8 +157,8 @@ def change_password(
     confirm_password: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Check the current password, set the new one and end every session of the account (this
-    one too): the staff member logs in again with the new password. A wrong current password is
-    audited as a failure; nothing changes."""
+    one too): the staff member logs in again with the new password. A wrong current password
+    counts towards the login lockout and is audited as a failure; the password stays."""
     principal = ctx.require_principal()
     now = platform.clock.now()
     settings = platform.settings
