@@ -30,7 +30,7 @@ from socialcard.insurance.models import (
 )
 from socialcard.insurance.schemes import MONTHLY_PARTS, SchemeCode
 from socialcard.ledger import queries as ledger_queries
-from socialcard.ledger.models import LedgerAccount, LedgerBalance, NormalSide
+from socialcard.ledger.models import LedgerAccount, LedgerBalance
 from socialcard.ledger.queries import Balance, TransferLine
 from socialcard.registry.models import Employer
 
@@ -242,14 +242,6 @@ def _personal_balances(
     return found
 
 
-def latest_movements(
-    session: Session, account_id: int, normal_side: NormalSide, *, limit: int
-) -> list[TransferLine]:
-    """The account's latest transfers, newest first, as `ledger.queries.list_transfers` gives
-    them, without reading the account by code again."""
-    return ledger_queries.account_statement(session, account_id, normal_side, limit=limit)
-
-
 @dataclass(frozen=True, slots=True)
 class InsuredOverview:
     """What the self-service query shows (item 29): enrolments, ten years of months, the
@@ -281,7 +273,9 @@ def insured_overview(
             return None
         account_id, balance = accounts[scheme]
         lines = (
-            latest_movements(session, account_id, balance.normal_side, limit=count) if count else []
+            ledger_queries.account_statement(session, account_id, balance.normal_side, limit=count)
+            if count
+            else []
         )
         return AccountView(scheme, balance.code, balance.posted, lines)
 
