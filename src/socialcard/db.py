@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -67,6 +77,24 @@ def enum_type(members: type[StrEnum], name: str, *, length: int) -> SAEnum:
         length=length,
         values_callable=lambda ms: [m.value for m in ms],
     )
+
+
+# The info key of a foreign key that PostgreSQL checks once per statement (decision 0016).
+CHECKED_PER_STATEMENT = "checked_per_statement"
+
+
+def statement_checked_key(target: str) -> ForeignKey:
+    """A foreign key of an append-heavy table that takes a million rows in one statement (a
+    batch's lines, the card uses and messages of its return). SQLite keeps it as a foreign key.
+    On PostgreSQL it is not a constraint but a trigger that checks every row of a statement at
+    once, with the same error (SQLSTATE 23503, the constraint's name), and the referenced table
+    refuses DELETE and a change of its key instead of locking each referenced row (decision
+    0016, migration 0020). `alembic check` leaves these keys out on PostgreSQL (migrations/env)."""
+    return ForeignKey(target, info={CHECKED_PER_STATEMENT: True})
+
+
+def is_checked_per_statement(key: ForeignKey) -> bool:
+    return bool(key.info.get(CHECKED_PER_STATEMENT))
 
 
 class Base(DeclarativeBase):

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime, enum_type
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type, statement_checked_key
 
 
 class Department(Base):
@@ -265,7 +265,8 @@ class HolderMessage(Base):
     __tablename__ = "holder_messages"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    # Checked per statement on PostgreSQL: a return file tells a million holders at once.
+    person_id: Mapped[int] = mapped_column(statement_checked_key("persons.id"))
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(String(300))
     reference: Mapped[str] = mapped_column(String(80))

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime, enum_type
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type, statement_checked_key
 
 
 class UsageKind(StrEnum):
@@ -132,11 +132,12 @@ class CardUse(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     item_no: Mapped[int] = mapped_column(Integer)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    # Checked per statement on PostgreSQL: a return file writes a million uses at once.
+    person_id: Mapped[int] = mapped_column(statement_checked_key("persons.id"))
     card_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel", length=20))
     terminal_code: Mapped[str | None] = mapped_column(String(40))
-    county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    county_code: Mapped[str | None] = mapped_column(statement_checked_key("regions.code"))
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
     outcome: Mapped[UseOutcome] = mapped_column(enum_type(UseOutcome, "use_outcome", length=20))
     refusal_code: Mapped[str | None] = mapped_column(String(60))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialcard.db import Base, JSONType, UTCDateTime, enum_type
+from socialcard.db import Base, JSONType, UTCDateTime, enum_type, statement_checked_key
 from socialcard.disbursement.errors import BatchTransitionNotAllowed
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -175,9 +175,11 @@ class PaymentLine(Base):
     __tablename__ = "disbursement_lines"
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("disbursement_batches.id"))
+    # The batch, the holder and the card are checked per statement on PostgreSQL: a city-wide
+    # list writes a million lines in one statement (decision 0016).
+    batch_id: Mapped[int] = mapped_column(statement_checked_key("disbursement_batches.id"))
     seq: Mapped[int] = mapped_column(Integer)  # row of the uploaded list (1 = first payee)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    person_id: Mapped[int | None] = mapped_column(statement_checked_key("persons.id"))
     resident_id_index: Mapped[str | None] = mapped_column(String(64))
     resident_id_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))
@@ -186,7 +188,7 @@ class PaymentLine(Base):
     status: Mapped[LineStatus] = mapped_column(enum_type(LineStatus, "line_status", length=12))
     reject_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason: Mapped[str | None] = mapped_column(String(200))
-    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    card_id: Mapped[int | None] = mapped_column(statement_checked_key("cards.id"))
     bank_code: Mapped[str | None] = mapped_column(String(10))
     end_to_end_id: Mapped[str] = mapped_column(String(32), unique=True)
     bank_reason_code: Mapped[str | None] = mapped_column(String(40))

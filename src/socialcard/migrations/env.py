@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, ForeignKeyConstraint
 
 from socialcard.bootstrap import load_all_models
-from socialcard.db import make_engine
+from socialcard.db import is_checked_per_statement, make_engine
 
 config = context.config
 target_metadata = load_all_models()
@@ -22,11 +24,27 @@ def _url() -> str:
 
 
 def _configure(connection: Connection) -> None:
+    on_postgresql = connection.dialect.name == "postgresql"
+
+    def include_object(
+        item: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any
+    ) -> bool:
+        # On PostgreSQL a foreign key checked per statement is a trigger, not a constraint
+        # (decision 0016, migration 0020): the model's key has no constraint to compare with.
+        return not (
+            on_postgresql
+            and type_ == "foreign_key_constraint"
+            and not reflected
+            and isinstance(item, ForeignKeyConstraint)
+            and any(is_checked_per_statement(key) for key in item.elements)
+        )
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 
