@@ -186,6 +186,7 @@ def test_every_key_checked_per_statement_has_its_trigger(platform: Platform) -> 
         ("disbursement_lines", "batch_id"),
         ("disbursement_lines", "person_id"),
         ("disbursement_lines", "card_id"),
+        ("disbursement_lines", "reissued_line_id"),
         ("card_uses", "person_id"),
         ("card_uses", "county_code"),
         ("holder_messages", "person_id"),

@@ -200,7 +200,9 @@ class PaymentLine(Base):
     correction_note: Mapped[str | None] = mapped_column(String(200))
     # The department confirmed the bank fixed the account (unfrozen, name corrected): ready.
     fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reissued_line_id: Mapped[int | None] = mapped_column(ForeignKey("disbursement_lines.id"))
+    reissued_line_id: Mapped[int | None] = mapped_column(
+        statement_checked_key("disbursement_lines.id")
+    )
 
     __table_args__ = (
         UniqueConstraint("batch_id", "seq", name="uq_disbursement_lines_batch_seq"),

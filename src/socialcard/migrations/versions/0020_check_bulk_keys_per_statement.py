@@ -4,16 +4,17 @@ A city-wide disbursement writes a million lines in one statement, and its return
 uses and a million messages. A PostgreSQL foreign key is checked row by row: a query per row that
 also locks (and so writes) the referenced person's, card's, batch's or region's row. At
 1,000,000 payees those checks were 37 s of the 129 s (W3, docs/benchmarks.md). Decision 0016:
-on PostgreSQL these six keys become one trigger per table that checks every row of a statement
+on PostgreSQL these seven keys become one trigger per table that checks every row of a statement
 at once (a set-based anti-join for a big statement, an index lookup per row for a small one) and
 raises what the foreign key raised (SQLSTATE 23503, the constraint's name); a change of one of
-the columns is checked row by row. The referenced rows are never deleted and their keys never
-change (nothing in the platform does either): the referenced tables now refuse both, which is
-what the row locks were for. SQLite keeps the foreign keys.
+the columns is checked row by row. The referenced rows (batches, lines, persons, cards,
+regions) are never deleted and their keys never change (nothing in the platform does either):
+their tables now refuse both, which is what the row locks were for. SQLite keeps the foreign
+keys.
 
 Revision ID: 0020
 Revises: 0019
-Create Date: 2026-12-01 09:00:00.000000
+Create Date: 2026-11-30 12:00:00.000000
 """
 
 from __future__ import annotations
@@ -33,11 +34,18 @@ KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("batch_id", "disbursement_batches", "id"),
         ("person_id", "persons", "id"),
         ("card_id", "cards", "id"),
+        ("reissued_line_id", "disbursement_lines", "id"),
     ),
     "card_uses": (("person_id", "persons", "id"), ("county_code", "regions", "code")),
     "holder_messages": (("person_id", "persons", "id"),),
 }
-REFERENCED = {"disbursement_batches": "id", "persons": "id", "cards": "id", "regions": "code"}
+REFERENCED = {
+    "disbursement_batches": "id",
+    "disbursement_lines": "id",
+    "persons": "id",
+    "cards": "id",
+    "regions": "code",
+}
 # Above this many rows a statement's keys are checked by one anti-join planned for its size;
 # below it, by one index lookup per row (a plan that suits one row and a thousand alike).
 SET_BASED_ABOVE = 1000
