@@ -132,11 +132,8 @@ def test_lines_refuse_a_missing_batch_holder_or_card_and_a_change_to_one(
         (_lines(str(batch), str(MISSING), str(card), "100"), "person_id_persons"),
         (_lines(str(batch), person, str(MISSING), "100"), "card_id_cards"),
         (
-            NUMBERS
-            + _lines(
-                str(batch), person, f"CASE WHEN i = 3 THEN {MISSING} ELSE {card} END", "i + 100"
-            )
-            + " FROM n",
+            NUMBERS + _lines(str(batch), person, f"CASE WHEN i = 3 THEN {MISSING} ELSE {card} END",
+                             "i + 100") + " FROM n",
             "card_id_cards",
         ),  # fmt: skip
     ):
@@ -144,9 +141,7 @@ def test_lines_refuse_a_missing_batch_holder_or_card_and_a_change_to_one(
         _names_the_key(error, platform, f"fk_disbursement_lines_{constraint}")
     assert _count(platform, PaymentLine) == before
     with platform.session() as session, transaction(session):
-        session.execute(
-            text(NUMBERS + _lines(str(batch), person, str(card), "i + 100") + " FROM n")
-        )
+        session.execute(text(NUMBERS + _lines(str(batch), person, str(card), "i + 100") + " FROM n"))
     assert _count(platform, PaymentLine) == before + BIG
     # A change of a key column is checked row by row.
     change = "UPDATE disbursement_lines SET card_id = :card WHERE batch_id = :batch AND seq = 101"

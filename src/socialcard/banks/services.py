@@ -9,7 +9,7 @@ no database transaction is open while the bank is called, so a slow bank holds n
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -129,10 +129,8 @@ def relay_send_files(
     *,
     at: datetime,
     bank_code: str | None = None,
-    on_sent: Callable[[str, str], None] | None = None,
 ) -> RelayReport:
-    """Send every prepared file to its bank, each in its own short transactions; `on_sent` is
-    told (bank code, batch number) of each file known to be at its bank, as soon as it is.
+    """Send every prepared file to its bank, each in its own short transactions.
 
     Run one relay at a time (`socialcard.db.exclusive_job`, which the batch runner holds): two
     relays could both find a file that is not yet at the bank and both send it.
@@ -156,8 +154,6 @@ def relay_send_files(
             if received:
                 _mark_sent(sessions, bank_file_id, at=at)
                 sent += 1
-                if on_sent is not None:
-                    on_sent(outgoing.bank_code, outgoing.batch_no)
                 continue
         with sessions() as session, transaction(session):
             queries.get_bank_file(session, bank_file_id).attempts += 1
@@ -174,8 +170,6 @@ def relay_send_files(
         crash_point("after_bank_accepted")
         _mark_sent(sessions, bank_file_id, at=at)
         sent += 1
-        if on_sent is not None:
-            on_sent(outgoing.bank_code, outgoing.batch_no)
     return RelayReport(sent=sent, pending=pending, queried=queried)
 
 

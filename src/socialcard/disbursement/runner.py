@@ -8,9 +8,7 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
@@ -27,7 +25,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    insert,
     literal,
     select,
     text,
@@ -334,33 +331,13 @@ def apply_returns(
     return outcome
 
 
-def _resolved_table() -> Table:
-    # The lines a return resolved now, captured once: the card uses and the messages are
-    # written from it instead of searching the batch's million lines again for each.
-    return Table(
-        "resolved_lines",
-        MetaData(),
-        Column("line_id", BigInteger),
-        Column("person_id", BigInteger),
-        Column("card_id", BigInteger),
-        Column("paid", Integer),
-        Column("amount_minor", BigInteger),
-        Column("reason_text", String(200)),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-
-
 def _apply_staged(
     session: Session, staging: Table, batch: DisbursementBatch, banks: list[str], *, at: datetime
 ) -> None:
-    """Apply the staged answers of `banks`: every statement starts from the answers (a line is
-    found by its end-to-end id), so applying one bank's return costs that bank's lines, not the
-    batch's."""
     s = staging.c
     line = PaymentLine
     paid = s.reason_code.is_(None)
-    updated = session.execute(
+    session.execute(
         update(line)
         .where(
             line.batch_id == batch.id,
@@ -379,31 +356,32 @@ def _apply_staged(
         # No lines are loaded in the session: nothing to synchronise (the ORM would otherwise
         # ask for every updated id back).
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    )
     crash_point("mid_status_update")
-    answers: dict[tuple[str, bool], tuple[int, int]] = {
-        (str(bank), bool(done)): (int(count), int(amount))
-        for bank, done, count, amount in session.execute(
+    totals: dict[tuple[str, LineStatus], tuple[int, int]] = {
+        (str(bank), status): (int(count), int(amount))
+        for bank, status, count, amount in session.execute(
             select(
-                s.bank_code,
-                paid,
+                line.bank_code,
+                line.status,
                 func.count(),
-                func.coalesce(func.sum(s.amount_minor), 0),
-            ).group_by(s.bank_code, paid)
+                func.coalesce(func.sum(line.amount_minor), 0),
+            )
+            .where(line.batch_id == batch.id, line.bank_code.in_(banks))
+            .group_by(line.bank_code, line.status)
         ).tuples()
     }
-    staged = sum(count for count, _ in answers.values())
-    if updated != staged:
-        # keep_return checked that the return answers every line of its send file, once, with
-        # its amount; an answer that found no waiting line means the file and the lines
-        # disagree. Roll everything back.
-        raise RuntimeError(
-            f"{batch.batch_no}: {staged - updated} of {staged} answers found no waiting line"
-        )
     for bank_code in banks:
         tag = bank_batch_no(batch, bank_code)
-        paid_minor = answers.get((bank_code, True), (0, 0))[1]
-        failed_minor = answers.get((bank_code, False), (0, 0))[1]
+        left = sum(
+            totals.get((bank_code, LineStatus(status)), (0, 0))[0] for status in AWAITING_BANK
+        )
+        if left:
+            # A return answers every line of its send file (keep_return checked it): a line
+            # left waiting means the file and the lines disagree. Roll everything back.
+            raise RuntimeError(f"{tag}: {left} lines left unanswered")
+        paid_minor = totals.get((bank_code, LineStatus.PAID), (0, 0))[1]
+        failed_minor = totals.get((bank_code, LineStatus.FAILED), (0, 0))[1]
         settlement = ledger.settle_reserved(
             session,
             file_transfer_key(tag, "reserve"),
@@ -419,98 +397,57 @@ def _apply_staged(
                 f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
                 f"lines of {paid_minor + failed_minor} fen"
             )
-    resolved = _resolved_table()
-    connection = session.connection()
-    resolved.create(connection)
-    try:
-        session.execute(
-            insert(resolved).from_select(
-                ["line_id", "person_id", "card_id", "paid", "amount_minor", "reason_text"],
-                select(
-                    line.id,
-                    line.person_id,
-                    line.card_id,
-                    case((paid, 1), else_=0),
-                    line.amount_minor,
-                    line.bank_reason_text,
-                )
-                .select_from(staging)
-                .join(
-                    line,
-                    and_(
-                        line.batch_id == batch.id,
-                        line.end_to_end_id == s.e2e,
-                        line.resolved_at == at,
-                    ),
-                ),
-            )
-        )
-        if connection.dialect.name == "postgresql":
-            session.execute(text("ANALYZE resolved_lines"))
-        _record_uses_and_messages(session, resolved, batch, at=at)
-    finally:
-        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
-        if connection.dialect.name != "postgresql":
-            resolved.drop(connection)
-
-
-def _record_uses_and_messages(
-    session: Session, resolved: Table, batch: DisbursementBatch, *, at: datetime
-) -> None:
-    r = resolved.c
     programme = session.get_one(Programme, batch.programme_id)
+    # The lines resolved now: every line of these banks was waiting a moment ago.
+    now_resolved = and_(
+        line.batch_id == batch.id, line.bank_code.in_(banks), line.resolved_at == at
+    )
     record_card_uses_of_day(
         session,
         item_no=programme.item_no,
         channel=Channel.BANK,
         used_at=at,
-        rows=select(r.person_id, r.card_id, Person.residence_county_code)
-        .join(Person, Person.id == r.person_id)
-        .where(r.paid == 1),
+        rows=select(line.person_id, line.card_id, Person.residence_county_code)
+        .join(Person, Person.id == line.person_id)
+        .where(now_resolved, line.status == LineStatus.PAID.value),
     )
-    cents = r.amount_minor % 100
+    cents = line.amount_minor % 100
     yuan = (
-        cast(r.amount_minor // 100, String)
+        cast(line.amount_minor // 100, String)
         + literal(".")
         + case((cents < 10, literal("0") + cast(cents, String)), else_=cast(cents, String))
     )
     record_messages_from(
         session,
         select(
-            r.person_id,
+            line.person_id,
             literal(f"【永州社保卡】{programme.short_name}（{batch.period}）")
             + case(
-                (r.paid == 1, literal("已发放到您的社保卡银行账户")),
+                (line.status == LineStatus.PAID.value, literal("已发放到您的社保卡银行账户")),
                 else_=literal("发放失败（")
-                + func.coalesce(r.reason_text, "")
+                + func.coalesce(line.bank_reason_text, "")
                 + literal("），请持卡到银行网点或经办窗口处理"),
             )
             + literal("，金额 ")
             + yuan
             + literal(" 元。"),
-            literal("payment:") + cast(r.line_id, String),
+            literal("payment:") + cast(line.id, String),
         )
+        .where(now_resolved)
         # In holder order: the messages' index by holder is then filled in order.
-        .order_by(r.person_id),
+        .order_by(line.person_id),
         kind="payment",
         at=at,
     )
 
 
 def _apply_available_returns(
-    sessions: sessionmaker[Session],
-    gateway: BankGateway,
-    batch_no: str,
-    *,
-    at: datetime,
-    only: Collection[str] | None = None,
+    sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
 ) -> tuple[int, list[str]]:
-    """Fetch the returns the banks have for the batch (of the banks in `only`, if given) and
-    apply them in one transaction; the banks still without one are given back as waiting."""
     waiting: list[str] = []
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
-        banks = _banks_of(session, batch) if only is None else sorted(only)
+        banks = _banks_of(session, batch)
         open_banks = _open_banks(session, batch)
         session.rollback()
     returns: dict[str, bytes] = {}
@@ -547,40 +484,6 @@ def _apply_available_returns(
     return len(applied.banks), waiting
 
 
-def _relay_applying_returns(
-    sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
-) -> tuple[bank_services.RelayReport, int]:
-    """Relay the outbox in a thread and apply each of the batch's returns, one bank per
-    transaction, as soon as its file is at the bank: the bank works on the next file while the
-    database applies the answer to the last one (the two cores each have their part). The
-    relay finishes what it started even when applying fails; a return that is refused is left
-    for the caller's pass over every bank, which raises it after applying the others."""
-    at_bank: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-
-    def note(bank_code: str, number: str) -> None:
-        if number == services_bank_batch_no(batch_no, bank_code):
-            at_bank.put(bank_code)
-
-    def relay() -> bank_services.RelayReport:
-        try:
-            return bank_services.relay_send_files(sessions, gateway, at=at, on_sent=note)
-        finally:
-            at_bank.put(None)
-
-    applied = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-relay") as pool:
-        relaying = pool.submit(relay)
-        while (bank_code := at_bank.get()) is not None:
-            try:
-                count, _ = _apply_available_returns(
-                    sessions, gateway, batch_no, at=at, only=(bank_code,)
-                )
-            except DomainError:
-                continue  # refused: the caller's pass applies the rest, then raises it
-            applied += count
-        return relaying.result(), applied
-
-
 def run_batch(
     sessions: sessionmaker[Session],
     keys: KeyRing,
@@ -599,17 +502,11 @@ def run_batch(
             session.rollback()
         if status is BatchStatus.APPROVED:
             progress.files_prepared = prepare_send_files(sessions, keys, batch_no, at=at)
-        if engine.dialect.name == "postgresql":
-            relay, applied_early = _relay_applying_returns(sessions, gateway, batch_no, at=at)
-        else:
-            # SQLite has one writer: the relay's short transactions would queue behind a return
-            # being applied. One thing at a time.
-            relay, applied_early = bank_services.relay_send_files(sessions, gateway, at=at), 0
+        relay = bank_services.relay_send_files(sessions, gateway, at=at)
         progress.files_sent = relay.sent
-        # What the relay's pass did not apply: returns of files sent by an earlier run (late
-        # returns, a run resumed after a crash), and a return refused above, raised here.
-        applied, progress.waiting_for = _apply_available_returns(sessions, gateway, batch_no, at=at)
-        progress.returns_applied = applied_early + applied
+        progress.returns_applied, progress.waiting_for = _apply_available_returns(
+            sessions, gateway, batch_no, at=at
+        )
     from socialcard.disbursement.reconciliation import complete_if_reconciled
 
     with sessions() as session, session.begin():

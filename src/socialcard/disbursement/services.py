@@ -257,7 +257,8 @@ def _validate_into_lines(
         .subquery("prior")
     )
     # ID numbers that appear more than once in the list (a hash aggregate, not a sort of the
-    # whole list by ID).
+    # whole list by ID: the lines are then written in list order, which keeps the inserts into
+    # the lines' indexes on their right-hand pages).
     repeated = (
         select(s.id_index.label("id_index"))
         .where(s.id_index.is_not(None))
@@ -299,11 +300,11 @@ def _validate_into_lines(
         .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
         .outerjoin(prior, prior.c.person_id == p.id)
         .outerjoin(repeated, repeated.c.id_index == s.id_index)
+        .order_by(s.seq)
         .subquery()
     )
     k = checked.c
     accepted = k.reject_code.is_(None)
-    bank = case((accepted, k.bank_code), else_=null())
     session.execute(
         insert(PaymentLine).from_select(
             [
@@ -335,13 +336,9 @@ def _validate_into_lines(
                 k.reject_code,
                 k.reject_detail,
                 case((accepted, k.card_id), else_=null()),
-                bank,
+                case((accepted, k.bank_code), else_=null()),
                 k.e2e,
-            )
-            # Each bank's lines together, in list order, the refused last: a bank's send file
-            # is then read, and its return applied, over its own pages of the table, and the
-            # returns of different banks do not rewrite the same pages (runner.run_batch).
-            .order_by(bank.nulls_last(), k.seq),
+            ),
         )
     )
 
