@@ -8,6 +8,8 @@ PostgreSQL via psycopg 3 is production. Entry points own transactions: services 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.types import TypeDecorator
@@ -160,6 +162,51 @@ def bulk_insert(
         _copy_rows(connection, table, rows)
         return
     _sqlite_rows(connection, table, rows)
+
+
+_READ_DONE = object()
+
+
+def read_ahead(result: Result[Any], *, partitions: int = 2) -> Iterator[Any]:
+    """The rows of a streamed result (`yield_per`), with a thread fetching the next partitions
+    while the caller works on the ones at hand: the database produces rows while Python spends
+    its time on them (a million-line send file: the join in PostgreSQL, the decryption here).
+    The thread alone uses the connection until the rows are done or the caller stops; the
+    caller must not use it meanwhile. PostgreSQL only: an SQLite connection stays in the thread
+    that opened it."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=partitions)
+    stop = threading.Event()
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for partition in result.partitions():
+                if not hand_over(partition):
+                    return
+            hand_over(_READ_DONE)
+        except BaseException as error:  # handed to the caller, raised there
+            hand_over(error)
+
+    thread = threading.Thread(target=fetch, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _READ_DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        # A caller that stops early (an error of its own) waits for the fetch under way, so
+        # the connection is free again when this returns.
+        stop.set()
+        thread.join()
 
 
 def bulk_insert_tuples(
