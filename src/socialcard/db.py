@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
@@ -167,7 +167,7 @@ def bulk_insert(
 _READ_DONE = object()
 
 
-def read_ahead(result: Result[Any], *, partitions: int = 2) -> Iterator[Any]:
+def read_ahead(result: Result[Any], *, partitions: int = 2) -> Generator[Any, None, None]:
     """The rows of a streamed result (`yield_per`), with a thread fetching the next partitions
     while the caller works on the ones at hand: the database produces rows while Python spends
     its time on them (a million-line send file: the join in PostgreSQL, the decryption here).

@@ -127,21 +127,22 @@ def test_lines_refuse_a_missing_batch_holder_or_card_and_a_change_to_one(
     assert card is not None
     before = _count(platform, PaymentLine)
     person = str(holder.person_id)
+    one_bad_card = f"CASE WHEN i = 3 THEN {MISSING} ELSE {card} END"
     for statement, constraint in (
         (_lines(str(MISSING), person, str(card), "100"), "batch_id_disbursement_batches"),
         (_lines(str(batch), str(MISSING), str(card), "100"), "person_id_persons"),
         (_lines(str(batch), person, str(MISSING), "100"), "card_id_cards"),
         (
-            NUMBERS + _lines(str(batch), person, f"CASE WHEN i = 3 THEN {MISSING} ELSE {card} END",
-                             "i + 100") + " FROM n",
+            NUMBERS + _lines(str(batch), person, one_bad_card, "i + 100") + " FROM n",
             "card_id_cards",
-        ),  # fmt: skip
+        ),
     ):
         error = _refused(platform, statement)
         _names_the_key(error, platform, f"fk_disbursement_lines_{constraint}")
     assert _count(platform, PaymentLine) == before
     with platform.session() as session, transaction(session):
-        session.execute(text(NUMBERS + _lines(str(batch), person, str(card), "i + 100") + " FROM n"))
+        good = NUMBERS + _lines(str(batch), person, str(card), "i + 100") + " FROM n"
+        session.execute(text(good))
     assert _count(platform, PaymentLine) == before + BIG
     # A change of a key column is checked row by row.
     change = "UPDATE disbursement_lines SET card_id = :card WHERE batch_id = :batch AND seq = 101"
@@ -206,4 +207,5 @@ def test_every_key_checked_per_statement_has_its_trigger(platform: Platform) -> 
                 source = session.scalar(
                     text("SELECT prosrc FROM pg_proc WHERE proname = :name"), {"name": function}
                 )
-                assert source is not None and name in source, (function, name)
+                assert source is not None, function
+                assert name in source, (function, name)

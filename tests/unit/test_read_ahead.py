@@ -5,7 +5,7 @@ the caller, and a caller that stops early leaves no thread behind holding the co
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, cast
 
 import pytest
@@ -32,7 +32,7 @@ class _Streamed:
             yield [(number * self.size + i,) for i in range(self.size)]
 
 
-def _ahead(streamed: _Streamed) -> Iterator[Any]:
+def _ahead(streamed: _Streamed) -> Generator[Any, None, None]:
     return read_ahead(cast(Any, streamed))
 
 
@@ -46,9 +46,13 @@ def test_every_row_arrives_once_in_order_fetched_by_another_thread() -> None:
 def test_a_failed_fetch_reaches_the_caller_after_the_rows_before_it() -> None:
     streamed = _Streamed(partitions=5, size=10, fail_at=3)
     seen: list[int] = []
-    with pytest.raises(ConnectionError):
+
+    def read_all() -> None:
         for row in _ahead(streamed):
             seen.append(row[0])
+
+    with pytest.raises(ConnectionError):
+        read_all()
     assert seen == list(range(30))
 
 
