@@ -55,7 +55,7 @@ def _constraint(table: str, column: str, referenced: str) -> str:
     return f"fk_{table}_{column}_{referenced}"
 
 
-def _raise(table: str, column: str, referenced: str, key: str, value: str) -> str:
+def _raise(table: str, column: str, referenced: str, value: str) -> str:
     # The words and fields of PostgreSQL's own foreign key error, so callers see no difference.
     name = _constraint(table, column, referenced)
     return (
@@ -79,7 +79,7 @@ def _statement_function(table: str) -> str:
         checks.append(
             f"IF big THEN EXECUTE '{set_based}' INTO missing; "
             f"ELSE {anti_join.format(offset=' OFFSET 0')} INTO missing; END IF; "
-            f"IF missing IS NOT NULL THEN {_raise(table, column, referenced, key, 'missing')} "
+            f"IF missing IS NOT NULL THEN {_raise(table, column, referenced, 'missing')} "
             "END IF;"
         )
     return (
@@ -95,7 +95,7 @@ def _row_function(table: str) -> str:
     checks = [
         f"IF NEW.{column} IS NOT NULL AND NEW.{column} IS DISTINCT FROM OLD.{column} AND NOT "
         f"EXISTS (SELECT FROM {referenced} r WHERE r.{key} = NEW.{column}) THEN "
-        f"{_raise(table, column, referenced, key, f'NEW.{column}')} END IF;"
+        f"{_raise(table, column, referenced, f'NEW.{column}')} END IF;"
         for column, referenced, key in KEYS[table]
     ]
     return (
