@@ -11,6 +11,7 @@ from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
 from socialcard.cards.services import bank_account_index, pin_digest
 from socialcard.db import bulk_insert, transaction
+from socialcard.disbursement.services import Officer
 from socialcard.kernel.masking import mask_bank_account
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.registry.household.rules import PersonRecord
@@ -137,3 +138,38 @@ def fund_grain_subsidy(platform: Platform, amount_minor: int = 100_000_000) -> N
             reference="2026-budget",
             at=platform.clock.now(),
         )
+
+
+def upload_payee_list(
+    platform: Platform,
+    rows: list[tuple[str, str, int, str]],
+    *,
+    officer: Officer,
+    period: str = "2026",
+    programme: str = "I107",
+    title: str = "2026 年耕地地力保护补贴",
+    max_line_minor: int = 5_000_000,
+) -> tuple[str, int]:
+    """A department uploads a CSV payee list (resident id, name, fen, memo) and the platform
+    drafts a validated batch from it, as the console does: its batch number and id."""
+    from socialcard.disbursement import services as disbursement
+    from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
+
+    data = render_payee_list(rows)
+    with platform.session() as session, transaction(session):
+        parsed = read_payee_list(
+            data, filename="list.csv", period=period, max_line_minor=max_line_minor
+        )
+        batch = disbursement.create_batch(
+            session,
+            platform.keys,
+            programme_code=programme,
+            period=period,
+            title=title,
+            rows=parsed,
+            source_name="list.csv",
+            source=data,
+            officer=officer,
+            at=platform.clock.now(),
+        )
+        return batch.batch_no, batch.id

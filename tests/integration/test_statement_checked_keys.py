@@ -15,10 +15,8 @@ from socialcard.bootstrap import Platform, load_all_models
 from socialcard.catalog.models import CardUse
 from socialcard.db import is_checked_per_statement, transaction
 from socialcard.disbursement.models import PaymentLine
-from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
-from socialcard.disbursement.services import create_batch
 from tests.integration.disbursement.conftest import FARMING
-from tests.money_support import Holder, cardholders, fund_grain_subsidy
+from tests.money_support import Holder, cardholders, fund_grain_subsidy, upload_payee_list
 
 MISSING = 987_654_321
 # Above the trigger's threshold (1,000 rows): the set-based path on PostgreSQL.
@@ -89,22 +87,8 @@ def test_messages_refuse_a_missing_holder(platform: Platform) -> None:
 
 
 def _batch_of(platform: Platform, holder: Holder) -> int:
-    data = render_payee_list([(holder.resident_id, holder.name, 10_000, "")])
-    rows = read_payee_list(data, filename="l.csv", period="2026", max_line_minor=5_000_000)
-    with platform.session() as session, transaction(session):
-        batch = create_batch(
-            session,
-            platform.keys,
-            programme_code="I107",
-            period="2026",
-            title="测试",
-            rows=rows,
-            source_name="l.csv",
-            source=data,
-            officer=FARMING,
-            at=platform.clock.now(),
-        )
-        return batch.id
+    row = (holder.resident_id, holder.name, 10_000, "")
+    return upload_payee_list(platform, [row], officer=FARMING)[1]
 
 
 def _lines(batch: str, person: str, card: str, seq: str) -> str:

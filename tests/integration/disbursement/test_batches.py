@@ -20,7 +20,7 @@ from socialcard.disbursement.errors import (
     PayeeListUnreadable,
 )
 from socialcard.disbursement.models import BatchStatus, LineStatus, shown_line_status
-from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
+from socialcard.disbursement.payee_lists import read_payee_list
 from socialcard.disbursement.programmes import PAYOUT_ITEMS, list_programmes
 from socialcard.disbursement.services import Officer
 from socialcard.errors import DomainError
@@ -29,7 +29,7 @@ from socialcard.ledger.errors import BalanceFloorBreached
 from socialcard.ledger.models import LedgerTransfer
 from socialcard.registry.models import Person, PersonStatus
 from tests.integration.disbursement.conftest import FARMING
-from tests.money_support import Holder, cardholders
+from tests.money_support import Holder, cardholders, upload_payee_list
 from tests.support import make_staff, resident_id_for
 
 CHECKER = Officer(staff_id=None, department_code="finance")
@@ -43,22 +43,7 @@ def _upload(
     officer: Officer = FARMING,
     programme: str = "I107",
 ) -> str:
-    data = render_payee_list(rows)
-    with platform.session() as session, transaction(session):
-        parsed = read_payee_list(data, filename="list.csv", period=period, max_line_minor=5_000_000)
-        batch = disbursement.create_batch(
-            session,
-            platform.keys,
-            programme_code=programme,
-            period=period,
-            title="2026 年耕地地力保护补贴",
-            rows=parsed,
-            source_name="list.csv",
-            source=data,
-            officer=officer,
-            at=platform.clock.now(),
-        )
-        return batch.batch_no
+    return upload_payee_list(platform, rows, officer=officer, period=period, programme=programme)[0]
 
 
 def _row(holder: Holder, amount: int = 12_345) -> tuple[str, str, int, str]:

@@ -20,12 +20,11 @@ from socialcard.db import transaction
 from socialcard.disbursement import queries
 from socialcard.disbursement import services as disbursement
 from socialcard.disbursement.models import BatchStatus, Correction, LineStatus, PaymentLine
-from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
 from socialcard.disbursement.reconciliation import reconcile, verify_file_reservations
 from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.ledger import queries as ledger_queries
-from tests.money_support import Holder, cardholders
+from tests.money_support import Holder, cardholders, upload_payee_list
 from tests.support import make_staff
 
 BANKS = ("ICBC", "CCB")
@@ -60,23 +59,15 @@ def _officers(platform: Platform) -> tuple[Officer, Officer, Officer]:
 def _approved_batch(
     platform: Platform, holders: list[Holder], maker: Officer, checker: Officer, amount: int
 ) -> str:
-    data = render_payee_list([(h.resident_id, h.name, amount, "") for h in holders])
+    batch_no, _ = upload_payee_list(
+        platform,
+        [(h.resident_id, h.name, amount, "") for h in holders],
+        officer=maker,
+        title="种粮补贴",
+        max_line_minor=10**7,
+    )
     at = platform.clock.now()
     with platform.session() as session, transaction(session):
-        rows = read_payee_list(data, filename="x.csv", period="2026", max_line_minor=10**7)
-        batch = disbursement.create_batch(
-            session,
-            platform.keys,
-            programme_code="I107",
-            period="2026",
-            title="种粮补贴",
-            rows=rows,
-            source_name="x.csv",
-            source=data,
-            officer=maker,
-            at=at,
-        )
-        batch_no = batch.batch_no
         disbursement.submit_batch(session, batch_no=batch_no, officer=maker, at=at)
     with platform.session() as session, transaction(session):
         disbursement.approve_batch(session, batch_no=batch_no, officer=checker, at=at)
