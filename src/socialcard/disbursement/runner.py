@@ -8,7 +8,8 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Generator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
@@ -30,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import TupleResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.notifications import record_messages_from
@@ -164,7 +166,7 @@ def _send_rows(
         .execution_options(yield_per=20_000)
     )
     # On PostgreSQL the next rows are joined while these are decrypted.
-    rows: Iterable[SendSource] = (
+    rows: Generator[SendSource, None, None] | TupleResult[SendSource] = (
         read_ahead(result) if connection.dialect.name == "postgresql" else result.tuples()
     )
     lines: dict[str, list[SendRow]] = {bank_code: [] for bank_code in wanted}
@@ -172,7 +174,8 @@ def _send_rows(
     counts = dict.fromkeys(wanted, 0)
     decrypt = keys.decrypt
     # A million tuples of plain values and no cycles: the collector would only rescan them.
-    with collector_paused():
+    # Closed at once even when a line fails (the read-ahead thread stops, the cursor closes).
+    with closing(rows), collector_paused():
         for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
             bank_code = str(bank)
             seq = counts[bank_code] + 1

@@ -371,3 +371,29 @@ def test_a_refused_return_leaves_its_bank_waiting_and_the_others_applied(
     assert progress.reconciliation is not None
     assert progress.reconciliation["balanced"]
     _verified(money)
+
+
+def test_a_line_that_cannot_be_decrypted_stops_the_send_files_and_frees_the_database(
+    money: Platform, bank: SandboxBank
+) -> None:
+    """A damaged bank account cipher stops the files before anything is stored: the batch stays
+    approved for the run to be repeated once the card is put right."""
+    from socialcard.cards.models import Card
+    from socialcard.disbursement.runner import prepare_send_files
+    from socialcard.kernel.crypto import DecryptionFailed
+
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 30, banks=BANKS)
+    batch_no = _approved_batch(money, holders, maker, checker, 10_000)
+    with money.session() as session, transaction(session):
+        session.execute(
+            update(Card)
+            .where(Card.person_id == holders[17].person_id)
+            .values(bank_account_cipher=b"k1:" + bytes(40))
+        )
+    with pytest.raises(DecryptionFailed):
+        prepare_send_files(money.sessions, money.keys, batch_no, at=money.clock.now())
+    with money.session() as session:
+        batch = queries.get_batch(session, batch_no)
+        assert batch.status is BatchStatus.APPROVED  # nothing stored, nothing sent
+        assert session.scalar(select(func.count()).select_from(PaymentLine)) == 30
