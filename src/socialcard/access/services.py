@@ -35,9 +35,9 @@ from socialcard.access.policy import Masking, Policy
 from socialcard.errors import InvalidField
 from socialcard.kernel.crypto import KeyRing, constant_time_equal, sm3_hex
 
-# Shipped departments and the catalogue's responsible units (责任单位) each answers for.
 PASSWORD_LENGTH_MAX: Final = 200
 
+# Shipped departments and the catalogue's responsible units (责任单位) each answers for.
 DEPARTMENTS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
     (
         "hrss",
@@ -132,7 +132,7 @@ def check_password_strength(password: str) -> None:
     if len(password) < 10:
         raise WeakPassword("min_length_10", "密码至少 10 位。")
     if len(password) > PASSWORD_LENGTH_MAX:
-        raise WeakPassword("max_length_200", "密码不能超过 200 位。")
+        raise WeakPassword("max_length_200", f"密码不能超过 {PASSWORD_LENGTH_MAX} 位。")
     if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
         raise WeakPassword("letters_and_digits", "密码须同时包含字母和数字。")
 
