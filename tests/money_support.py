@@ -11,7 +11,8 @@ from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
 from socialcard.cards.services import bank_account_index, pin_digest
 from socialcard.db import bulk_insert, transaction
-from socialcard.disbursement.services import Officer
+from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
+from socialcard.disbursement.services import Officer, create_batch
 from socialcard.kernel.masking import mask_bank_account
 from socialcard.kernel.resident_id import ResidentId
 from socialcard.registry.household.rules import PersonRecord
@@ -152,15 +153,12 @@ def upload_payee_list(
 ) -> tuple[str, int]:
     """A department uploads a CSV payee list (resident id, name, fen, memo) and the platform
     drafts a validated batch from it, as the console does: its batch number and id."""
-    from socialcard.disbursement import services as disbursement
-    from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
-
     data = render_payee_list(rows)
     with platform.session() as session, transaction(session):
         parsed = read_payee_list(
             data, filename="list.csv", period=period, max_line_minor=max_line_minor
         )
-        batch = disbursement.create_batch(
+        batch = create_batch(
             session,
             platform.keys,
             programme_code=programme,

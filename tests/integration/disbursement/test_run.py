@@ -373,11 +373,12 @@ def test_a_refused_return_leaves_its_bank_waiting_and_the_others_applied(
     _verified(money)
 
 
-def test_a_line_that_cannot_be_decrypted_stops_the_send_files_and_frees_the_database(
+def test_a_line_that_cannot_be_decrypted_stops_the_send_files_before_any_is_stored(
     money: Platform, bank: SandboxBank
 ) -> None:
     """A damaged bank account cipher stops the files before anything is stored: the batch stays
     approved for the run to be repeated once the card is put right."""
+    from socialcard.banks import queries as bank_queries
     from socialcard.cards.models import Card
     from socialcard.disbursement.runner import prepare_send_files
     from socialcard.kernel.crypto import DecryptionFailed
@@ -395,5 +396,6 @@ def test_a_line_that_cannot_be_decrypted_stops_the_send_files_and_frees_the_data
         prepare_send_files(money.sessions, money.keys, batch_no, at=money.clock.now())
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
-        assert batch.status is BatchStatus.APPROVED  # nothing stored, nothing sent
+        assert batch.status is BatchStatus.APPROVED
+        assert bank_queries.list_prepared_file_ids(session) == []  # nothing in the outbox
         assert session.scalar(select(func.count()).select_from(PaymentLine)) == 30
