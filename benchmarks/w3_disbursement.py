@@ -31,7 +31,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from socialcard.banks.gateway import BankGateway
 from socialcard.banks.sandbox import SandboxBank
+from socialcard.banks.sandbox_host import HostedSandboxBank
 from socialcard.bootstrap import Platform, build_platform, ensure_reference_data, migrate
 from socialcard.cards.models import PARTNER_BANKS, Card
 from socialcard.cards.services import bank_account_index, pin_digest
@@ -228,7 +230,9 @@ def _timed(result: W3Result, name: str, started: float) -> float:
     return now
 
 
-def _run_platform(platform: Platform, bank: SandboxBank, data: bytes, result: W3Result) -> None:
+def _run_platform(
+    platform: Platform, bank: BankGateway, data: bytes, result: W3Result
+) -> None:
     from socialcard.access.services import create_staff
 
     at = datetime.now(UTC)
@@ -383,7 +387,11 @@ def run_w3(
                 result,
                 lambda rid: keys.blind_index("resident_id", rid),
             )
-            _run_platform(platform, bank, data, result)
+            # The bank runs in a process of its own, as a partner bank's system does (on the
+            # same two cores): its work on a file overlaps the platform's on the last return.
+            bank.close()
+            with HostedSandboxBank(bank.path) as hosted:
+                _run_platform(platform, hosted, data, result)
             platform.engine.dispose()
     finally:
         if not keep:

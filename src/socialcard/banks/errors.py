@@ -14,6 +14,11 @@ class BankFileInvalid(RuleViolation):
         super().__init__(f"银行文件第 {line_number} 行：{message}", line=line_number, rule=rule)
         self.line_number = line_number
         self.rule = rule
+        self.detail = message
+
+    def __reduce__(self) -> tuple[type[BankFileInvalid], tuple[int, str, str]]:
+        # Crosses to the platform from a bank in another process (banks.sandbox_host).
+        return (type(self), (self.line_number, self.rule, self.detail))
 
 
 class BankBatchConflict(Conflict):

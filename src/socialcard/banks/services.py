@@ -9,7 +9,7 @@ no database transaction is open while the bank is called, so a slow bank holds n
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -129,8 +129,11 @@ def relay_send_files(
     *,
     at: datetime,
     bank_code: str | None = None,
+    on_sent: Callable[[], None] | None = None,
 ) -> RelayReport:
-    """Send every prepared file to its bank, each in its own short transactions.
+    """Send every prepared file to its bank, each in its own short transactions; `on_sent` is
+    called each time a file is known to be at its bank (the batch runner applies its return
+    while the next file goes out).
 
     Run one relay at a time (`socialcard.db.exclusive_job`, which the batch runner holds): two
     relays could both find a file that is not yet at the bank and both send it.
@@ -154,6 +157,8 @@ def relay_send_files(
             if received:
                 _mark_sent(sessions, bank_file_id, at=at)
                 sent += 1
+                if on_sent is not None:
+                    on_sent()
                 continue
         with sessions() as session, transaction(session):
             queries.get_bank_file(session, bank_file_id).attempts += 1
@@ -170,6 +175,8 @@ def relay_send_files(
         crash_point("after_bank_accepted")
         _mark_sent(sessions, bank_file_id, at=at)
         sent += 1
+        if on_sent is not None:
+            on_sent()
     return RelayReport(sent=sent, pending=pending, queried=queried)
 
 

@@ -8,6 +8,7 @@ than sent again, and a return already applied changes nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,8 @@ from socialcard.ledger import services as ledger
 from socialcard.registry.models import Person
 
 ENCODING = "gbk"
+# How long the runner waits for news from the relay before it asks the banks again.
+RELAY_POLL_SECONDS = 1.0
 
 
 def bank_batch_no(batch: DisbursementBatch, bank_code: str) -> str:
@@ -255,19 +258,27 @@ def _results_table() -> Table:
     )
 
 
-def _open_banks(session: Session, batch: DisbursementBatch) -> set[str]:
-    """The banks with lines of the batch still waiting for their return."""
-    return {
-        str(b)
-        for b in session.scalars(
-            select(PaymentLine.bank_code)
+def _open_banks(
+    session: Session, batch: DisbursementBatch, banks: Collection[str] | None = None
+) -> set[str]:
+    """The banks (of `banks`, else of all the batch's) whose lines still wait for their return.
+    A return resolves every line of its bank in one transaction, so a bank's first line tells:
+    one short read of the batch's lines in list order per bank, not a pass over all of them."""
+    waiting = set()
+    for bank_code in sorted(_banks_of(session, batch) if banks is None else banks):
+        first = session.scalar(
+            select(PaymentLine.status)
             .where(
                 PaymentLine.batch_id == batch.id,
-                PaymentLine.status.in_(AWAITING_BANK),
+                PaymentLine.bank_code == bank_code,
+                PaymentLine.status.in_(SENT_LINES),
             )
-            .distinct()
+            .order_by(PaymentLine.seq)
+            .limit(1)
         )
-    }
+        if first is not None and first.value in AWAITING_BANK:
+            waiting.add(bank_code)
+    return waiting
 
 
 StagedResult = tuple[str, int, str, int, str | None, str | None]  # the bank, then a ResultRow
@@ -295,7 +306,7 @@ def apply_returns(
     return changes nothing; a return that is refused leaves its bank waiting and does not stop
     the others."""
     outcome = AppliedReturns()
-    fresh = sorted(_open_banks(session, batch) & set(returns))
+    fresh = sorted(_open_banks(session, batch, returns))
     if not fresh:
         return outcome
     staging = _results_table()
@@ -303,6 +314,7 @@ def apply_returns(
     staging.create(connection)
     try:
         answers: list[StagedResult] = []
+        totals: dict[str, tuple[int, int]] = {}  # each bank's paid and refused fen
         for bank_code in fresh:
             try:
                 with session.begin_nested():
@@ -318,6 +330,8 @@ def apply_returns(
                 continue
             outcome.banks.append(bank_code)
             answers.extend(_of_bank(bank_code, results))
+            paid_minor = sum(row[2] for row in results if row[3] is None)
+            totals[bank_code] = (paid_minor, sum(row[2] for row in results) - paid_minor)
         if not outcome.banks:
             return outcome
         # In list order across the banks (an end-to-end id is the batch number and the list
@@ -331,7 +345,7 @@ def apply_returns(
             session.execute(text("ANALYZE bank_results_staging"))
             if len(answers) >= 10_000:
                 give_batch_memory(session)
-        _apply_staged(session, staging, batch, outcome.banks, at=at)
+        _apply_staged(session, staging, batch, totals, len(answers), at=at)
     finally:
         # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
         if connection.dialect.name != "postgresql":
@@ -340,12 +354,21 @@ def apply_returns(
 
 
 def _apply_staged(
-    session: Session, staging: Table, batch: DisbursementBatch, banks: list[str], *, at: datetime
+    session: Session,
+    staging: Table,
+    batch: DisbursementBatch,
+    totals: Mapping[str, tuple[int, int]],
+    answered: int,
+    *,
+    at: datetime,
 ) -> None:
+    """Apply the staged answers of some banks (`totals`: each one's paid and refused fen; the
+    answers were checked line by line against its send file). Every statement starts from the
+    answers, so a return of one bank costs its own lines, not the whole batch's."""
     s = staging.c
     line = PaymentLine
     paid = s.reason_code.is_(None)
-    session.execute(
+    updated = session.execute(
         update(line)
         .where(
             line.batch_id == batch.id,
@@ -364,32 +387,15 @@ def _apply_staged(
         # No lines are loaded in the session: nothing to synchronise (the ORM would otherwise
         # ask for every updated id back).
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount  # type: ignore[attr-defined]
     crash_point("mid_status_update")
-    totals: dict[tuple[str, LineStatus], tuple[int, int]] = {
-        (str(bank), status): (int(count), int(amount))
-        for bank, status, count, amount in session.execute(
-            select(
-                line.bank_code,
-                line.status,
-                func.count(),
-                func.coalesce(func.sum(line.amount_minor), 0),
-            )
-            .where(line.batch_id == batch.id, line.bank_code.in_(banks))
-            .group_by(line.bank_code, line.status)
-        ).tuples()
-    }
-    for bank_code in banks:
+    if updated != answered:
+        # Each answer names one line of its send file (keep_return checked it), and the send
+        # file holds every line of its bank: an answer without its waiting line means the file
+        # and the lines disagree. Roll everything back.
+        raise RuntimeError(f"{batch.batch_no}: {answered} answers, {updated} waiting lines")
+    for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
         tag = bank_batch_no(batch, bank_code)
-        left = sum(
-            totals.get((bank_code, LineStatus(status)), (0, 0))[0] for status in AWAITING_BANK
-        )
-        if left:
-            # A return answers every line of its send file (keep_return checked it): a line
-            # left waiting means the file and the lines disagree. Roll everything back.
-            raise RuntimeError(f"{tag}: {left} lines left unanswered")
-        paid_minor = totals.get((bank_code, LineStatus.PAID), (0, 0))[1]
-        failed_minor = totals.get((bank_code, LineStatus.FAILED), (0, 0))[1]
         settlement = ledger.settle_reserved(
             session,
             file_transfer_key(tag, "reserve"),
@@ -406,9 +412,9 @@ def _apply_staged(
                 f"lines of {paid_minor + failed_minor} fen"
             )
     programme = session.get_one(Programme, batch.programme_id)
-    # The lines resolved now: every line of these banks was waiting a moment ago.
-    now_resolved = and_(
-        line.batch_id == batch.id, line.bank_code.in_(banks), line.resolved_at == at
+    # The lines resolved now, found from their answers.
+    answered_lines = staging.join(
+        line, and_(line.end_to_end_id == s.e2e, line.batch_id == batch.id)
     )
     record_card_uses_of_day(
         session,
@@ -416,12 +422,13 @@ def _apply_staged(
         channel=Channel.BANK,
         used_at=at,
         rows=select(line.person_id, line.card_id, Person.residence_county_code)
+        .select_from(answered_lines)
         .join(Person, Person.id == line.person_id)
-        .where(now_resolved, line.status == LineStatus.PAID.value),
+        .where(paid),
     )
-    cents = line.amount_minor % 100
+    cents = s.amount_minor % 100
     yuan = (
-        cast(line.amount_minor // 100, String)
+        cast(s.amount_minor // 100, String)
         + literal(".")
         + case((cents < 10, literal("0") + cast(cents, String)), else_=cast(cents, String))
     )
@@ -431,9 +438,9 @@ def _apply_staged(
             line.person_id,
             literal(f"【永州社保卡】{programme.short_name}（{batch.period}）")
             + case(
-                (line.status == LineStatus.PAID.value, literal("已发放到您的社保卡银行账户")),
+                (paid, literal("已发放到您的社保卡银行账户")),
                 else_=literal("发放失败（")
-                + func.coalesce(line.bank_reason_text, "")
+                + func.coalesce(s.reason_text, "")
                 + literal("），请持卡到银行网点或经办窗口处理"),
             )
             + literal("，金额 ")
@@ -441,7 +448,7 @@ def _apply_staged(
             + literal(" 元。"),
             literal("payment:") + cast(line.id, String),
         )
-        .where(now_resolved)
+        .select_from(answered_lines)
         # In holder order: the messages' index by holder is then filled in order.
         .order_by(line.person_id),
         kind="payment",
@@ -449,47 +456,131 @@ def _apply_staged(
     )
 
 
-def _apply_available_returns(
-    sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
-) -> tuple[int, list[str]]:
-    waiting: list[str] = []
+def _waiting_banks(sessions: sessionmaker[Session], batch_no: str) -> list[str]:
+    """The batch's banks whose lines still wait for their return, in order."""
     with sessions() as session:
         batch = get_batch_for_update(session, batch_no)
-        banks = _banks_of(session, batch)
-        open_banks = _open_banks(session, batch)
+        waiting = sorted(_open_banks(session, batch))
         session.rollback()
+    return waiting
+
+
+def _apply_available_returns(
+    sessions: sessionmaker[Session],
+    gateway: BankGateway,
+    batch_no: str,
+    waiting: list[str],
+    *,
+    at: datetime,
+    refused: dict[str, DomainError],
+) -> list[str]:
+    """Fetch the returns of the waiting banks whose files are at the bank and apply them
+    together; the banks applied now (taken out of `waiting`). A return refused now is recorded
+    in `refused`, stays waiting and is not asked for again in this run."""
     returns: dict[str, bytes] = {}
-    for bank_code in banks:
-        if bank_code not in open_banks:
+    for bank_code in waiting:
+        if bank_code in refused:
             continue
         number = f"{batch_no}-{bank_code}"
         with sessions() as session:
             sent = bank_queries.find_send_file(session, bank_code, number)
             is_sent = sent is not None and sent.status.value == "sent"
         if not is_sent:
-            waiting.append(bank_code)
             continue
         # The bank is asked with no transaction open; the answers are kept and applied after.
         try:
             data = gateway.fetch_return(bank_code, number)
         except (BankTimeout, BankUnavailable):
             data = None  # the bank did not answer now: the next run asks again
-        if data is None:
-            waiting.append(bank_code)
-            continue
-        returns[bank_code] = data
+        if data is not None:
+            returns[bank_code] = data
     if not returns:
-        return 0, waiting
+        return []
     # Every return at hand in one transaction: the lines, the holders and their indexes are
-    # visited once for all banks rather than once per bank.
+    # visited once for all these banks rather than once per bank.
+    import sys, time as _t
+    _t0 = _t.perf_counter()
+    print(f"DBG {_t0:.2f} apply start {sorted(returns)}", file=sys.stderr)
     with sessions() as session, session.begin():
         batch = get_batch_for_update(session, batch_no)
         applied = apply_returns(session, batch, returns, at=at)
         refresh_counts(session, batch)
-    if applied.refused:
-        # The good returns are applied and committed; the refused one is for a person to see.
-        raise next(iter(applied.refused.values()))
-    return len(applied.banks), waiting
+    print(f"DBG {_t.perf_counter():.2f} apply end {_t.perf_counter()-_t0:.2f}", file=sys.stderr)
+    # The good returns are applied and committed; a refused one is for a person to see.
+    refused.update(applied.refused)
+    for bank_code in applied.banks:
+        waiting.remove(bank_code)
+    return applied.banks
+
+
+@dataclass
+class _Relayed:
+    report: bank_services.RelayReport | None = None
+    error: BaseException | None = None
+
+
+def _relay_and_apply(
+    sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
+) -> tuple[int, int, list[str]]:
+    """Send the prepared files and apply the returns the banks give back: files sent, returns
+    applied, banks still waiting. On PostgreSQL the relay runs in a thread and each return is
+    applied as soon as its file is at its bank, while the next files go out: a bank in its own
+    process (banks.sandbox_host, or a real one) then executes a file while the database applies
+    the last return (decision 0017). SQLite lets one writer in at a time, so there the relay
+    goes first and the returns follow."""
+    refused: dict[str, DomainError] = {}
+    waiting = _waiting_banks(sessions, batch_no)
+    applied = 0
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        sent = bank_services.relay_send_files(sessions, gateway, at=at).sent
+        applied = len(
+            _apply_available_returns(
+                sessions, gateway, batch_no, waiting, at=at, refused=refused
+            )
+        )
+    else:
+        relayed = _Relayed()
+        news = threading.Event()  # a file reached its bank, or the relay ended
+        done = threading.Event()
+
+        def relay() -> None:
+            try:
+                import sys, time as _t
+                def _sent():
+                    print(f"DBG {_t.perf_counter():.2f} sent", file=sys.stderr)
+                    news.set()
+                relayed.report = bank_services.relay_send_files(
+                    sessions, gateway, at=at, on_sent=_sent
+                )
+            except BaseException as error:  # handed to the caller below
+                relayed.error = error
+            finally:
+                done.set()
+                news.set()
+
+        thread = threading.Thread(target=relay, name=f"relay-{batch_no}", daemon=True)
+        thread.start()
+        try:
+            while waiting:
+                finished = done.is_set()
+                news.clear()
+                now = _apply_available_returns(
+                    sessions, gateway, batch_no, waiting, at=at, refused=refused
+                )
+                applied += len(now)
+                if finished:
+                    break
+                if not now:
+                    news.wait(RELAY_POLL_SECONDS)
+        finally:
+            thread.join()
+        if relayed.error is not None:
+            raise relayed.error
+        assert relayed.report is not None
+        sent = relayed.report.sent
+    if refused:
+        raise next(iter(refused.values()))
+    return sent, applied, waiting
 
 
 def run_batch(
@@ -510,9 +601,7 @@ def run_batch(
             session.rollback()
         if status is BatchStatus.APPROVED:
             progress.files_prepared = prepare_send_files(sessions, keys, batch_no, at=at)
-        relay = bank_services.relay_send_files(sessions, gateway, at=at)
-        progress.files_sent = relay.sent
-        progress.returns_applied, progress.waiting_for = _apply_available_returns(
+        progress.files_sent, progress.returns_applied, progress.waiting_for = _relay_and_apply(
             sessions, gateway, batch_no, at=at
         )
     from socialcard.disbursement.reconciliation import complete_if_reconciled
