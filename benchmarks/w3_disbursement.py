@@ -230,9 +230,7 @@ def _timed(result: W3Result, name: str, started: float) -> float:
     return now
 
 
-def _run_platform(
-    platform: Platform, bank: BankGateway, data: bytes, result: W3Result
-) -> None:
+def _run_platform(platform: Platform, bank: BankGateway, data: bytes, result: W3Result) -> None:
     from socialcard.access.services import create_staff
 
     at = datetime.now(UTC)

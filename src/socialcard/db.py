@@ -11,7 +11,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
@@ -174,6 +174,16 @@ def read_ahead(result: Result[Any], *, partitions: int = 2) -> Generator[Any, No
     The thread alone uses the connection until the rows are done or the caller stops; the
     caller must not use it meanwhile. PostgreSQL only: an SQLite connection stays in the thread
     that opened it."""
+    return read_ahead_all([result], partitions=partitions)
+
+
+def read_ahead_all(
+    results: Iterable[Result[Any]], *, partitions: int = 2
+) -> Generator[Any, None, None]:
+    """read_ahead over several streamed results one after the other, with no pause between
+    them: `results` is iterated in the fetching thread, so a generator that executes each
+    query when asked runs the next query while the caller works on the last rows of the one
+    before."""
     ready: queue.Queue[Any] = queue.Queue(maxsize=partitions)
     stop = threading.Event()
 
@@ -188,9 +198,12 @@ def read_ahead(result: Result[Any], *, partitions: int = 2) -> Generator[Any, No
 
     def fetch() -> None:
         try:
-            for partition in result.partitions():
-                if not hand_over(partition):
-                    return
+            for result in results:
+                # Closed here, in the thread that uses the connection, even when stopped early.
+                with closing(result):
+                    for partition in result.partitions():
+                        if not hand_over(partition):
+                            return
             hand_over(_READ_DONE)
         except BaseException as error:  # handed to the caller, raised there
             hand_over(error)

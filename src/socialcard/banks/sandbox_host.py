@@ -77,9 +77,7 @@ def _serve(path: Path, strict: bool, address: str, authkey: bytes) -> None:
         sys.stdout.flush()
         while True:
             connection = listener.accept()
-            threading.Thread(
-                target=_serve_connection, args=(bank, connection), daemon=True
-            ).start()
+            threading.Thread(target=_serve_connection, args=(bank, connection), daemon=True).start()
 
 
 def _exit_at_end_of_input() -> None:

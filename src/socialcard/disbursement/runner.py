@@ -9,7 +9,7 @@ than sent again, and a return already applied changes nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Generator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -32,7 +32,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import TupleResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialcard.access.notifications import record_messages_from
@@ -51,7 +50,7 @@ from socialcard.banks.gateway import (
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory, read_ahead
+from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory, read_ahead_all
 from socialcard.disbursement.models import (
     AWAITING_BANK,
     SENT_LINES,
@@ -62,6 +61,7 @@ from socialcard.disbursement.models import (
     PaymentLine,
     Programme,
 )
+from socialcard.disbursement.queries import get_batch
 from socialcard.disbursement.services import bank_batch_no as services_bank_batch_no
 from socialcard.disbursement.services import (
     file_transfer_key,
@@ -125,10 +125,10 @@ def build_send_file(
 def build_send_files(
     session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
 ) -> dict[str, InstructionFile]:
-    """build_send_file for several banks in one pass over the batch's lines in list order."""
+    """build_send_file for several banks."""
     return {
         bank_code: replace(header, lines=tuple(InstructionLine(*row) for row in rows))
-        for bank_code, (header, rows) in _send_rows(session, keys, batch, bank_codes).items()
+        for bank_code, header, rows in _send_files(session, keys, batch, bank_codes)
     }
 
 
@@ -136,82 +136,138 @@ def build_send_files(
 SendSource = tuple[str | None, str, bytes, str, bytes | None, int, str]
 
 
-def _send_rows(
+def _send_files(
     session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
-) -> dict[str, tuple[InstructionFile, list[SendRow]]]:
-    """Each bank's send file as its header (a file without lines) and its detail lines as plain
-    values, from one pass over the batch's lines in list order (a holder's rows are then read in
-    the order they were written, once for all banks, instead of the whole registry once per
-    bank). The lines of a city-wide batch are a million: no object per line."""
+) -> Iterator[tuple[str, InstructionFile, list[SendRow]]]:
+    """Each bank's send file in bank order, as its header (a file without lines) and its detail
+    lines as plain values, each file given as soon as its lines are read: the runner sends one
+    bank's file while the next is built. The lines of a city-wide batch are a million: no object
+    per line. On PostgreSQL a thread reads the next rows (and the next bank's) while these are
+    decrypted; the caller must not use the session until the files are all given."""
     programme = session.get_one(Programme, batch.programme_id)
-    assert batch.approved_at is not None
+    approved_at = batch.approved_at
+    assert approved_at is not None
     wanted = sorted(set(bank_codes))
-    # Core, not the ORM: a million plain rows, streamed.
+    # Core, not the ORM: a million plain rows, streamed; one query per bank, each in list order.
     connection = session.connection()
-    result = connection.execute(
-        select(
-            PaymentLine.bank_code,
-            PaymentLine.end_to_end_id,
-            Person.resident_id_cipher,
-            PaymentLine.name,
-            Card.bank_account_cipher,
-            PaymentLine.amount_minor,
-            PaymentLine.memo,
+    queries = (
+        connection.execute(
+            select(
+                PaymentLine.bank_code,
+                PaymentLine.end_to_end_id,
+                Person.resident_id_cipher,
+                PaymentLine.name,
+                Card.bank_account_cipher,
+                PaymentLine.amount_minor,
+                PaymentLine.memo,
+            )
+            .join(Person, Person.id == PaymentLine.person_id)
+            .join(Card, Card.id == PaymentLine.card_id)
+            .where(
+                PaymentLine.batch_id == batch.id,
+                PaymentLine.bank_code == bank_code,
+                PaymentLine.status.in_(SENT_LINES),
+            )
+            .order_by(PaymentLine.seq)
+            .execution_options(yield_per=20_000)
         )
-        .join(Person, Person.id == PaymentLine.person_id)
-        .join(Card, Card.id == PaymentLine.card_id)
-        .where(
-            PaymentLine.batch_id == batch.id,
-            PaymentLine.bank_code.in_(wanted),
-            PaymentLine.status.in_(SENT_LINES),
+        for bank_code in wanted
+    )
+    rows: Generator[SendSource, None, None] = (
+        read_ahead_all(queries)
+        if connection.dialect.name == "postgresql"
+        else (row for result in queries for row in result.tuples())
+    )
+
+    def header(bank_code: str) -> InstructionFile:
+        return InstructionFile(
+            batch_no=bank_batch_no(batch, bank_code),
+            bank_code=bank_code,
+            direction=Direction.CREDIT,
+            agency_account=agency_account(bank_code),
+            purpose=programme.short_name,
+            period=batch.period,
+            created_at=approved_at,
+            lines=(),
         )
-        .order_by(PaymentLine.seq)
-        .execution_options(yield_per=20_000)
-    )
-    # On PostgreSQL the next rows are joined while these are decrypted.
-    rows: Generator[SendSource, None, None] | TupleResult[SendSource] = (
-        read_ahead(result) if connection.dialect.name == "postgresql" else result.tuples()
-    )
-    lines: dict[str, list[SendRow]] = {bank_code: [] for bank_code in wanted}
-    appends = {bank_code: of_bank.append for bank_code, of_bank in lines.items()}
-    counts = dict.fromkeys(wanted, 0)
+
     decrypt = keys.decrypt
+    given = 0  # banks of `wanted` given so far
+    current: str | None = None
+    lines: list[SendRow] = []
+    append = lines.append
     # A million tuples of plain values and no cycles: the collector would only rescan them.
     # Closed at once even when a line fails (the read-ahead thread stops, the cursor closes).
     with closing(rows), collector_paused():
         for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
-            bank_code = str(bank)
-            seq = counts[bank_code] + 1
-            counts[bank_code] = seq
-            appends[bank_code](
-                (seq, e2e, decrypt(id_cipher), name, decrypt(account_cipher or b""), amount, memo)
+            if bank != current:
+                if current is not None:
+                    yield current, header(current), lines
+                    given += 1
+                # A bank with no line to send still gets its (empty) file.
+                while wanted[given] != bank:
+                    yield wanted[given], header(wanted[given]), []
+                    given += 1
+                current, lines = wanted[given], []
+                append = lines.append
+            append(
+                (
+                    len(lines) + 1,
+                    e2e,
+                    decrypt(id_cipher),
+                    name,
+                    decrypt(account_cipher or b""),
+                    amount,
+                    memo,
+                )
             )
-    return {
-        bank_code: (
-            InstructionFile(
-                batch_no=bank_batch_no(batch, bank_code),
-                bank_code=bank_code,
-                direction=Direction.CREDIT,
-                agency_account=agency_account(bank_code),
-                purpose=programme.short_name,
-                period=batch.period,
-                created_at=batch.approved_at,
-                lines=(),
-            ),
-            lines[bank_code],
-        )
-        for bank_code in wanted
-    }
+    if current is not None:
+        yield current, header(current), lines
+        given += 1
+    for bank_code in wanted[given:]:
+        yield bank_code, header(bank_code), []
+
+
+def _built_files(
+    sessions: sessionmaker[Session], keys: KeyRing, batch_no: str, bank_codes: list[str]
+) -> Iterator[tuple[InstructionFile, list[SendRow]]]:
+    """The send files of these banks, one after the other, each as soon as it is built, with
+    no transaction open while the caller stores it. PostgreSQL: from one session whose reading
+    thread goes on meanwhile. SQLite lets one writer in at a time, and its reading session
+    would be one: each bank's file is read in a session of its own, closed before it is given."""
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        with sessions() as session:
+            batch = get_batch(session, batch_no)
+            for _bank_code, header, rows in _send_files(session, keys, batch, bank_codes):
+                yield header, rows
+        return
+    for bank_code in bank_codes:
+        with sessions() as session:
+            batch = get_batch(session, batch_no)
+            built = [
+                (header, rows) for _, header, rows in _send_files(session, keys, batch, [bank_code])
+            ]
+            session.rollback()
+        yield from built
 
 
 def prepare_send_files(
-    sessions: sessionmaker[Session], keys: KeyRing, batch_no: str, *, at: datetime
+    sessions: sessionmaker[Session],
+    keys: KeyRing,
+    batch_no: str,
+    *,
+    at: datetime,
+    on_stored: Callable[[], None] | None = None,
 ) -> int:
-    """Store every bank's send file of an approved batch in the outbox (one transaction per
-    file; a file already stored is checked to be identical), then mark the batch sent. The
-    files still missing are built together first, from one read of the lines."""
+    """Store every bank's send file of an approved batch in the outbox, one transaction per
+    file, each as soon as it is built (bank by bank: a line that cannot be built stops its bank
+    and the banks after it, the files before stay), then mark the batch sent; `on_stored` is
+    called after each file (the runner relays it while the next is built)."""
     with sessions() as session:
-        batch = get_batch_for_update(session, batch_no)
+        # No lock is held while the files are built: returns of files already at their banks
+        # are applied meanwhile (the batch runner), and the lines of an approved batch do not
+        # change until its files are sent.
+        batch = get_batch(session, batch_no)
         if batch.status is not BatchStatus.APPROVED:
             return 0
         missing = [
@@ -220,20 +276,18 @@ def prepare_send_files(
             if bank_queries.find_send_file(session, bank_code, bank_batch_no(batch, bank_code))
             is None
         ]
-        # The lines of an approved batch do not change until its files are sent.
-        files = _send_rows(session, keys, batch, missing) if missing else {}
         session.rollback()
     prepared = 0
-    for bank_code in missing:
+    for header, rows in _built_files(sessions, keys, batch_no, missing):
         with sessions() as session, session.begin():
-            batch = get_batch_for_update(session, batch_no)
-            if batch.status is not BatchStatus.APPROVED:
+            if get_batch(session, batch_no).status is not BatchStatus.APPROVED:
                 return prepared
-            header, rows = files.pop(bank_code)
             crash_point("after_file_rendered")
             bank_services.store_send_rows(session, header, rows, encoding=ENCODING, at=at)
             prepared += 1
         crash_point("after_outbox_insert")
+        if on_stored is not None:
+            on_stored()
     with sessions() as session, session.begin():
         batch = get_batch_for_update(session, batch_no)
         if batch.status is BatchStatus.APPROVED:
@@ -498,14 +552,10 @@ def _apply_available_returns(
         return []
     # Every return at hand in one transaction: the lines, the holders and their indexes are
     # visited once for all these banks rather than once per bank.
-    import sys, time as _t
-    _t0 = _t.perf_counter()
-    print(f"DBG {_t0:.2f} apply start {sorted(returns)}", file=sys.stderr)
     with sessions() as session, session.begin():
         batch = get_batch_for_update(session, batch_no)
         applied = apply_returns(session, batch, returns, at=at)
         refresh_counts(session, batch)
-    print(f"DBG {_t.perf_counter():.2f} apply end {_t.perf_counter()-_t0:.2f}", file=sys.stderr)
     # The good returns are applied and committed; a refused one is for a person to see.
     refused.update(applied.refused)
     for bank_code in applied.banks:
@@ -519,68 +569,109 @@ class _Relayed:
     error: BaseException | None = None
 
 
-def _relay_and_apply(
-    sessions: sessionmaker[Session], gateway: BankGateway, batch_no: str, *, at: datetime
-) -> tuple[int, int, list[str]]:
-    """Send the prepared files and apply the returns the banks give back: files sent, returns
-    applied, banks still waiting. On PostgreSQL the relay runs in a thread and each return is
-    applied as soon as its file is at its bank, while the next files go out: a bank in its own
-    process (banks.sandbox_host, or a real one) then executes a file while the database applies
-    the last return (decision 0017). SQLite lets one writer in at a time, so there the relay
-    goes first and the returns follow."""
+@dataclass
+class _Pipeline:
+    """What the threads of a pipelined run report (_prepare_relay_apply)."""
+
+    prepared: int = 0
+    sent: int = 0
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def _prepare_relay_apply(
+    sessions: sessionmaker[Session],
+    keys: KeyRing,
+    gateway: BankGateway,
+    batch_no: str,
+    *,
+    prepare: bool,
+    at: datetime,
+) -> tuple[int, int, int, list[str]]:
+    """Prepare the send files (when `prepare`), relay them and apply the returns the banks give
+    back: files prepared, files sent, returns applied, banks still waiting.
+
+    On PostgreSQL the three run at once (decision 0017): a thread builds and stores each bank's
+    file, a thread relays each stored file to its bank, and this thread applies each return as
+    soon as its file is at the bank. A bank in a process of its own (banks.sandbox_host, or a
+    real one) then executes one file while the next is built and the database applies the last
+    return. Each step is the one a sequential run takes, with its own transactions, so a run
+    killed at any moment is finished by the next. SQLite lets one writer in at a time: there
+    the steps follow each other."""
     refused: dict[str, DomainError] = {}
     waiting = _waiting_banks(sessions, batch_no)
-    applied = 0
     if sessions.kw["bind"].dialect.name != "postgresql":
+        prepared = prepare_send_files(sessions, keys, batch_no, at=at) if prepare else 0
         sent = bank_services.relay_send_files(sessions, gateway, at=at).sent
-        applied = len(
-            _apply_available_returns(
+        banks = _apply_available_returns(
+            sessions, gateway, batch_no, waiting, at=at, refused=refused
+        )
+        if refused:
+            raise next(iter(refused.values()))
+        return prepared, sent, len(banks), waiting
+    report = _Pipeline()
+    stored = threading.Event()  # a file is in the outbox, or the preparing ended
+    prepared_all = threading.Event()
+    at_bank = threading.Event()  # a file reached its bank, or the relay ended
+    relayed_all = threading.Event()
+
+    def prepare_files() -> None:
+        try:
+            if prepare:
+                report.prepared = prepare_send_files(
+                    sessions, keys, batch_no, at=at, on_stored=stored.set
+                )
+        except BaseException as error:  # handed to the caller below
+            report.errors.append(error)
+        finally:
+            prepared_all.set()
+            stored.set()
+
+    def relay_files() -> None:
+        try:
+            while True:
+                finished = prepared_all.is_set()
+                stored.clear()
+                report.sent += bank_services.relay_send_files(
+                    sessions, gateway, at=at, on_sent=at_bank.set
+                ).sent
+                if finished:
+                    return
+                stored.wait(RELAY_POLL_SECONDS)
+        except BaseException as error:  # handed to the caller below
+            report.errors.append(error)
+        finally:
+            relayed_all.set()
+            at_bank.set()
+
+    threads = [
+        threading.Thread(target=prepare_files, name=f"prepare-{batch_no}", daemon=True),
+        threading.Thread(target=relay_files, name=f"relay-{batch_no}", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    applied = 0
+    try:
+        while waiting:
+            finished = relayed_all.is_set()
+            at_bank.clear()
+            now = _apply_available_returns(
                 sessions, gateway, batch_no, waiting, at=at, refused=refused
             )
-        )
-    else:
-        relayed = _Relayed()
-        news = threading.Event()  # a file reached its bank, or the relay ended
-        done = threading.Event()
-
-        def relay() -> None:
-            try:
-                import sys, time as _t
-                def _sent():
-                    print(f"DBG {_t.perf_counter():.2f} sent", file=sys.stderr)
-                    news.set()
-                relayed.report = bank_services.relay_send_files(
-                    sessions, gateway, at=at, on_sent=_sent
-                )
-            except BaseException as error:  # handed to the caller below
-                relayed.error = error
-            finally:
-                done.set()
-                news.set()
-
-        thread = threading.Thread(target=relay, name=f"relay-{batch_no}", daemon=True)
-        thread.start()
-        try:
-            while waiting:
-                finished = done.is_set()
-                news.clear()
-                now = _apply_available_returns(
-                    sessions, gateway, batch_no, waiting, at=at, refused=refused
-                )
-                applied += len(now)
-                if finished:
-                    break
-                if not now:
-                    news.wait(RELAY_POLL_SECONDS)
-        finally:
+            applied += len(now)
+            if finished:
+                break
+            if not now:
+                at_bank.wait(RELAY_POLL_SECONDS)
+    finally:
+        # An error here (a database gone) stops nothing in the threads: each finishes its step
+        # and its transactions, so that the next run starts from a clean state.
+        for thread in threads:
             thread.join()
-        if relayed.error is not None:
-            raise relayed.error
-        assert relayed.report is not None
-        sent = relayed.report.sent
+    if report.errors:
+        raise report.errors[0]
     if refused:
         raise next(iter(refused.values()))
-    return sent, applied, waiting
+    return report.prepared, report.sent, applied, waiting
 
 
 def run_batch(
@@ -599,10 +690,18 @@ def run_batch(
         with sessions() as session:
             status = get_batch_for_update(session, batch_no).status
             session.rollback()
-        if status is BatchStatus.APPROVED:
-            progress.files_prepared = prepare_send_files(sessions, keys, batch_no, at=at)
-        progress.files_sent, progress.returns_applied, progress.waiting_for = _relay_and_apply(
-            sessions, gateway, batch_no, at=at
+        (
+            progress.files_prepared,
+            progress.files_sent,
+            progress.returns_applied,
+            progress.waiting_for,
+        ) = _prepare_relay_apply(
+            sessions,
+            keys,
+            gateway,
+            batch_no,
+            prepare=status is BatchStatus.APPROVED,
+            at=at,
         )
     from socialcard.disbursement.reconciliation import complete_if_reconciled
 

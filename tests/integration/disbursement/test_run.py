@@ -373,12 +373,14 @@ def test_a_refused_return_leaves_its_bank_waiting_and_the_others_applied(
     _verified(money)
 
 
-def test_a_line_that_cannot_be_decrypted_stops_the_send_files_before_any_is_stored(
+def test_a_line_that_cannot_be_decrypted_stops_its_bank_file_and_the_run_ends_once_mended(
     money: Platform, bank: SandboxBank
 ) -> None:
-    """A damaged bank account cipher stops the files before anything is stored: the batch stays
-    approved for the run to be repeated once the card is put right."""
+    """A damaged bank account cipher stops its bank's file (and the banks after it) before it
+    is stored; the files built before stay, each complete. The batch stays approved, and the
+    next run, once the card is put right, stores the rest and leaves the first as it was."""
     from socialcard.banks import queries as bank_queries
+    from socialcard.banks.models import BankFile
     from socialcard.cards.models import Card
     from socialcard.disbursement.runner import prepare_send_files
     from socialcard.kernel.crypto import DecryptionFailed
@@ -386,10 +388,12 @@ def test_a_line_that_cannot_be_decrypted_stops_the_send_files_before_any_is_stor
     maker, checker, _ = _officers(money)
     holders = cardholders(money, 30, banks=BANKS)
     batch_no = _approved_batch(money, holders, maker, checker, 10_000)
+    # Files are built in bank order: CCB's comes before ICBC's, where the damage is.
+    damaged = [h for h in holders if h.bank_code == "ICBC"][5]
     with money.session() as session, transaction(session):
         session.execute(
             update(Card)
-            .where(Card.person_id == holders[17].person_id)
+            .where(Card.person_id == damaged.person_id)
             .values(bank_account_cipher=b"k1:" + bytes(40))
         )
     with pytest.raises(DecryptionFailed):
@@ -397,5 +401,23 @@ def test_a_line_that_cannot_be_decrypted_stops_the_send_files_before_any_is_stor
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
         assert batch.status is BatchStatus.APPROVED
-        assert bank_queries.list_prepared_file_ids(session) == []  # nothing in the outbox
+        assert bank_queries.find_send_file(session, "ICBC", f"{batch_no}-ICBC") is None
+        first = bank_queries.find_send_file(session, "CCB", f"{batch_no}-CCB")
+        assert first is not None
+        assert first.line_count == sum(1 for h in holders if h.bank_code == "CCB")
+        first_content = first.content
+    with money.session() as session, transaction(session):
+        session.execute(
+            update(Card)
+            .where(Card.person_id == damaged.person_id)
+            .values(bank_account_cipher=money.keys.encrypt(damaged.account))
+        )
+    assert prepare_send_files(money.sessions, money.keys, batch_no, at=money.clock.now()) == 1
+    with money.session() as session:
+        assert queries.get_batch(session, batch_no).status is BatchStatus.SENT
+        files = session.scalars(select(BankFile).where(BankFile.batch_no.like(f"{batch_no}-%")))
+        assert {f.bank_code: f.line_count for f in files} == {"CCB": 15, "ICBC": 15}
+        ccb = bank_queries.find_send_file(session, "CCB", f"{batch_no}-CCB")
+        assert ccb is not None
+        assert ccb.content == first_content
         assert session.scalar(select(func.count()).select_from(PaymentLine)) == 30
