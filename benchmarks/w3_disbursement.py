@@ -44,7 +44,7 @@ from socialcard.disbursement.models import BatchStatus
 from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
 from socialcard.disbursement.programmes import ensure_programmes, fund_programme
 from socialcard.disbursement.reconciliation import reconcile
-from socialcard.disbursement.runner import agency_account, prepare_send_files, run_batch
+from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.kernel.masking import mask_bank_account, mask_resident_id
 from socialcard.kernel.money import Money
@@ -277,10 +277,10 @@ def _run_platform(platform: Platform, bank: BankGateway, data: bytes, result: W3
         disbursement.submit_batch(session, batch_no=batch_no, officer=maker_officer, at=at)
         disbursement.approve_batch(session, batch_no=batch_no, officer=checker_officer, at=at)
     started = _timed(result, "submit + approve (reserve every line)", started)
-    prepare_send_files(platform.sessions, platform.keys, batch_no, at=at)
-    started = _timed(result, "per-bank send files into the outbox", started)
+    # One run, as the console's and the CLI's: each bank's file built, sent and its return
+    # applied while the next bank's is built (on PostgreSQL, decision 0017).
     run_batch(platform.sessions, platform.keys, bank, batch_no, at=at)
-    started = _timed(result, "relay, bank executes, returns applied, reconciled", started)
+    started = _timed(result, "send files, relay, bank, returns, reconciled", started)
     with platform.session() as session:
         from socialcard.disbursement.queries import get_batch
 
