@@ -140,9 +140,13 @@ class HostedSandboxBank:
                 self._connections.append(connection)
         return connection
 
+    @property
+    def process_id(self) -> int:
+        return self._process.pid
+
     def _call(self, call: str, *arguments: object) -> Any:
-        connection = self._connection()
         try:
+            connection = self._connection()
             connection.send((call, arguments))
             status, value = connection.recv()
         except (EOFError, OSError) as error:
@@ -188,6 +192,7 @@ class HostedSandboxBank:
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
+        self._local = threading.local()
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()

@@ -4,6 +4,7 @@ books proven after every step."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -421,3 +422,51 @@ def test_a_line_that_cannot_be_decrypted_stops_its_bank_file_and_the_run_ends_on
         assert ccb is not None
         assert ccb.content == first_content
         assert session.scalar(select(func.count()).select_from(PaymentLine)) == 30
+
+
+class _WatchingBank(SandboxBank):
+    """The same sandbox bank, which looks, when ICBC's file comes (the last, in bank order),
+    whether CCB's lines are paid already — on PostgreSQL waiting up to 30 s for it."""
+
+    def __init__(self, path: Path, platform: Platform, batch_no: str, *, wait: bool) -> None:
+        super().__init__(path, strict=True)
+        self.platform, self.batch_no, self.wait = platform, batch_no, wait
+        self.ccb_paid_before_icbc_came: bool | None = None
+
+    def _ccb_paid(self) -> bool:
+        with self.platform.session() as session:
+            batch = queries.get_batch(session, self.batch_no)
+            lines = queries.list_lines(session, batch)
+            return all(line.status is LineStatus.PAID for line in lines if line.bank_code == "CCB")
+
+    def submit_file(self, bank_code: str, name: str, data: bytes) -> None:
+        if bank_code == "ICBC":
+            deadline = time.monotonic() + (30 if self.wait else 0)
+            while not (paid := self._ccb_paid()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.ccb_paid_before_icbc_came = paid
+        super().submit_file(bank_code, name, data)
+
+
+def test_on_postgresql_a_banks_return_is_applied_while_the_next_file_goes_out(
+    money: Platform, bank: SandboxBank
+) -> None:
+    """Decision 0017: on PostgreSQL one run builds each bank's file, sends it and applies its
+    return while the next bank's file is built and sent (the bank here does not take ICBC's file
+    until CCB's lines are paid: a run doing one step after the other would never pay them). On
+    SQLite, which lets one writer in at a time, the steps follow each other. Either way the
+    batch ends reconciled, each line paid once."""
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 8, banks=BANKS)
+    _open(bank, holders)
+    batch_no = _approved_batch(money, holders, maker, checker, 10_000)
+    pipelined = money.engine.dialect.name == "postgresql"
+    watching = _WatchingBank(bank.path, money, batch_no, wait=pipelined)
+    progress = run_batch(money.sessions, money.keys, watching, batch_no, at=money.clock.now())
+    assert watching.ccb_paid_before_icbc_came is pipelined
+    assert (progress.files_prepared, progress.files_sent, progress.returns_applied) == (2, 2, 2)
+    assert progress.status is BatchStatus.COMPLETED
+    assert progress.reconciliation is not None
+    assert progress.reconciliation["balanced"]
+    assert all(bank.executions_of(f"{batch_no}{n:07d}") == 1 for n in range(1, 9))
+    _verified(money)
