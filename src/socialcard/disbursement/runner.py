@@ -70,7 +70,7 @@ from socialcard.disbursement.services import (
 )
 from socialcard.errors import DomainError
 from socialcard.kernel.collector import collector_paused
-from socialcard.kernel.crypto import KeyRing
+from socialcard.kernel.crypto import DecryptionFailed, KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import services as ledger
 from socialcard.registry.models import Person
@@ -198,29 +198,37 @@ def _send_files(
     append = lines.append
     # A million tuples of plain values and no cycles: the collector would only rescan them.
     # Closed at once even when a line fails (the read-ahead thread stops, the cursor closes).
+    e2e = ""
     with closing(rows), collector_paused():
-        for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
-            if bank != current:
-                if current is not None:
-                    yield current, header(current), lines
-                    given += 1
-                # A bank with no line to send still gets its (empty) file.
-                while wanted[given] != bank:
-                    yield wanted[given], header(wanted[given]), []
-                    given += 1
-                current, lines = wanted[given], []
-                append = lines.append
-            append(
-                (
-                    len(lines) + 1,
-                    e2e,
-                    decrypt(id_cipher),
-                    name,
-                    decrypt(account_cipher or b""),
-                    amount,
-                    memo,
+        try:
+            for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
+                if bank != current:
+                    if current is not None:
+                        yield current, header(current), lines
+                        given += 1
+                    # A bank with no line to send still gets its (empty) file.
+                    while wanted[given] != bank:
+                        yield wanted[given], header(wanted[given]), []
+                        given += 1
+                    current, lines = wanted[given], []
+                    append = lines.append
+                append(
+                    (
+                        len(lines) + 1,
+                        e2e,
+                        decrypt(id_cipher),
+                        name,
+                        decrypt(account_cipher or b""),
+                        amount,
+                        memo,
+                    )
                 )
-            )
+        except DecryptionFailed as error:
+            # The operator must find the card: the line's id carries its row in the list.
+            raise DecryptionFailed(
+                f"送盘文件行 {e2e}（名单第 {int(e2e[-7:])} 行）"
+                f"的身份证号或银行账号无法解密：{error}"
+            ) from error
     if current is not None:
         yield current, header(current), lines
         given += 1

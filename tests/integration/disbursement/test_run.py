@@ -397,7 +397,8 @@ def test_a_line_that_cannot_be_decrypted_stops_its_bank_file_and_the_run_ends_on
             .where(Card.person_id == damaged.person_id)
             .values(bank_account_cipher=b"k1:" + bytes(40))
         )
-    with pytest.raises(DecryptionFailed):
+    row = holders.index(damaged) + 1
+    with pytest.raises(DecryptionFailed, match=f"{batch_no}{row:07d}（名单第 {row} 行）"):
         prepare_send_files(money.sessions, money.keys, batch_no, at=money.clock.now())
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
