@@ -8,9 +8,11 @@ Setup (not timed): persons with real encrypted ID numbers, active cards with act
 accounts at seven partner banks, the same accounts in the sandbox bank, a funded programme and
 the payee list as a UTF-8 CSV. Timed, each step through the platform's own code: read the list,
 validate it against registry/cards/bank status into a batch, submit, approve (reserve every
-line in the ledger), prepare per-bank send files, relay them to the sandbox bank (which executes
-them and writes return files), collect and apply the returns (post/void every line, card uses,
-holder messages), reconcile. The baseline does the same steps in plain SQL on the same data:
+line in the ledger), then one run of the batch as the console starts it: per-bank send files,
+relayed to the sandbox bank — in a process of its own, as a partner bank is another system —
+which executes them and writes return files, the returns collected and applied (post/void
+every line, card uses, holder messages), reconciled; on PostgreSQL the run builds, sends and
+applies bank by bank at once (decision 0017). The baseline does the same steps in plain SQL on the same data:
 COPY the list, one INSERT … SELECT to validate, one to reserve, COPY … TO for the files, one
 UPDATE for the bank's answer, one INSERT … SELECT to post, one aggregate to reconcile.
 """

@@ -425,8 +425,9 @@ def _apply_staged(
     at: datetime,
 ) -> None:
     """Apply the staged answers of some banks (`totals`: each one's paid and refused fen; the
-    answers were checked line by line against its send file). Every statement starts from the
-    answers, so a return of one bank costs its own lines, not the whole batch's."""
+    answers were checked line by line against its send file). Every statement selects the
+    lines by their answers, not by the batch: a group of banks applied while others still wait
+    (decision 0017) touches its own lines only."""
     s = staging.c
     line = PaymentLine
     paid = s.reason_code.is_(None)
@@ -569,12 +570,6 @@ def _apply_available_returns(
     for bank_code in applied.banks:
         waiting.remove(bank_code)
     return applied.banks
-
-
-@dataclass
-class _Relayed:
-    report: bank_services.RelayReport | None = None
-    error: BaseException | None = None
 
 
 @dataclass
