@@ -12,9 +12,10 @@ line in the ledger), then one run of the batch as the console starts it: per-ban
 relayed to the sandbox bank — in a process of its own, as a partner bank is another system —
 which executes them and writes return files, the returns collected and applied (post/void
 every line, card uses, holder messages), reconciled; on PostgreSQL the run builds, sends and
-applies bank by bank at once (decision 0017). The baseline does the same steps in plain SQL on the same data:
-COPY the list, one INSERT … SELECT to validate, one to reserve, COPY … TO for the files, one
-UPDATE for the bank's answer, one INSERT … SELECT to post, one aggregate to reconcile.
+applies bank by bank at once (decision 0017). The baseline does the same steps in plain SQL on
+the same data: COPY the list, one INSERT … SELECT to validate, one to reserve, COPY … TO for the
+files, one UPDATE for the bank's answer, one INSERT … SELECT to post, one aggregate to
+reconcile.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,6 +54,7 @@ class FaultDice:
         self.plan = plan
         self._random = random.Random(plan.seed)
         self._lock = threading.Lock()
+        self.dealt: Counter[Fault] = Counter()  # the faults that happened, for the tests
 
     def roll(self, *allowed: Fault) -> Fault | None:
         """The fault for the next call, among those this operation can suffer."""
@@ -68,5 +70,9 @@ class FaultDice:
         ):
             bound += rate
             if draw < bound:
-                return fault if fault in allowed else None
+                if fault not in allowed:
+                    return None
+                with self._lock:
+                    self.dealt[fault] += 1
+                return fault
         return None

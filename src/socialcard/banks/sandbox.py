@@ -106,6 +106,10 @@ class SandboxBank:
         self._dice = faults.dice() if faults is not None else None
         self._local = threading.local()
 
+    def faults_dealt(self) -> dict[Fault, int]:
+        """How many of each fault this bank object has dealt since its faults were set."""
+        return {} if self._dice is None else dict(self._dice.dealt)
+
     def set_faults(self, faults: FaultPlan | None) -> None:
         """Change the faults (None: a healthy bank), e.g. to drain a backlog after a chaos run."""
         self._dice = faults.dice() if faults is not None else None

@@ -129,11 +129,11 @@ def relay_send_files(
     *,
     at: datetime,
     bank_code: str | None = None,
-    on_sent: Callable[[], None] | None = None,
+    on_sent: Callable[[str, str], None] | None = None,
 ) -> RelayReport:
     """Send every prepared file to its bank, each in its own short transactions; `on_sent` is
-    called each time a file is known to be at its bank (the batch runner applies its return
-    while the next file goes out).
+    called with the bank and the batch number each time a file is known to be at its bank (the
+    batch runner reads and applies its return while the next file goes out).
 
     Run one relay at a time (`socialcard.db.exclusive_job`, which the batch runner holds): two
     relays could both find a file that is not yet at the bank and both send it.
@@ -158,7 +158,7 @@ def relay_send_files(
                 _mark_sent(sessions, bank_file_id, at=at)
                 sent += 1
                 if on_sent is not None:
-                    on_sent()
+                    on_sent(outgoing.bank_code, outgoing.batch_no)
                 continue
         with sessions() as session, transaction(session):
             queries.get_bank_file(session, bank_file_id).attempts += 1
@@ -176,7 +176,7 @@ def relay_send_files(
         _mark_sent(sessions, bank_file_id, at=at)
         sent += 1
         if on_sent is not None:
-            on_sent()
+            on_sent(outgoing.bank_code, outgoing.batch_no)
     return RelayReport(sent=sent, pending=pending, queried=queried)
 
 
@@ -245,28 +245,55 @@ def keep_return(
     return ReturnFile(header.batch_no, header.bank_code, header.processed_at, results)
 
 
-def keep_return_rows(
-    session: Session, *, bank_code: str, batch_no: str, data: bytes, at: datetime
-) -> tuple[ReturnFile, list[ResultRow]]:
-    """keep_return, giving the results as plain values (a row without a reason code is done):
-    a city-wide return file of a million lines is read once and checked in one pass."""
-    send = queries.find_send_file(session, bank_code, batch_no)
-    if send is None:
-        raise BankFileNotFound(send_file_name(bank_code, batch_no))
+@dataclass(frozen=True, slots=True)
+class ReadReturn:
+    """A return file read as plain values (a row without a reason code is done) and checked
+    against its send file, before it is kept."""
+
+    data: bytes
+    header: ReturnFile
+    rows: list[ResultRow]
+    digest: str
+    done_amount: int
+    failed_amount: int
+
+
+def read_return_rows(data: bytes, send_content: bytes) -> ReadReturn:
+    """Parse a return file and check it against its send file (BankFileInvalid otherwise), with
+    no database: the batch runner reads a bank's return while it applies another's."""
     header, rows = parse_return_rows(data)
-    check_return_rows(header, rows, send.content)
+    check_return_rows(header, rows, send_content)
     done_amount = failed_amount = 0
     for row in rows:
         if row[3] is None:
             done_amount += row[2]
         else:
             failed_amount += row[2]
-    digest = sm3_hex(data)
+    return ReadReturn(data, header, rows, sm3_hex(data), done_amount, failed_amount)
+
+
+def keep_return_rows(
+    session: Session,
+    *,
+    bank_code: str,
+    batch_no: str,
+    data: bytes,
+    at: datetime,
+    read: ReadReturn | None = None,
+) -> tuple[ReturnFile, list[ResultRow]]:
+    """keep_return, giving the results as plain values (a row without a reason code is done):
+    a city-wide return file of a million lines is read once and checked in one pass. `read` is
+    this file already read against this send file (read_return_rows), if it was."""
+    send = queries.find_send_file(session, bank_code, batch_no)
+    if send is None:
+        raise BankFileNotFound(send_file_name(bank_code, batch_no))
+    if read is None or read.data is not data:
+        read = read_return_rows(data, send.content)
     kept = queries.find_bank_file(session, bank_code, batch_no, BankFileKind.RETURN)
     if kept is not None:
-        if kept.sha256 != digest:
+        if kept.sha256 != read.digest:
             raise BankBatchConflict(bank_code, batch_no, BankFileKind.RETURN.value)
-        return header, rows
+        return read.header, read.rows
     session.add(
         BankFile(
             bank_code=bank_code,
@@ -276,16 +303,16 @@ def keep_return_rows(
             direction=send.direction,
             encoding=header_encoding(data, version=RETURN_VERSION, encoding_index=5),
             content=data,
-            sha256=digest,
-            line_count=len(rows),
-            amount_minor=done_amount + failed_amount,
+            sha256=read.digest,
+            line_count=len(read.rows),
+            amount_minor=read.done_amount + read.failed_amount,
             status=BankFileStatus.RECEIVED,
             attempts=0,
             created_at=at,
         )
     )
     session.flush()
-    return header, rows
+    return read.header, read.rows
 
 
 def check_return_rows(header: ReturnFile, rows: Sequence[ResultRow], send_content: bytes) -> None:

@@ -62,7 +62,7 @@ from socialcard.disbursement.models import (
     Programme,
 )
 from socialcard.disbursement.queries import get_batch
-from socialcard.disbursement.services import bank_batch_no as services_bank_batch_no
+from socialcard.disbursement.services import bank_batch_no as bank_batch_no_of
 from socialcard.disbursement.services import (
     file_transfer_key,
     get_batch_for_update,
@@ -81,7 +81,7 @@ RELAY_POLL_SECONDS = 1.0
 
 
 def bank_batch_no(batch: DisbursementBatch, bank_code: str) -> str:
-    return services_bank_batch_no(batch.batch_no, bank_code)
+    return bank_batch_no_of(batch.batch_no, bank_code)
 
 
 def agency_account(bank_code: str) -> str:
@@ -359,14 +359,21 @@ class AppliedReturns:
 
 
 def apply_returns(
-    session: Session, batch: DisbursementBatch, returns: Mapping[str, bytes], *, at: datetime
+    session: Session,
+    batch: DisbursementBatch,
+    returns: Mapping[str, bytes],
+    *,
+    at: datetime,
+    read: Mapping[str, bank_services.ReadReturn] | None = None,
 ) -> AppliedReturns:
     """Check and keep the return files of some of a batch's banks and apply them together, in
     the caller's transaction and set-based: every line marked paid or refused, each bank file's
     reservation settled (post what was paid, void the rest), the card uses and the holders'
     messages recorded. A bank whose return was applied before is left alone, so a duplicated
     return changes nothing; a return that is refused leaves its bank waiting and does not stop
-    the others."""
+    the others. `read` holds returns already read and checked (the relay's thread reads them
+    while another group is applied)."""
+    read = read or {}
     outcome = AppliedReturns()
     fresh = sorted(_open_banks(session, batch, returns))
     if not fresh:
@@ -386,6 +393,7 @@ def apply_returns(
                         batch_no=bank_batch_no(batch, bank_code),
                         data=returns[bank_code],
                         at=at,
+                        read=read.get(bank_code),
                     )
             except (BankFileInvalid, BankBatchConflict) as error:
                 outcome.refused[bank_code] = error
@@ -536,13 +544,19 @@ def _apply_available_returns(
     *,
     at: datetime,
     refused: dict[str, DomainError],
+    ready: dict[str, bank_services.ReadReturn] | None = None,
 ) -> list[str]:
     """Fetch the returns of the waiting banks whose files are at the bank and apply them
     together; the banks applied now (taken out of `waiting`). A return refused now is recorded
-    in `refused`, stays waiting and is not asked for again in this run."""
+    in `refused`, stays waiting and is not asked for again in this run. `ready` holds returns
+    the relay's thread fetched and read already; those applied are taken out of it."""
+    ready = {} if ready is None else ready
     returns: dict[str, bytes] = {}
     for bank_code in waiting:
         if bank_code in refused:
+            continue
+        if bank_code in ready:
+            returns[bank_code] = ready[bank_code].data
             continue
         number = f"{batch_no}-{bank_code}"
         with sessions() as session:
@@ -563,12 +577,14 @@ def _apply_available_returns(
     # visited once for all these banks rather than once per bank.
     with sessions() as session, session.begin():
         batch = get_batch_for_update(session, batch_no)
-        applied = apply_returns(session, batch, returns, at=at)
+        applied = apply_returns(session, batch, returns, at=at, read=ready)
         refresh_counts(session, batch)
     # The good returns are applied and committed; a refused one is for a person to see.
     refused.update(applied.refused)
     for bank_code in applied.banks:
         waiting.remove(bank_code)
+    for bank_code in returns:
+        ready.pop(bank_code, None)
     return applied.banks
 
 
@@ -629,13 +645,37 @@ def _prepare_relay_apply(
             prepared_all.set()
             stored.set()
 
+    ready: dict[str, bank_services.ReadReturn] = {}
+
+    def read_return(bank_code: str, number: str) -> None:
+        # A file of this batch is at its bank: read its return now, in this thread, while the
+        # database applies another group; a return not there yet is asked for by the applier.
+        try:
+            if number != bank_batch_no_of(batch_no, bank_code):
+                return
+            try:
+                data = gateway.fetch_return(bank_code, number)
+            except (BankTimeout, BankUnavailable):
+                return
+            with sessions() as session:
+                send = bank_queries.find_send_file(session, bank_code, number)
+                content = None if send is None else send.content
+            if data is None or content is None:
+                return
+            try:
+                ready[bank_code] = bank_services.read_return_rows(data, content)
+            except BankFileInvalid:
+                return  # the applier reads it again, refuses it and reports it
+        finally:
+            at_bank.set()
+
     def relay_files() -> None:
         try:
             while True:
                 finished = prepared_all.is_set()
                 stored.clear()
                 report.sent += bank_services.relay_send_files(
-                    sessions, gateway, at=at, on_sent=at_bank.set
+                    sessions, gateway, at=at, on_sent=read_return
                 ).sent
                 if finished:
                     return
@@ -658,7 +698,7 @@ def _prepare_relay_apply(
             finished = relayed_all.is_set()
             at_bank.clear()
             now = _apply_available_returns(
-                sessions, gateway, batch_no, waiting, at=at, refused=refused
+                sessions, gateway, batch_no, waiting, at=at, refused=refused, ready=ready
             )
             applied += len(now)
             if finished:
