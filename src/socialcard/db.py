@@ -167,23 +167,17 @@ def bulk_insert(
 _READ_DONE = object()
 
 
-def read_ahead(result: Result[Any], *, partitions: int = 2) -> Generator[Any, None, None]:
-    """The rows of a streamed result (`yield_per`), with a thread fetching the next partitions
-    while the caller works on the ones at hand: the database produces rows while Python spends
-    its time on them (a million-line send file: the join in PostgreSQL, the decryption here).
-    The thread alone uses the connection until the rows are done or the caller stops; the
-    caller must not use it meanwhile. PostgreSQL only: an SQLite connection stays in the thread
-    that opened it."""
-    return read_ahead_all([result], partitions=partitions)
-
-
 def read_ahead_all(
     results: Iterable[Result[Any]], *, partitions: int = 2
 ) -> Generator[Any, None, None]:
-    """read_ahead over several streamed results one after the other, with no pause between
-    them: `results` is iterated in the fetching thread, so a generator that executes each
-    query when asked runs the next query while the caller works on the last rows of the one
-    before."""
+    """The rows of streamed results (`yield_per`), one result after the other, with a thread
+    fetching the next partitions while the caller works on the ones at hand: the database
+    produces rows while Python spends its time on them (the send files: the join in PostgreSQL,
+    the decryption here). `results` is iterated in the fetching thread, so a generator that
+    executes each query when asked runs the next query while the caller works on the last rows
+    of the one before. The thread alone uses the connection until the rows are done or the
+    caller stops; the caller must not use it meanwhile. PostgreSQL only: an SQLite connection
+    stays in the thread that opened it."""
     ready: queue.Queue[Any] = queue.Queue(maxsize=partitions)
     stop = threading.Event()
 

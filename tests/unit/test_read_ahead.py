@@ -1,7 +1,7 @@
-"""db.read_ahead: a streamed result read by a thread one partition ahead of its caller (the send
+"""db.read_ahead_all: a streamed result read by a thread one partition ahead of its caller (the send
 files of a city-wide batch). Every row arrives once and in order, a failure of the fetch reaches
 the caller, and a caller that stops early leaves no thread behind holding the connection.
-read_ahead_all does the same over several results, one after the other (a bank's file each),
+It does the same over several results, one after the other (a bank's file each),
 each closed by the fetching thread."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any, cast
 
 import pytest
 
-from socialcard.db import read_ahead, read_ahead_all
+from socialcard.db import read_ahead_all
 
 
 class _Streamed:
-    """What read_ahead uses of a SQLAlchemy result: partitions(), fetched one at a time."""
+    """What read_ahead_all uses of a SQLAlchemy result: partitions(), fetched one at a time."""
 
     def __init__(self, partitions: int, size: int, *, fail_at: int | None = None) -> None:
         self.partitions_total = partitions
@@ -39,7 +39,7 @@ class _Streamed:
 
 
 def _ahead(streamed: _Streamed) -> Generator[Any, None, None]:
-    return read_ahead(cast(Any, streamed))
+    return read_ahead_all([cast(Any, streamed)])
 
 
 def test_every_row_arrives_once_in_order_fetched_by_another_thread() -> None:
