@@ -54,7 +54,9 @@ class BankFile(Base):
         enum_type(Direction, "bank_direction", length=10)
     )
     encoding: Mapped[str] = mapped_column(String(10))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # A city-wide file is megabytes: loaded when read, not with every look at a file's status
+    # (a batch run looks at each of its files many times).
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))  # SM3 in hex, the house digest
     line_count: Mapped[int]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
