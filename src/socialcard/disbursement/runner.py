@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    insert,
     literal,
     select,
     text,
@@ -423,24 +424,36 @@ def apply_returns(
     return outcome
 
 
-def _apply_staged(
-    session: Session,
-    staging: Table,
-    batch: DisbursementBatch,
-    totals: Mapping[str, tuple[int, int]],
-    answered: int,
-    *,
-    at: datetime,
-) -> None:
-    """Apply the staged answers of some banks (`totals`: each one's paid and refused fen; the
-    answers were checked line by line against its send file). Every statement selects the
-    lines by their answers, not by the batch: a group of banks applied while others still wait
-    (decision 0017) touches its own lines only."""
+def _resolved_table() -> Table:
+    # The lines a group of returns resolved, with what the statements after the update need of
+    # them: they are then read from here, not found again among the batch's million lines.
+    return Table(
+        "resolved_lines",
+        MetaData(),
+        Column("line_id", BigInteger),
+        Column("person_id", BigInteger),
+        Column("card_id", BigInteger),
+        Column("amount_minor", BigInteger),
+        Column("reason_code", String(40)),
+        Column("reason_text", String(200)),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+
+
+def _resolve_lines(
+    session: Session, staging: Table, resolved: Table, batch: DisbursementBatch, *, at: datetime
+) -> int:
+    """Mark every line the staged answers name paid or refused and keep what the later
+    statements need of each in `resolved`; how many lines were resolved. PostgreSQL: one pass,
+    the update returning its lines into `resolved`. SQLite (no update inside an insert): the
+    update, then the same lines read back through their answers."""
     s = staging.c
-    line = PaymentLine
+    lines = PaymentLine.metadata.tables[PaymentLine.__tablename__]
+    line = lines.c
     paid = s.reason_code.is_(None)
-    updated = session.execute(
-        update(line)
+    mark = (
+        update(lines)
         .where(
             line.batch_id == batch.id,
             line.bank_code == s.bank_code,
@@ -455,10 +468,68 @@ def _apply_staged(
             resolved_at=at,
             correction=case((paid, None), else_=Correction.OPEN.value),
         )
-        # No lines are loaded in the session: nothing to synchronise (the ORM would otherwise
-        # ask for every updated id back).
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    )
+    columns = [c.name for c in resolved.columns]
+    if session.connection().dialect.name == "postgresql":
+        marked = mark.returning(
+            line.id, line.person_id, line.card_id, s.amount_minor, s.reason_code, s.reason_text
+        ).cte("marked")
+        session.execute(insert(resolved).from_select(columns, select(marked)))
+        session.execute(text("ANALYZE resolved_lines"))
+        # The driver reports no row count for an insert fed by an update (-1): the table's own.
+        return int(session.scalar(select(func.count()).select_from(resolved)) or 0)
+    count = session.execute(mark).rowcount  # type: ignore[attr-defined]
+    session.execute(
+        insert(resolved).from_select(
+            columns,
+            select(
+                line.id, line.person_id, line.card_id, s.amount_minor, s.reason_code, s.reason_text
+            ).select_from(
+                staging.join(
+                    lines,
+                    and_(line.end_to_end_id == s.e2e, line.batch_id == batch.id),
+                )
+            ),
+        )
+    )
+    return int(count)
+
+
+def _apply_staged(
+    session: Session,
+    staging: Table,
+    batch: DisbursementBatch,
+    totals: Mapping[str, tuple[int, int]],
+    answered: int,
+    *,
+    at: datetime,
+) -> None:
+    """Apply the staged answers of some banks (`totals`: each one's paid and refused fen; the
+    answers were checked line by line against its send file). Every statement selects the
+    lines by their answers, not by the batch: a group of banks applied while others still wait
+    (decision 0017) touches its own lines only."""
+    resolved = _resolved_table()
+    connection = session.connection()
+    resolved.create(connection)
+    try:
+        _apply_resolved(session, staging, resolved, batch, totals, answered, at=at)
+    finally:
+        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
+        if connection.dialect.name != "postgresql":
+            resolved.drop(connection)
+
+
+def _apply_resolved(
+    session: Session,
+    staging: Table,
+    resolved: Table,
+    batch: DisbursementBatch,
+    totals: Mapping[str, tuple[int, int]],
+    answered: int,
+    *,
+    at: datetime,
+) -> None:
+    updated = _resolve_lines(session, staging, resolved, batch, at=at)
     crash_point("mid_status_update")
     if updated != answered:
         # Each answer names one line of its send file (keep_return checked it), and the send
@@ -483,45 +554,41 @@ def _apply_staged(
                 f"lines of {paid_minor + failed_minor} fen"
             )
     programme = session.get_one(Programme, batch.programme_id)
-    # The lines resolved now, found from their answers.
-    answered_lines = staging.join(
-        line, and_(line.end_to_end_id == s.e2e, line.batch_id == batch.id)
-    )
+    r = resolved.c
+    paid = r.reason_code.is_(None)
     record_card_uses_of_day(
         session,
         item_no=programme.item_no,
         channel=Channel.BANK,
         used_at=at,
-        rows=select(line.person_id, line.card_id, Person.residence_county_code)
-        .select_from(answered_lines)
-        .join(Person, Person.id == line.person_id)
+        rows=select(r.person_id, r.card_id, Person.residence_county_code)
+        .select_from(resolved.join(Person, Person.id == r.person_id))
         .where(paid),
     )
-    cents = s.amount_minor % 100
+    cents = r.amount_minor % 100
     yuan = (
-        cast(s.amount_minor // 100, String)
+        cast(r.amount_minor // 100, String)
         + literal(".")
         + case((cents < 10, literal("0") + cast(cents, String)), else_=cast(cents, String))
     )
     record_messages_from(
         session,
         select(
-            line.person_id,
+            r.person_id,
             literal(f"【永州社保卡】{programme.short_name}（{batch.period}）")
             + case(
                 (paid, literal("已发放到您的社保卡银行账户")),
                 else_=literal("发放失败（")
-                + func.coalesce(s.reason_text, "")
+                + func.coalesce(r.reason_text, "")
                 + literal("），请持卡到银行网点或经办窗口处理"),
             )
             + literal("，金额 ")
             + yuan
             + literal(" 元。"),
-            literal("payment:") + cast(line.id, String),
+            literal("payment:") + cast(r.line_id, String),
         )
-        .select_from(answered_lines)
         # In holder order: the messages' index by holder is then filled in order.
-        .order_by(line.person_id),
+        .order_by(r.person_id),
         kind="payment",
         at=at,
     )
