@@ -356,9 +356,14 @@ def _note_holders(
         .group_by(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal)
     )
     moved = session.execute(later).tuples().all()
+    deltas: dict[tuple[date, int], int] = {}
     for first_day, shard, count in moved:
-        _add_shard(session, item_no=item_no, day=first_day, shard=shard, delta=-int(count))
-        _add_shard(session, item_no=item_no, day=day, shard=shard, delta=int(count))
+        deltas[first_day, shard] = deltas.get((first_day, shard), 0) - int(count)
+        deltas[day, shard] = deltas.get((day, shard), 0) + int(count)
+    # In key order, here and below: two bulk transactions at once (a batch's returns applied
+    # side by side) then take the tally rows they share in the same order and never deadlock.
+    for (first_day, shard), delta in sorted(deltas.items()):
+        _add_shard(session, item_no=item_no, day=first_day, shard=shard, delta=delta)
     if moved:
         session.execute(
             update(ItemYearUser)
@@ -394,7 +399,7 @@ def _note_holders(
             for s, n in session.execute(counted.group_by(person % shards_literal)).tuples()
         }
         session.execute(sqlite.insert(ItemYearUser).from_select(columns, new_rows))
-    for shard, count in shards.items():
+    for shard, count in sorted(shards.items()):
         _add_shard(session, item_no=item_no, day=day, shard=shard, delta=count)
     return sum(shards.values())
 

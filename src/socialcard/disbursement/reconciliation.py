@@ -172,6 +172,20 @@ def reconcile(session: Session, batch: DisbursementBatch) -> dict[str, Any]:
     expected_reserve = batch.accepted_minor if approved else 0  # nothing before approval
     if ledger_figures["reserved_minor"] != expected_reserve:
         problems.append(f"账本预留 {ledger_figures['reserved_minor']} ≠ 应预留 {expected_reserve}")
+    # The batch's counts (what its pages show) follow each applied return; the lines decide.
+    counted = (batch.paid_count, batch.paid_minor, batch.failed_count, batch.failed_minor)
+    from_lines = (
+        sum(e["paid_count"] for e in lines.values()),
+        paid,
+        sum(e["failed_count"] for e in lines.values()),
+        failed,
+    )
+    if counted != from_lines:
+        problems.append(
+            f"批次计数 成功 {counted[0]} 笔 {counted[1]} 分、失败 {counted[2]} 笔 {counted[3]} 分"
+            f" ≠ 明细 成功 {from_lines[0]} 笔 {from_lines[1]} 分、失败 {from_lines[2]} 笔"
+            f" {from_lines[3]} 分"
+        )
     outstanding = sum(e["reserved_count"] for e in lines.values())
     return {
         "banks": banks,

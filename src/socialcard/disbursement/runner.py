@@ -67,7 +67,6 @@ from socialcard.disbursement.services import bank_batch_no as bank_batch_no_of
 from socialcard.disbursement.services import (
     file_transfer_key,
     get_batch_for_update,
-    refresh_counts,
 )
 from socialcard.errors import DomainError
 from socialcard.kernel.collector import collector_paused
@@ -357,6 +356,20 @@ class AppliedReturns:
     # Returns refused (the file breaks the format, does not answer its send file, or differs
     # from one kept before): nothing of them was kept or applied; the others were.
     refused: dict[str, DomainError] = field(default_factory=dict)
+    # What the applied returns paid and refused, lines and fen.
+    paid_count: int = 0
+    paid_minor: int = 0
+    failed_count: int = 0
+    failed_minor: int = 0
+
+    def count_into(self, batch: DisbursementBatch) -> None:
+        """Move the lines these returns resolved from waiting to paid or failed in the batch's
+        counts (they stay accepted): no recount of the batch's lines after each group;
+        reconcile checks the counts against the lines."""
+        batch.paid_count += self.paid_count
+        batch.paid_minor += self.paid_minor
+        batch.failed_count += self.failed_count
+        batch.failed_minor += self.failed_minor
 
 
 def apply_returns(
@@ -401,8 +414,14 @@ def apply_returns(
                 continue
             outcome.banks.append(bank_code)
             answers.extend(_of_bank(bank_code, results))
+            paid_count = sum(1 for row in results if row[3] is None)
             paid_minor = sum(row[2] for row in results if row[3] is None)
-            totals[bank_code] = (paid_minor, sum(row[2] for row in results) - paid_minor)
+            failed_minor = sum(row[2] for row in results) - paid_minor
+            totals[bank_code] = (paid_minor, failed_minor)
+            outcome.paid_count += paid_count
+            outcome.paid_minor += paid_minor
+            outcome.failed_count += len(results) - paid_count
+            outcome.failed_minor += failed_minor
         if not outcome.banks:
             return outcome
         # In list order across the banks (an end-to-end id is the batch number and the list
@@ -529,6 +548,10 @@ def _apply_resolved(
     *,
     at: datetime,
 ) -> None:
+    """The statements of an apply, the rows this group owns first (its lines, its messages, its
+    card uses), the rows every group shares last (the tallies, the ledger's balances; the
+    caller then locks the batch): two groups applied at once (decision 0018) wait for each
+    other only at the end, and always take the shared rows in the same order."""
     updated = _resolve_lines(session, staging, resolved, batch, at=at)
     crash_point("mid_status_update")
     if updated != answered:
@@ -536,35 +559,9 @@ def _apply_resolved(
         # file holds every line of its bank: an answer without its waiting line means the file
         # and the lines disagree. Roll everything back.
         raise RuntimeError(f"{batch.batch_no}: {answered} answers, {updated} waiting lines")
-    for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
-        tag = bank_batch_no(batch, bank_code)
-        settlement = ledger.settle_reserved(
-            session,
-            file_transfer_key(tag, "reserve"),
-            posted_minor=paid_minor,
-            journal_key=f"return:{tag}",
-            post_key=file_transfer_key(tag, "post"),
-            void_key=file_transfer_key(tag, "void"),
-            at=at,
-        )
-        if settlement.voided_minor != failed_minor:
-            # The reservation must be exactly the bank file's lines: paid + failed.
-            raise RuntimeError(
-                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
-                f"lines of {paid_minor + failed_minor} fen"
-            )
     programme = session.get_one(Programme, batch.programme_id)
     r = resolved.c
     paid = r.reason_code.is_(None)
-    record_card_uses_of_day(
-        session,
-        item_no=programme.item_no,
-        channel=Channel.BANK,
-        used_at=at,
-        rows=select(r.person_id, r.card_id, Person.residence_county_code)
-        .select_from(resolved.join(Person, Person.id == r.person_id))
-        .where(paid),
-    )
     cents = r.amount_minor % 100
     yuan = (
         cast(r.amount_minor // 100, String)
@@ -592,6 +589,32 @@ def _apply_resolved(
         kind="payment",
         at=at,
     )
+    record_card_uses_of_day(
+        session,
+        item_no=programme.item_no,
+        channel=Channel.BANK,
+        used_at=at,
+        rows=select(r.person_id, r.card_id, Person.residence_county_code)
+        .select_from(resolved.join(Person, Person.id == r.person_id))
+        .where(paid),
+    )
+    for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
+        tag = bank_batch_no(batch, bank_code)
+        settlement = ledger.settle_reserved(
+            session,
+            file_transfer_key(tag, "reserve"),
+            posted_minor=paid_minor,
+            journal_key=f"return:{tag}",
+            post_key=file_transfer_key(tag, "post"),
+            void_key=file_transfer_key(tag, "void"),
+            at=at,
+        )
+        if settlement.voided_minor != failed_minor:
+            # The reservation must be exactly the bank file's lines: paid + failed.
+            raise RuntimeError(
+                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
+                f"lines of {paid_minor + failed_minor} fen"
+            )
 
 
 def _waiting_banks(sessions: sessionmaker[Session], batch_no: str) -> list[str]:
@@ -641,11 +664,20 @@ def _apply_available_returns(
     if not returns:
         return []
     # Every return at hand in one transaction: the lines, the holders and their indexes are
-    # visited once for all these banks rather than once per bank.
+    # visited once for all these banks rather than once per bank. The batch's row is locked
+    # last, for its counts: another group of this run may be applied meanwhile (decision 0018;
+    # the run's banks are shared out between its appliers, and one run goes at a time).
     with sessions() as session, session.begin():
-        batch = get_batch_for_update(session, batch_no)
+        batch = get_batch(session, batch_no)
         applied = apply_returns(session, batch, returns, at=at, read=ready)
-        refresh_counts(session, batch)
+        if applied.banks:
+            session.execute(
+                select(DisbursementBatch)
+                .where(DisbursementBatch.id == batch.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            applied.count_into(batch)
     # The good returns are applied and committed; a refused one is for a person to see.
     refused.update(applied.refused)
     for bank_code in applied.banks:
