@@ -671,12 +671,12 @@ def _apply_available_returns(
         batch = get_batch(session, batch_no)
         applied = apply_returns(session, batch, returns, at=at, read=ready)
         if applied.banks:
-            session.execute(
+            batch = session.scalars(
                 select(DisbursementBatch)
                 .where(DisbursementBatch.id == batch.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
-            )
+            ).one()
             applied.count_into(batch)
     # The good returns are applied and committed; a refused one is for a person to see.
     refused.update(applied.refused)
@@ -693,6 +693,7 @@ class _Pipeline:
 
     prepared: int = 0
     sent: int = 0
+    applied: int = 0
     errors: list[BaseException] = field(default_factory=list)
 
 
@@ -791,29 +792,79 @@ def _prepare_relay_apply(
     ]
     for thread in threads:
         thread.start()
-    applied = 0
+    # Returns read ahead are applied by applier threads; at most one at a time while files are
+    # still being built and sent (the cores are busy; a group holds the returns that arrived
+    # meanwhile), two once every file is at its bank: the last returns need not wait for the
+    # group before them (decision 0018). The two share the run's banks out (`claimed`); one run
+    # goes at a time (exclusive_job).
+    lock = threading.Lock()
+    claimed: set[str] = set()
+    appliers: list[threading.Thread] = []
+    failed: list[BaseException] = []  # an applier's error, raised as this thread's would be
+
+    def apply_claimed(banks: list[str]) -> None:
+        try:
+            now = _apply_available_returns(
+                sessions, gateway, batch_no, list(banks), at=at, refused=refused, ready=ready
+            )
+            with lock:
+                for bank_code in now:
+                    waiting.remove(bank_code)
+                report.applied += len(now)
+        except BaseException as error:  # raised below
+            failed.append(error)
+        finally:
+            with lock:
+                claimed.difference_update(banks)
+            at_bank.set()
+
     try:
-        while waiting:
+        while not failed:
+            appliers = [thread for thread in appliers if thread.is_alive()]
             finished = relayed_all.is_set()
             at_bank.clear()
-            now = _apply_available_returns(
-                sessions, gateway, batch_no, waiting, at=at, refused=refused, ready=ready
-            )
-            applied += len(now)
-            if finished:
-                break
-            if not now:
-                at_bank.wait(RELAY_POLL_SECONDS)
+            with lock:
+                free = [b for b in waiting if b not in claimed and b not in refused]
+                claim = [b for b in free if b in ready]
+                if claim and len(appliers) < (2 if finished else 1):
+                    claimed.update(claim)
+                else:
+                    claim = []
+            if claim:
+                applier = threading.Thread(
+                    target=apply_claimed, args=(claim,), name=f"apply-{batch_no}", daemon=True
+                )
+                applier.start()
+                appliers.append(applier)
+                continue
+            if not appliers:
+                if not free:
+                    break
+                # No return read ahead: ask the banks here, as a run without threads does.
+                now = _apply_available_returns(
+                    sessions, gateway, batch_no, free, at=at, refused=refused, ready=ready
+                )
+                with lock:
+                    for bank_code in now:
+                        waiting.remove(bank_code)
+                    report.applied += len(now)
+                if finished:
+                    break
+                if now:
+                    continue
+            at_bank.wait(RELAY_POLL_SECONDS)
     finally:
         # An error here (a database gone) stops nothing in the threads: each finishes its step
         # and its transactions, so that the next run starts from a clean state.
-        for thread in threads:
+        for thread in [*appliers, *threads]:
             thread.join()
+    if failed:
+        raise failed[0]
     if report.errors:
         raise report.errors[0]
     if refused:
         raise next(iter(refused.values()))
-    return report.prepared, report.sent, applied, waiting
+    return report.prepared, report.sent, report.applied, waiting
 
 
 def run_batch(

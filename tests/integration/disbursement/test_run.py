@@ -4,6 +4,7 @@ books proven after every step."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -472,4 +473,67 @@ def test_on_postgresql_a_banks_return_is_applied_while_the_next_file_goes_out(
     assert progress.reconciliation is not None
     assert progress.reconciliation["balanced"]
     assert all(bank.executions_of(f"{batch_no}{n:07d}") == 1 for n in range(1, 9))
+    _verified(money)
+
+
+def test_two_groups_of_returns_applied_at_once_both_land_and_count(
+    money: Platform, bank: SandboxBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0018: once every file is at its bank, a run applies two groups of returns at
+    once. On PostgreSQL the two transactions here are held open side by side (each waits, after
+    updating its own lines, for the other to get there too) and then both commit: no deadlock
+    over the rows they share (tallies, ledger balances, the batch), no count lost, the batch
+    reconciled. On SQLite, one writer at a time, the same two calls run one after the other."""
+    from socialcard.access import notifications
+    from socialcard.banks import services as bank_services
+    from socialcard.disbursement import runner
+    from socialcard.disbursement.reconciliation import complete_if_reconciled
+
+    maker, checker, _ = _officers(money)
+    holders = cardholders(money, 8, banks=BANKS)
+    _open(bank, holders)
+    batch_no = _approved_batch(money, holders, maker, checker, 12_345)
+    at = money.clock.now()
+    assert runner.prepare_send_files(money.sessions, money.keys, batch_no, at=at) == 2
+    assert bank_services.relay_send_files(money.sessions, bank, at=at).sent == 2
+    together = money.engine.dialect.name == "postgresql"
+    both_open = threading.Barrier(2, timeout=30)
+    record = notifications.record_messages_from
+
+    def meet_then_record(*args: object, **kwargs: object) -> None:
+        if together:
+            both_open.wait()  # raises BrokenBarrierError if the other never gets here
+        record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "record_messages_from", meet_then_record)
+    applied: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def apply(bank_code: str) -> None:
+        try:
+            applied[bank_code] = runner._apply_available_returns(
+                money.sessions, bank, batch_no, [bank_code], at=at, refused={}
+            )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=apply, args=(code,)) for code in BANKS]
+    for thread in threads:
+        thread.start()
+        if not together:
+            thread.join()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert applied == {"ICBC": ["ICBC"], "CCB": ["CCB"]}
+    with money.session() as session, transaction(session):
+        batch = queries.get_batch(session, batch_no)
+        assert (batch.paid_count, batch.paid_minor) == (8, 8 * 12_345)
+        assert (batch.failed_count, batch.failed_minor) == (0, 0)
+        assert complete_if_reconciled(session, batch, at=at)
+        assert batch.reconciliation is not None
+        assert batch.reconciliation["balanced"]
+        assert session.scalar(select(func.count()).select_from(CardUse)) == 8
+        assert session.scalar(select(func.count()).select_from(HolderMessage)) == 8
+        assert compare_user_tallies(session, years=[at.year]) == []
     _verified(money)
