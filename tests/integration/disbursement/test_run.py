@@ -537,3 +537,16 @@ def test_two_groups_of_returns_applied_at_once_both_land_and_count(
         assert session.scalar(select(func.count()).select_from(HolderMessage)) == 8
         assert compare_user_tallies(session, years=[at.year]) == []
     _verified(money)
+    # The counts follow each group; reconcile holds them to the lines.
+    with money.session() as session, transaction(session):
+        session.execute(
+            text("UPDATE disbursement_batches SET paid_count = paid_count - 1 WHERE batch_no = :n"),
+            {"n": batch_no},
+        )
+    with money.session() as session:
+        report = reconcile(session, queries.get_batch(session, batch_no))
+    assert not report["balanced"]
+    assert [p for p in report["problems"] if p.startswith("批次计数")] == [
+        f"批次计数 成功 7 笔 {8 * 12_345} 分、失败 0 笔 0 分 ≠ 明细 成功 8 笔 {8 * 12_345} 分、"
+        "失败 0 笔 0 分"
+    ]
