@@ -51,7 +51,13 @@ from socialcard.banks.gateway import (
 from socialcard.cards.models import Card
 from socialcard.catalog.models import Channel
 from socialcard.catalog.services import record_card_uses_of_day
-from socialcard.db import bulk_insert_tuples, exclusive_job, give_batch_memory, read_ahead_all
+from socialcard.db import (
+    bulk_insert_tuples,
+    exclusive_job,
+    give_batch_memory,
+    plan_key_lookups,
+    read_ahead_all,
+)
 from socialcard.disbursement.models import (
     AWAITING_BANK,
     SENT_LINES,
@@ -148,8 +154,12 @@ def _send_files(
     approved_at = batch.approved_at
     assert approved_at is not None
     wanted = sorted(set(bank_codes))
-    # Core, not the ORM: a million plain rows, streamed; one query per bank, each in list order.
+    # Core, not the ORM: a million plain rows, streamed; one query per bank, each in list order,
+    # its lines joined to their holders and cards by key lookups (not by hashing the registry
+    # seven times), its sort in memory.
     connection = session.connection()
+    plan_key_lookups(session)
+    give_batch_memory(session)
     queries = (
         connection.execute(
             select(
