@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Column,
     DateTime,
     Engine,
     ForeignKey,
@@ -395,6 +396,13 @@ def exclusive_job(engine: Engine, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def temporary_table(name: str, *columns: Column[Any]) -> Table:
+    """A scratch table for one transaction's set-based work (a staged list, a bank's answers):
+    TEMPORARY, dropped at commit on PostgreSQL. SQLite keeps it for the connection: whoever
+    creates it there drops it when done."""
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 
 def plan_key_lookups(session: Session) -> None:

@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    MetaData,
     Select,
     String,
-    Table,
     insert,
     literal,
     literal_column,
@@ -36,7 +34,7 @@ from socialcard.catalog.models import (
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import current_version, get_item, latest_opening
 from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
-from socialcard.db import UTCDateTime
+from socialcard.db import UTCDateTime, temporary_table
 from socialcard.errors import DomainError, InvalidField
 from socialcard.kernel.clock import SHANGHAI
 
@@ -198,14 +196,11 @@ def record_card_uses_of_day(
     tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code); it
     is evaluated once, into a temporary table, and the uses are written in holder order (their
     index by holder and the holders' rows are then visited in order, not at random)."""
-    uses = Table(
+    uses = temporary_table(
         "day_uses",
-        MetaData(),
         Column("person_id", BigInteger),
         Column("card_id", BigInteger),
         Column("county_code", String(12)),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
     )
     connection = session.connection()
     uses.create(connection)

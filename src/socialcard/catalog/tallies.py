@@ -27,7 +27,6 @@ from sqlalchemy import (
     CursorResult,
     Date,
     Integer,
-    MetaData,
     Select,
     Table,
     bindparam,
@@ -52,7 +51,7 @@ from socialcard.catalog.models import (
     ItemYearUser,
     UseOutcome,
 )
-from socialcard.db import dialect_insert
+from socialcard.db import dialect_insert, temporary_table
 from socialcard.kernel.clock import SHANGHAI
 
 
@@ -304,12 +303,9 @@ def note_successful_uses_of_day(
     shards_literal: ColumnElement[int] = literal_column(str(USER_TALLY_SHARDS))
     # The holders once, in a keyed temporary table: every statement below joins it instead of
     # evaluating the caller's query again (a million holders in a return file).
-    holders = Table(
+    holders = temporary_table(
         "use_holders",
-        MetaData(),
         Column("person_id", BigInteger, primary_key=True),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
     )
     connection = session.connection()
     holders.create(connection)

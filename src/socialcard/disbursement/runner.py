@@ -20,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Integer,
-    MetaData,
     String,
     Table,
     and_,
@@ -57,6 +56,7 @@ from socialcard.db import (
     give_batch_memory,
     plan_key_lookups,
     read_ahead_all,
+    temporary_table,
 )
 from socialcard.disbursement.models import (
     AWAITING_BANK,
@@ -316,17 +316,14 @@ def prepare_send_files(
 def _results_table() -> Table:
     # The bank, then the columns of a return file's result row (banks.formats.batch_file.
     # ResultRow) in order. No reason code: the bank paid the line.
-    return Table(
+    return temporary_table(
         "bank_results_staging",
-        MetaData(),
         Column("bank_code", String(10)),
         Column("seq", Integer),
         Column("e2e", String(32)),
         Column("amount_minor", BigInteger),
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
     )
 
 
@@ -456,17 +453,14 @@ def apply_returns(
 def _resolved_table() -> Table:
     # The lines a group of returns resolved, with what the statements after the update need of
     # them: they are then read from here, not found again among the batch's million lines.
-    return Table(
+    return temporary_table(
         "resolved_lines",
-        MetaData(),
         Column("line_id", BigInteger),
         Column("person_id", BigInteger),
         Column("card_id", BigInteger),
         Column("amount_minor", BigInteger),
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
     )
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Integer,
-    MetaData,
     String,
     Table,
     and_,
@@ -34,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
-from socialcard.db import bulk_insert_tuples, give_batch_memory
+from socialcard.db import bulk_insert_tuples, give_batch_memory, temporary_table
 from socialcard.disbursement.errors import (
     BatchNotFound,
     CorrectionNotOpen,
@@ -122,9 +121,8 @@ def _insert_with_number(session: Session, batch: DisbursementBatch, at: datetime
 
 
 def _staging_table() -> Table:
-    return Table(
+    return temporary_table(
         "payee_staging",
-        MetaData(),
         Column("seq", Integer),
         Column("id_index", String(64)),
         Column("masked", String(18)),
@@ -135,8 +133,6 @@ def _staging_table() -> Table:
         Column("reject_detail", String(200)),
         Column("e2e", String(32)),
         Column("repeated", Boolean),  # its ID number is on another row of the list too
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
     )
 
 
