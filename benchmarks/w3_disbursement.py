@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -61,10 +63,58 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 
 
+class CpuMeter:
+    """CPU seconds used so far by the platform (this process, every thread), the bank (its own
+    process) and the database server (the postmaster, its live children and those it reaped:
+    backends, parallel workers, the checkpointer), from /proc. On a machine without /proc, or
+    a server on another host, the parts it cannot see read 0."""
+
+    def __init__(self, conninfo: str) -> None:
+        with psycopg.connect(conninfo) as connection:
+            backend = connection.execute("SELECT pg_backend_pid()").fetchone()
+        self.postmaster = self._parent(int(backend[0])) if backend else None
+        self.bank: int | None = None
+
+    @staticmethod
+    def _stat(pid: int) -> list[str] | None:
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        return text[text.rindex(")") + 2 :].split()
+
+    def _parent(self, pid: int) -> int | None:
+        fields = self._stat(pid)
+        return int(fields[1]) if fields else None
+
+    def _seconds(self, pid: int, *, children: bool = False) -> float:
+        fields = self._stat(pid)
+        if fields is None:
+            return 0.0
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if children:
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped children
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> tuple[float, float, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        platform = usage.ru_utime + usage.ru_stime
+        bank = self._seconds(self.bank) if self.bank else 0.0
+        database = 0.0
+        if self.postmaster is not None:
+            database = self._seconds(self.postmaster, children=True)
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit() and self._parent(int(entry.name)) == self.postmaster:
+                    database += self._seconds(int(entry.name))
+        return platform, bank, database
+
+
 @dataclass
 class W3Result:
     payees: int
     steps: list[tuple[str, float]] = field(default_factory=list)
+    # Each step's CPU seconds: the platform, the bank's process, the database server.
+    cpu: list[tuple[float, float, float]] = field(default_factory=list)
     baseline_steps: list[tuple[str, float]] = field(default_factory=list)
     paid: int = 0
     failed: int = 0
@@ -85,8 +135,14 @@ class W3Result:
 
     def describe(self, *, smoke: bool = False) -> str:
         lines = [f"W3 disbursement of {self.payees:,} payees (PostgreSQL)"]
-        for name, seconds in self.steps:
-            lines.append(f"  {name:<44} {seconds:8.2f} s")
+        for index, (name, seconds) in enumerate(self.steps):
+            used = ""
+            if index < len(self.cpu):
+                platform, bank, database = self.cpu[index]
+                used = (
+                    f"   CPU s: platform {platform:.1f}, bank {bank:.1f}, database {database:.1f}"
+                )
+            lines.append(f"  {name:<44} {seconds:8.2f} s{used}")
         lines.append(f"  {'platform, end to end':<44} {self.seconds:8.2f} s")
         for name, seconds in self.baseline_steps:
             lines.append(f"  baseline {name:<35} {seconds:8.2f} s")
@@ -227,13 +283,20 @@ def _setup(platform: Platform, bank: SandboxBank, payees: int, seed: int) -> byt
     )
 
 
-def _timed(result: W3Result, name: str, started: float) -> float:
+def _timed(result: W3Result, name: str, started: float, meter: CpuMeter, cpu: list[float]) -> float:
+    """Close a step: its wall time and, from `cpu` (the meter's reading when it began, updated
+    in place), the CPU each party used in it."""
     now = time.perf_counter()
     result.steps.append((name, now - started))
+    reading = meter.read()
+    result.cpu.append((reading[0] - cpu[0], reading[1] - cpu[1], reading[2] - cpu[2]))
+    cpu[:] = reading
     return now
 
 
-def _run_platform(platform: Platform, bank: BankGateway, data: bytes, result: W3Result) -> None:
+def _run_platform(
+    platform: Platform, bank: BankGateway, data: bytes, result: W3Result, meter: CpuMeter
+) -> None:
     from socialcard.access.services import create_staff
 
     at = datetime.now(UTC)
@@ -258,9 +321,10 @@ def _run_platform(platform: Platform, bank: BankGateway, data: bytes, result: W3
         )
         maker_officer = Officer(maker.id, "agriculture")
         checker_officer = Officer(checker.id, "finance")
+    cpu = list(meter.read())
     started = time.perf_counter()
     rows = read_payee_list(data, filename="list.csv", period="2026", max_line_minor=5_000_000)
-    started = _timed(result, "read the list (CSV, GB 11643 checks)", started)
+    started = _timed(result, "read the list (CSV, GB 11643 checks)", started, meter, cpu)
     with platform.session() as session, transaction(session):
         batch = disbursement.create_batch(
             session,
@@ -275,15 +339,15 @@ def _run_platform(platform: Platform, bank: BankGateway, data: bytes, result: W3
             at=at,
         )
         batch_no = batch.batch_no
-    started = _timed(result, "validate against registry, cards, bank status", started)
+    started = _timed(result, "validate against registry, cards, bank status", started, meter, cpu)
     with platform.session() as session, transaction(session):
         disbursement.submit_batch(session, batch_no=batch_no, officer=maker_officer, at=at)
         disbursement.approve_batch(session, batch_no=batch_no, officer=checker_officer, at=at)
-    started = _timed(result, "submit + approve (reserve every line)", started)
+    started = _timed(result, "submit + approve (reserve every line)", started, meter, cpu)
     # One run, as the console's and the CLI's: each bank's file built, sent and its return
     # applied while the next bank's is built (on PostgreSQL, decision 0017).
     run_batch(platform.sessions, platform.keys, bank, batch_no, at=at)
-    started = _timed(result, "send files, relay, bank, returns, reconciled", started)
+    started = _timed(result, "send files, relay, bank, returns, reconciled", started, meter, cpu)
     with platform.session() as session:
         from socialcard.disbursement.queries import get_batch
 
@@ -391,8 +455,10 @@ def run_w3(
             # The bank runs in a process of its own, as a partner bank's system does (on the
             # same two cores): its work on a file overlaps the platform's on the last return.
             bank.close()
+            meter = CpuMeter(_conninfo(database_url, database_name))
             with HostedSandboxBank(bank.path) as hosted:
-                _run_platform(platform, hosted, data, result)
+                meter.bank = hosted.process_id
+                _run_platform(platform, hosted, data, result, meter)
             platform.engine.dispose()
     finally:
         if not keep:
