@@ -232,9 +232,8 @@ def keep_return(
         BankFileInvalid: the file breaks the format or does not answer the send file.
         BankBatchConflict: a different return file for the batch is already kept.
     """
-    header, rows = keep_return_rows(
-        session, bank_code=bank_code, batch_no=batch_no, data=data, at=at
-    )
+    kept = keep_return_rows(session, bank_code=bank_code, batch_no=batch_no, data=data, at=at)
+    header, rows = kept.header, kept.rows
     results = tuple(
         LineResult(
             seq, end_to_end_id, amount, LineStatus.DONE if code is None else LineStatus.FAILED,
@@ -254,8 +253,13 @@ class ReadReturn:
     header: ReturnFile
     rows: list[ResultRow]
     digest: str
+    done_count: int
     done_amount: int
     failed_amount: int
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.rows) - self.done_count
 
 
 def read_return_rows(data: bytes, send_content: bytes) -> ReadReturn:
@@ -263,13 +267,14 @@ def read_return_rows(data: bytes, send_content: bytes) -> ReadReturn:
     no database: the batch runner reads a bank's return while it applies another's."""
     header, rows = parse_return_rows(data)
     check_return_rows(header, rows, send_content)
-    done_amount = failed_amount = 0
+    done_count = done_amount = failed_amount = 0
     for row in rows:
         if row[3] is None:
+            done_count += 1
             done_amount += row[2]
         else:
             failed_amount += row[2]
-    return ReadReturn(data, header, rows, sm3_hex(data), done_amount, failed_amount)
+    return ReadReturn(data, header, rows, sm3_hex(data), done_count, done_amount, failed_amount)
 
 
 def keep_return_rows(
@@ -280,10 +285,11 @@ def keep_return_rows(
     data: bytes,
     at: datetime,
     read: ReadReturn | None = None,
-) -> tuple[ReturnFile, list[ResultRow]]:
-    """keep_return, giving the results as plain values (a row without a reason code is done):
-    a city-wide return file of a million lines is read once and checked in one pass. `read` is
-    this file already read against this send file (read_return_rows), if it was."""
+) -> ReadReturn:
+    """keep_return, giving the file as read (its results as plain values, a row without a
+    reason code done, and its totals): a city-wide return file of a million lines is read once
+    and checked in one pass. `read` is this file already read against this send file
+    (read_return_rows), if it was."""
     send = queries.find_send_file(session, bank_code, batch_no)
     if send is None:
         raise BankFileNotFound(send_file_name(bank_code, batch_no))
@@ -293,7 +299,7 @@ def keep_return_rows(
     if kept is not None:
         if kept.sha256 != read.digest:
             raise BankBatchConflict(bank_code, batch_no, BankFileKind.RETURN.value)
-        return read.header, read.rows
+        return read
     session.add(
         BankFile(
             bank_code=bank_code,
@@ -312,7 +318,7 @@ def keep_return_rows(
         )
     )
     session.flush()
-    return read.header, read.rows
+    return read
 
 
 def check_return_rows(header: ReturnFile, rows: Sequence[ResultRow], send_content: bytes) -> None:

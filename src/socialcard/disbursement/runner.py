@@ -408,7 +408,7 @@ def apply_returns(
         for bank_code in fresh:
             try:
                 with session.begin_nested():
-                    _, results = bank_services.keep_return_rows(
+                    kept = bank_services.keep_return_rows(
                         session,
                         bank_code=bank_code,
                         batch_no=bank_batch_no(batch, bank_code),
@@ -420,15 +420,12 @@ def apply_returns(
                 outcome.refused[bank_code] = error
                 continue
             outcome.banks.append(bank_code)
-            answers.extend(_of_bank(bank_code, results))
-            paid_count = sum(1 for row in results if row[3] is None)
-            paid_minor = sum(row[2] for row in results if row[3] is None)
-            failed_minor = sum(row[2] for row in results) - paid_minor
-            totals[bank_code] = (paid_minor, failed_minor)
-            outcome.paid_count += paid_count
-            outcome.paid_minor += paid_minor
-            outcome.failed_count += len(results) - paid_count
-            outcome.failed_minor += failed_minor
+            answers.extend(_of_bank(bank_code, kept.rows))
+            totals[bank_code] = (kept.done_amount, kept.failed_amount)
+            outcome.paid_count += kept.done_count
+            outcome.paid_minor += kept.done_amount
+            outcome.failed_count += kept.failed_count
+            outcome.failed_minor += kept.failed_amount
         if not outcome.banks:
             return outcome
         # In list order across the banks (an end-to-end id is the batch number and the list
@@ -624,8 +621,7 @@ def _apply_resolved(
 def _waiting_banks(sessions: sessionmaker[Session], batch_no: str) -> list[str]:
     """The batch's banks whose lines still wait for their return, in order."""
     with sessions() as session:
-        batch = get_batch_for_update(session, batch_no)
-        waiting = sorted(_open_banks(session, batch))
+        waiting = sorted(_open_banks(session, get_batch(session, batch_no)))
         session.rollback()
     return waiting
 
