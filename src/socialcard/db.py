@@ -405,6 +405,20 @@ def temporary_table(name: str, *columns: Column[Any]) -> Table:
     return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 
+@contextmanager
+def scratch_table(session: Session, table: Table) -> Iterator[Table]:
+    """Create a temporary_table in the session's transaction for the block's statements.
+    PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection, so it is
+    dropped here when the block ends."""
+    connection = session.connection()
+    table.create(connection)
+    try:
+        yield table
+    finally:
+        if connection.dialect.name != "postgresql":
+            table.drop(connection)
+
+
 def plan_key_lookups(session: Session) -> None:
     """For reads in this transaction that take a slice of a big table (one bank's lines of a
     million-line batch) and join each of its rows to other big tables by their primary keys:

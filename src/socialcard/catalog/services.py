@@ -34,7 +34,7 @@ from socialcard.catalog.models import (
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import current_version, get_item, latest_opening
 from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
-from socialcard.db import UTCDateTime, temporary_table
+from socialcard.db import UTCDateTime, scratch_table, temporary_table
 from socialcard.errors import DomainError, InvalidField
 from socialcard.kernel.clock import SHANGHAI
 
@@ -203,8 +203,7 @@ def record_card_uses_of_day(
         Column("county_code", String(12)),
     )
     connection = session.connection()
-    uses.create(connection)
-    try:
+    with scratch_table(session, uses):
         session.execute(insert(uses).from_select(["person_id", "card_id", "county_code"], rows))
         if connection.dialect.name == "postgresql":
             session.execute(text("ANALYZE day_uses"))
@@ -241,10 +240,6 @@ def record_card_uses_of_day(
             # In order, like the uses: the holders' keys are then added in order too.
             person_ids=select(u.person_id).distinct().order_by(u.person_id),
         )
-    finally:
-        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
-        if connection.dialect.name != "postgresql":
-            uses.drop(connection)
     return int(written or 0)
 
 

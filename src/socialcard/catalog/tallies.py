@@ -51,7 +51,7 @@ from socialcard.catalog.models import (
     ItemYearUser,
     UseOutcome,
 )
-from socialcard.db import dialect_insert, temporary_table
+from socialcard.db import dialect_insert, scratch_table, temporary_table
 from socialcard.kernel.clock import SHANGHAI
 
 
@@ -308,8 +308,7 @@ def note_successful_uses_of_day(
         Column("person_id", BigInteger, primary_key=True),
     )
     connection = session.connection()
-    holders.create(connection)
-    try:
+    with scratch_table(session, holders):
         session.execute(insert(holders).from_select(["person_id"], person_ids))
         if connection.dialect.name == "postgresql":
             session.execute(text("ANALYZE use_holders"))
@@ -320,9 +319,6 @@ def note_successful_uses_of_day(
             day=day,
             shards_literal=shards_literal,
         )
-    finally:
-        if connection.dialect.name != "postgresql":
-            holders.drop(connection)
 
 
 def _note_holders(

@@ -56,6 +56,7 @@ from socialcard.db import (
     give_batch_memory,
     plan_key_lookups,
     read_ahead_all,
+    scratch_table,
     temporary_table,
 )
 from socialcard.disbursement.models import (
@@ -401,8 +402,7 @@ def apply_returns(
         return outcome
     staging = _results_table()
     connection = session.connection()
-    staging.create(connection)
-    try:
+    with scratch_table(session, staging):
         answers: list[StagedResult] = []
         totals: dict[str, tuple[int, int]] = {}  # each bank's paid and refused fen
         for bank_code in fresh:
@@ -440,10 +440,6 @@ def apply_returns(
             if len(answers) >= 10_000:
                 give_batch_memory(session)
         _apply_staged(session, staging, batch, totals, len(answers), at=at)
-    finally:
-        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
-        if connection.dialect.name != "postgresql":
-            staging.drop(connection)
     return outcome
 
 
@@ -528,15 +524,8 @@ def _apply_staged(
     answers were checked line by line against its send file). Every statement selects the
     lines by their answers, not by the batch: a group of banks applied while others still wait
     (decision 0017) touches its own lines only."""
-    resolved = _resolved_table()
-    connection = session.connection()
-    resolved.create(connection)
-    try:
+    with scratch_table(session, _resolved_table()) as resolved:
         _apply_resolved(session, staging, resolved, batch, totals, answered, at=at)
-    finally:
-        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
-        if connection.dialect.name != "postgresql":
-            resolved.drop(connection)
 
 
 def _apply_resolved(

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from socialcard.cards.models import Card, CardStatus
-from socialcard.db import bulk_insert_tuples, give_batch_memory, temporary_table
+from socialcard.db import bulk_insert_tuples, give_batch_memory, scratch_table, temporary_table
 from socialcard.disbursement.errors import (
     BatchNotFound,
     CorrectionNotOpen,
@@ -178,8 +178,7 @@ def create_batch(
     _insert_with_number(session, batch, at)
     staging = _staging_table()
     connection = session.connection()
-    staging.create(connection)
-    try:
+    with scratch_table(session, staging):
         memo = programme.short_name
         prefix = batch.batch_no
         # ID numbers on more than one row, counted here where the rows are (a dictionary of a
@@ -211,10 +210,6 @@ def create_batch(
         if len(rows) >= ANALYZE_AFTER:
             give_batch_memory(session)
         _validate_into_lines(session, staging, batch, programme)
-    finally:
-        # PostgreSQL drops it at commit (or rollback); SQLite keeps it for the connection.
-        if connection.dialect.name != "postgresql":
-            staging.drop(connection)
     if connection.dialect.name == "postgresql" and len(rows) >= ANALYZE_AFTER:
         # A big list changes the table's size by orders of magnitude: without fresh statistics
         # the planner treats the batch's lines as one row and nests loops over them.
