@@ -129,11 +129,12 @@ def relay_send_files(
     *,
     at: datetime,
     bank_code: str | None = None,
-    on_sent: Callable[[str, str], None] | None = None,
+    on_sent: Callable[[str, str, bytes], None] | None = None,
 ) -> RelayReport:
     """Send every prepared file to its bank, each in its own short transactions; `on_sent` is
-    called with the bank and the batch number each time a file is known to be at its bank (the
-    batch runner reads and applies its return while the next file goes out).
+    called with the bank, the batch number and the file as stored each time a file is known to
+    be at its bank (the batch runner reads its return against it, without reading the file
+    again, and applies it while the next file goes out).
 
     Run one relay at a time (`socialcard.db.exclusive_job`, which the batch runner holds): two
     relays could both find a file that is not yet at the bank and both send it.
@@ -158,7 +159,7 @@ def relay_send_files(
                 _mark_sent(sessions, bank_file_id, at=at)
                 sent += 1
                 if on_sent is not None:
-                    on_sent(outgoing.bank_code, outgoing.batch_no)
+                    on_sent(outgoing.bank_code, outgoing.batch_no, outgoing.content)
                 continue
         with sessions() as session, transaction(session):
             queries.get_bank_file(session, bank_file_id).attempts += 1
@@ -176,7 +177,7 @@ def relay_send_files(
         _mark_sent(sessions, bank_file_id, at=at)
         sent += 1
         if on_sent is not None:
-            on_sent(outgoing.bank_code, outgoing.batch_no)
+            on_sent(outgoing.bank_code, outgoing.batch_no, outgoing.content)
     return RelayReport(sent=sent, pending=pending, queried=queried)
 
 

@@ -736,7 +736,7 @@ def _prepare_relay_apply(
 
     ready: dict[str, bank_services.ReadReturn] = {}
 
-    def read_return(bank_code: str, number: str) -> None:
+    def read_return(bank_code: str, number: str, content: bytes) -> None:
         # A file of this batch is at its bank: read its return now, in this thread, while the
         # database applies another group; a return not there yet is asked for by the applier.
         try:
@@ -746,10 +746,7 @@ def _prepare_relay_apply(
                 data = gateway.fetch_return(bank_code, number)
             except (BankTimeout, BankUnavailable):
                 return
-            with sessions() as session:
-                send = bank_queries.find_send_file(session, bank_code, number)
-                content = None if send is None else send.content
-            if data is None or content is None:
+            if data is None:
                 return
             try:
                 ready[bank_code] = bank_services.read_return_rows(data, content)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from socialcard.banks import queries, services
 from socialcard.banks.errors import BankBatchConflict, BankFileInvalid, BankFileNotFound
@@ -72,6 +73,40 @@ def test_relay_sends_prepared_files_once(platform: Platform, tmp_path: Path) -> 
     with platform.session() as session:
         files = queries.list_bank_files(session, status=BankFileStatus.SENT)
         assert {f.attempts for f in files} == {1}
+
+
+def test_relay_hands_each_file_it_sent_as_stored(platform: Platform, tmp_path: Path) -> None:
+    bank = a_bank(tmp_path / "bank.sqlite3", holders=6)
+    _store(platform, a_file(range(1, 4)), a_file(range(4, 7), batch_no="B2"))
+    handed: list[tuple[str, str, bytes]] = []
+    report = services.relay_send_files(
+        platform.sessions, bank, at=AT, on_sent=lambda *sent: handed.append(sent)
+    )
+    assert report.sent == 2
+    with platform.session() as session:
+        stored = [queries.find_send_file(session, "ICBC", number) for number in ("B1", "B2")]
+        assert [(b, n, c) for b, n, c in handed] == [
+            ("ICBC", f.batch_no, f.content) for f in stored if f is not None
+        ]
+
+
+def test_a_big_file_is_kept_whole_and_compressed_with_lz4_on_postgresql(
+    platform: Platform,
+) -> None:
+    """Migration 0021: the contents of files of many lines are stored compressed with lz4."""
+    file = a_file(range(1, 301))
+    with platform.session() as session, transaction(session):
+        content = services.store_send_file(session, file, at=AT).content
+    assert len(content) > 20_000
+    with platform.session() as session:
+        stored = queries.find_send_file(session, "ICBC", "B1")
+        assert stored is not None and stored.content == content
+        if platform.engine.dialect.name == "postgresql":
+            method = session.scalar(
+                text("SELECT pg_column_compression(content) FROM bank_files WHERE id = :id"),
+                {"id": stored.id},
+            )
+            assert method == "lz4"
 
 
 def test_relay_under_faults_never_executes_a_file_twice(platform: Platform, tmp_path: Path) -> None:
