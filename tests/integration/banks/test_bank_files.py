@@ -100,7 +100,8 @@ def test_a_big_file_is_kept_whole_and_compressed_with_lz4_on_postgresql(
     assert len(content) > 20_000
     with platform.session() as session:
         stored = queries.find_send_file(session, "ICBC", "B1")
-        assert stored is not None and stored.content == content
+        assert stored is not None
+        assert stored.content == content
         if platform.engine.dialect.name == "postgresql":
             method = session.scalar(
                 text("SELECT pg_column_compression(content) FROM bank_files WHERE id = :id"),
