@@ -11,7 +11,7 @@ from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
 from socialcard.cards.services import bank_account_index, pin_digest
 from socialcard.db import bulk_insert, transaction
-from socialcard.disbursement.payee_lists import read_payee_list, render_payee_list
+from socialcard.disbursement.payee_lists import read_payee_rows, render_payee_list
 from socialcard.disbursement.services import Officer, create_batch
 from socialcard.kernel.masking import mask_bank_account
 from socialcard.kernel.resident_id import ResidentId
@@ -155,7 +155,7 @@ def upload_payee_list(
     drafts a validated batch from it, as the console does: its batch number and id."""
     data = render_payee_list(rows)
     with platform.session() as session, transaction(session):
-        parsed = read_payee_list(
+        parsed = read_payee_rows(
             data, filename="list.csv", period=period, max_line_minor=max_line_minor
         )
         batch = create_batch(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +36,8 @@ from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -417,6 +419,49 @@ def scratch_table(session: Session, table: Table) -> Iterator[Table]:
     finally:
         if connection.dialect.name != "postgresql":
             table.drop(connection)
+
+
+def empty_scratch_table(session: Session, table: Table) -> None:
+    """Remove every row of a scratch_table for its next use in the transaction: TRUNCATE on
+    PostgreSQL (a table emptied by DELETE keeps its dead rows until the transaction ends, and
+    every later scan reads them), DELETE on SQLite."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f'TRUNCATE "{table.name}"')
+    else:
+        connection.execute(table.delete())
+
+
+def in_thread_while_produced(items: Iterable[T], consume: Callable[[T], None]) -> None:
+    """Consume each item in a thread of its own while the caller's thread produces the next
+    (a slice of a list validated in the database while the next slice is read). The thread
+    alone uses whatever `consume` uses (a session's connection) until it is done: the first
+    error of either side stops both and is raised here, after the thread ended. PostgreSQL
+    only, as read_ahead_all: an SQLite connection stays in the thread that opened it."""
+    handed: queue.Queue[tuple[T] | None] = queue.Queue(maxsize=1)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        while (item := handed.get()) is not None:
+            if failed:
+                continue  # drain what was handed before the producer saw the error
+            try:
+                consume(item[0])
+            except BaseException as error:  # raised in the caller's thread below
+                failed.append(error)
+
+    worker = threading.Thread(target=work, name="consume", daemon=True)
+    worker.start()
+    try:
+        for item in items:
+            if failed:
+                break
+            handed.put((item,))
+    finally:
+        handed.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
 
 
 def plan_key_lookups(session: Session) -> None:

@@ -138,16 +138,18 @@ def read_payee_list(
 ) -> list[PayeeRow]:
     """Every data row of the list as a PayeeRow, in file order. A file that is not a list at all
     (wrong type, missing column) raises PayeeListUnreadable naming what is wrong."""
-    # A million rows of plain values and no cycles: the collector would only rescan them.
-    with collector_paused():
-        return _read_payee_list(
-            data, filename=filename, period=period, max_line_minor=max_line_minor
-        )
+    return list(
+        read_payee_rows(data, filename=filename, period=period, max_line_minor=max_line_minor)
+    )
 
 
-def _read_payee_list(
+def read_payee_rows(
     data: bytes, *, filename: str, period: str, max_line_minor: int
-) -> list[PayeeRow]:
+) -> Iterator[PayeeRow]:
+    """read_payee_list one row at a time: the header is read and checked at once (a file that
+    is not a list raises PayeeListUnreadable here), the rows as they are asked for, so that the
+    validation of a city-wide list runs in the database while the next rows are read (decision
+    0019)."""
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         rows = _rows_of_xlsx(data)
@@ -170,38 +172,48 @@ def _read_payee_list(
     ]
     if missing:
         raise PayeeListUnreadable("缺少列：" + "、".join(missing), missing=missing)
-    result: list[PayeeRow] = []
-    seq = 0
-    id_at, name_at, amount_at = positions["resident_id"], positions["name"], positions["amount"]
-    memo_at, period_at = positions.get("memo"), positions.get("period")
-    width = max(positions.values()) + 1
-    for values in rows:
-        if len(values) < width:
-            values = [*values, *([""] * (width - len(values)))]
-        raw_id, name = values[id_at].strip(), values[name_at].strip()
-        if not raw_id and not name and not any(v.strip() for v in values):
-            continue  # blank lines at the end of a sheet
-        seq += 1
-        memo = values[memo_at].strip() if memo_at is not None else ""
-        code: str | None = None
-        detail: str | None = None
-        resident_id: ResidentId | None = None
-        try:
-            resident_id = ResidentId.parse(raw_id)
-        except InvalidResidentId as error:
-            code, detail = "resident_id_invalid", error.message
-        amount, amount_code = _amount(values[amount_at], max_line_minor)
-        if code is None and not name:
-            code = "name_missing"
-        if code is None and amount_code:
-            code = amount_code
-        if code is None and len(memo) > MEMO_MAX:
-            code = "memo_too_long"
-        row_period = values[period_at].strip() if period_at is not None else ""
-        if code is None and row_period and row_period != period:
-            code, detail = "period_mismatch", f"名单为 {row_period}，批次为 {period}"
-        result.append(
-            PayeeRow(
+    return _payee_rows(rows, positions, period=period, max_line_minor=max_line_minor)
+
+
+def _payee_rows(
+    rows: Iterator[list[str]], positions: dict[str, int], *, period: str, max_line_minor: int
+) -> Iterator[PayeeRow]:
+    # A million rows of plain values and no cycles: the collector would only rescan them.
+    with collector_paused():
+        seq = 0
+        id_at, name_at, amount_at = (
+            positions["resident_id"],
+            positions["name"],
+            positions["amount"],
+        )
+        memo_at, period_at = positions.get("memo"), positions.get("period")
+        width = max(positions.values()) + 1
+        for values in rows:
+            if len(values) < width:
+                values = [*values, *([""] * (width - len(values)))]
+            raw_id, name = values[id_at].strip(), values[name_at].strip()
+            if not raw_id and not name and not any(v.strip() for v in values):
+                continue  # blank lines at the end of a sheet
+            seq += 1
+            memo = values[memo_at].strip() if memo_at is not None else ""
+            code: str | None = None
+            detail: str | None = None
+            resident_id: ResidentId | None = None
+            try:
+                resident_id = ResidentId.parse(raw_id)
+            except InvalidResidentId as error:
+                code, detail = "resident_id_invalid", error.message
+            amount, amount_code = _amount(values[amount_at], max_line_minor)
+            if code is None and not name:
+                code = "name_missing"
+            if code is None and amount_code:
+                code = amount_code
+            if code is None and len(memo) > MEMO_MAX:
+                code = "memo_too_long"
+            row_period = values[period_at].strip() if period_at is not None else ""
+            if code is None and row_period and row_period != period:
+                code, detail = "period_mismatch", f"名单为 {row_period}，批次为 {period}"
+            yield PayeeRow(
                 seq=seq,
                 resident_id=resident_id,
                 raw_id_masked=_mask_raw(raw_id),
@@ -211,8 +223,6 @@ def _read_payee_list(
                 reject_code=code,
                 reject_detail=detail,
             )
-        )
-    return result
 
 
 def render_payee_list(rows: list[tuple[str, str, int, str]]) -> bytes:

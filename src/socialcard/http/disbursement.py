@@ -17,7 +17,7 @@ from socialcard.disbursement import queries
 from socialcard.disbursement import services as disbursement
 from socialcard.disbursement.errors import NotProgrammeDepartment
 from socialcard.disbursement.models import DisbursementBatch, Programme
-from socialcard.disbursement.payee_lists import read_payee_list
+from socialcard.disbursement.payee_lists import read_payee_rows
 from socialcard.disbursement.programmes import get_programme
 from socialcard.disbursement.runner import BatchProgress, run_batch
 from socialcard.disbursement.services import Officer
@@ -94,7 +94,7 @@ def upload_list(
     data: bytes,
 ) -> DisbursementBatch:
     programme = get_programme(session, programme_code)
-    rows = read_payee_list(
+    rows = read_payee_rows(
         data, filename=filename, period=period, max_line_minor=programme.max_line_minor
     )
     batch = disbursement.create_batch(

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from socialcard.bootstrap import Platform
 from socialcard.cards.models import Card, CardStatus
@@ -19,7 +19,13 @@ from socialcard.disbursement.errors import (
     NotProgrammeDepartment,
     PayeeListUnreadable,
 )
-from socialcard.disbursement.models import BatchStatus, LineStatus, shown_line_status
+from socialcard.disbursement.models import (
+    BatchStatus,
+    DisbursementBatch,
+    LineStatus,
+    PaymentLine,
+    shown_line_status,
+)
 from socialcard.disbursement.payee_lists import read_payee_list
 from socialcard.disbursement.programmes import PAYOUT_ITEMS, list_programmes
 from socialcard.disbursement.services import Officer
@@ -114,6 +120,81 @@ def test_every_refused_line_gets_its_reason(money: Platform) -> None:
         assert "户籍库中无此人" in report[4][5]
         # No plaintext ID number in the report.
         assert all(good[0].resident_id not in cell for row in report for cell in row)
+
+
+def test_a_list_validated_in_slices_refuses_repeated_id_numbers_across_them(
+    money: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0019: a list is validated a slice at a time (three rows here); an ID number on
+    rows of different slices refuses every such row as duplicate_in_list, unless a check that
+    comes first (the list's own, the registry's) refused it already."""
+    monkeypatch.setattr(disbursement, "VALIDATION_SLICE", 3)
+    good = cardholders(money, 5)
+    inactive = cardholders(money, 1, activated=False, start=100)[0]
+    rows = [
+        _row(good[0]),  # 1 accepted
+        _row(good[1]),  # 2 duplicate of 7, in another slice
+        _row(inactive),  # 3 not activated, but repeated on 8: duplicate
+        (good[2].resident_id, "王某某", 100, ""),  # 4 name mismatch stays, though repeated
+        _row(good[2]),  # 5 duplicate of 4
+        (good[3].resident_id, good[3].name, 6_000_000, ""),  # 6 above the limit stays
+        _row(good[1]),  # 7 duplicate of 2
+        _row(inactive),  # 8 duplicate of 3
+        _row(good[3]),  # 9 duplicate of 6
+        _row(good[4]),  # 10 accepted, alone in the last slice
+    ]
+    batch_no = _upload(money, rows)
+    with money.session() as session:
+        batch = queries.get_batch(session, batch_no)
+        assert (batch.line_count, batch.accepted_count, batch.rejected_count) == (10, 2, 8)
+        assert batch.accepted_minor == 2 * 12_345
+        lines = {line.seq: line for line in queries.list_lines(session, batch)}
+        assert {seq: line.reject_code for seq, line in lines.items()} == {
+            1: None,
+            2: "duplicate_in_list",
+            3: "duplicate_in_list",
+            4: "name_mismatch",
+            5: "duplicate_in_list",
+            6: "amount_above_limit",
+            7: "duplicate_in_list",
+            8: "duplicate_in_list",
+            9: "duplicate_in_list",
+            10: None,
+        }
+        for seq, line in lines.items():
+            if seq in (1, 10):
+                assert line.status is LineStatus.QUEUED
+                assert (line.card_id, line.bank_code) != (None, None)
+            else:
+                assert line.status is LineStatus.INVALID
+                assert (line.card_id, line.bank_code) == (None, None)
+        assert [lines[seq].end_to_end_id for seq in (1, 10)] == [
+            f"{batch_no}0000001",
+            f"{batch_no}0000010",
+        ]
+
+
+def test_a_slice_that_fails_leaves_no_batch_and_no_line(
+    money: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(disbursement, "VALIDATION_SLICE", 2)
+    holders = cardholders(money, 6)
+    validate = disbursement._validate_slice
+    slices: list[int] = []
+
+    def fail_on_the_second(*args: object) -> None:
+        slices.append(len(slices) + 1)
+        if len(slices) == 2:
+            raise RuntimeError("the database went away")
+        validate(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(disbursement, "_validate_slice", fail_on_the_second)
+    with pytest.raises(RuntimeError, match="went away"):
+        _upload(money, [_row(h) for h in holders])
+    assert slices == [1, 2]  # the slices after the failed one were not validated
+    with money.session() as session:
+        assert session.scalar(select(func.count()).select_from(DisbursementBatch)) == 0
+        assert session.scalar(select(func.count()).select_from(PaymentLine)) == 0
 
 
 def test_maker_checker_and_approval_reserves_the_money(money: Platform) -> None:
