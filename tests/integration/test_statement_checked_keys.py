@@ -66,6 +66,14 @@ def test_card_uses_refuse_a_missing_holder_or_county_alone_and_in_bulk(platform:
     bad_one = f"CASE WHEN i = {BIG - 7} THEN {MISSING} ELSE {holder.person_id} END"
     bulk = _refused(platform, NUMBERS + _use(bad_one) + " FROM n", at=at)
     _names_the_key(bulk, platform, "fk_card_uses_person_id_persons")
+    # The county is checked once per value (migration 0022): one unknown among thousands.
+    bad_county = f"CASE WHEN i = {BIG - 3} THEN '999999' ELSE '431124' END"
+    counties = _refused(
+        platform, NUMBERS + _use(str(holder.person_id), bad_county) + " FROM n", at=at
+    )
+    _names_the_key(counties, platform, "fk_card_uses_county_code_regions")
+    if platform.engine.dialect.name == "postgresql":
+        assert "(county_code)=(999999)" in str(counties.orig)
     assert _count(platform, CardUse) == 0
     with platform.session() as session, transaction(session):
         session.execute(text(NUMBERS + _use(str(holder.person_id)) + " FROM n"), {"at": at})
@@ -119,6 +127,14 @@ def test_lines_refuse_a_missing_batch_holder_or_card_and_a_change_to_one(
         (
             NUMBERS + _lines(str(batch), person, one_bad_card, "i + 100") + " FROM n",
             "card_id_cards",
+        ),
+        (
+            NUMBERS
+            + _lines(
+                f"CASE WHEN i = 5 THEN {MISSING} ELSE {batch} END", person, str(card), "i + 100"
+            )
+            + " FROM n",
+            "batch_id_disbursement_batches",
         ),
     ):
         error = _refused(platform, statement)

@@ -8,15 +8,11 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Select,
-    String,
     insert,
     literal,
     literal_column,
     select,
-    text,
 )
 from sqlalchemy.orm import Session
 
@@ -34,7 +30,7 @@ from socialcard.catalog.models import (
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import current_version, get_item, latest_opening
 from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
-from socialcard.db import UTCDateTime, scratch_table, temporary_table
+from socialcard.db import UTCDateTime
 from socialcard.errors import DomainError, InvalidField
 from socialcard.kernel.clock import SHANGHAI
 
@@ -190,56 +186,51 @@ def record_card_uses_of_day(
     channel: Channel,
     used_at: datetime,
     rows: Select[Any],
+    holders: Select[Any],
 ) -> int:
     """Append many successful card uses of one item at one moment (a bank's return file: every
     payment credited is a use of the programme's item), set-based, with the distinct-user
-    tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code); it
-    is evaluated once, into a temporary table, and the uses are written in holder order (their
-    index by holder and the holders' rows are then visited in order, not at random)."""
-    uses = temporary_table(
-        "day_uses",
-        Column("person_id", BigInteger),
-        Column("card_id", BigInteger),
-        Column("county_code", String(12)),
+    tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code), in
+    holder order (the uses' index by holder is then filled in order); `holders` selects the
+    distinct person ids of `rows`, in order. Each is evaluated once: the uses straight from
+    `rows`, the tallies from `holders`."""
+    written = _insert_uses(session, rows, item_no=item_no, channel=channel, used_at=used_at)
+    note_successful_uses_of_day(
+        session, item_no=item_no, day=used_at.astimezone(SHANGHAI).date(), person_ids=holders
     )
-    connection = session.connection()
-    with scratch_table(session, uses):
-        session.execute(insert(uses).from_select(["person_id", "card_id", "county_code"], rows))
-        if connection.dialect.name == "postgresql":
-            session.execute(text("ANALYZE day_uses"))
-        u = uses.c
-        written = session.execute(
-            insert(CardUse).from_select(
-                [
-                    "item_no",
-                    "person_id",
-                    "card_id",
-                    "channel",
-                    "county_code",
-                    "used_at",
-                    "outcome",
-                    "details",
-                ],
-                select(
-                    literal(item_no),
-                    u.person_id,
-                    u.card_id,
-                    literal(channel.value),
-                    u.county_code,
-                    literal(used_at, UTCDateTime()),
-                    literal(UseOutcome.SUCCESS.value),
-                    literal_column("'{}'"),
-                ).order_by(u.person_id),
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        day = used_at.astimezone(SHANGHAI).date()
-        note_successful_uses_of_day(
-            session,
-            item_no=item_no,
-            day=day,
-            # In order, like the uses: the holders' keys are then added in order too.
-            person_ids=select(u.person_id).distinct().order_by(u.person_id),
+    return written
+
+
+def _insert_uses(
+    session: Session, rows: Select[Any], *, item_no: int, channel: Channel, used_at: datetime
+) -> int:
+    """Append a successful use of the item for each (person_id, card_id, county_code) row."""
+    source = rows.subquery()
+    person_id, card_id, county_code = source.c[0], source.c[1], source.c[2]
+    written = session.execute(
+        insert(CardUse).from_select(
+            [
+                "item_no",
+                "person_id",
+                "card_id",
+                "channel",
+                "county_code",
+                "used_at",
+                "outcome",
+                "details",
+            ],
+            select(
+                literal(item_no),
+                person_id,
+                card_id,
+                literal(channel.value),
+                county_code,
+                literal(used_at, UTCDateTime()),
+                literal(UseOutcome.SUCCESS.value),
+                literal_column("'{}'"),
+            ),
         )
+    ).rowcount  # type: ignore[attr-defined]
     return int(written or 0)
 
 

@@ -586,7 +586,11 @@ def _apply_resolved(
         used_at=at,
         rows=select(r.person_id, r.card_id, Person.residence_county_code)
         .select_from(resolved.join(Person, Person.id == r.person_id))
-        .where(paid),
+        .where(paid)
+        .order_by(r.person_id),
+        # A batch has a holder on one line at most (a repeated ID number is refused): its paid
+        # lines are its holders, and the uses need no copy to be counted from.
+        holders=select(r.person_id).where(paid).distinct().order_by(r.person_id),
     )
     for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
         tag = bank_batch_no(batch, bank_code)
