@@ -483,6 +483,25 @@ def plan_key_lookups(session: Session) -> None:
             connection.exec_driver_sql(f"SET LOCAL {setting}")
 
 
+@contextmanager
+def key_lookups(session: Session) -> Iterator[None]:
+    """plan_key_lookups for the block's statements only: the joins of a few hundred thousand
+    rows to a table of millions by its primary key (a return's card uses to their holders'
+    counties) look each key up instead of hashing the big table, and the statements after the
+    block are planned as before. SQLite has no such settings."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    for setting in ("enable_hashjoin", "enable_mergejoin"):
+        connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+    try:
+        yield
+    finally:
+        for setting in ("enable_hashjoin", "enable_mergejoin"):
+            connection.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+
+
 def give_batch_memory(session: Session, megabytes: int = 256) -> None:
     """For one big set-based statement in this transaction (a million-line batch): enough
     work memory on PostgreSQL for its hashes and sorts to stay in memory instead of spilling to

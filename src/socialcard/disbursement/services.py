@@ -255,13 +255,13 @@ def create_batch(
         scratch_table(session, _staging_table()) as staging,
         scratch_table(session, _prior_table()) as prior,
     ):
-        _note_prior_payees(session, prior, batch, programme)
+        earlier = prior if _note_prior_payees(session, prior, batch, programme) else None
         # Each slice's rows are looked up by key in the registry and the cards: hashing both
         # tables for every slice would cost more than the whole list's lookups.
         plan_key_lookups(session)
 
         def validate(rows_of_slice: list[tuple[Any, ...]]) -> None:
-            _validate_slice(session, staging, prior, batch, rows_of_slice)
+            _validate_slice(session, staging, earlier, batch, rows_of_slice)
 
         if postgres:
             in_thread_while_produced(slices(), validate)
@@ -279,9 +279,10 @@ def create_batch(
 
 def _note_prior_payees(
     session: Session, prior: Table, batch: DisbursementBatch, programme: Programme
-) -> None:
+) -> bool:
     """Fill `prior` with the holders of earlier lines of the same programme and period, one row
-    per holder: whether one is paid or being paid, whether one failed and waits in correction."""
+    per holder: whether one is paid or being paid, whether one failed and waits in correction.
+    Whether there is any (the first list of a period has none to look up)."""
     earlier = aliased(PaymentLine)
     earlier_batch = aliased(DisbursementBatch)
     open_failed = and_(
@@ -305,36 +306,47 @@ def _note_prior_payees(
             .group_by(earlier.person_id),
         )
     )
+    return session.scalar(select(prior.c.person_id).limit(1)) is not None
 
 
 def _validate_slice(
     session: Session,
     staging: Table,
-    prior: Table,
+    prior: Table | None,
     batch: DisbursementBatch,
     rows: list[tuple[Any, ...]],
 ) -> None:
     """Stage a slice of the list and write its lines, each checked against the registry, the
-    card and the bank account; the staging table is emptied for the next slice."""
+    card, the bank account and, when the period has earlier payees (`prior`), their lines; the
+    staging table is emptied for the next slice."""
     bulk_insert_tuples(session, staging, rows)
     s = staging.c
     p = aliased(Person)
     c = aliased(Card)
-    earlier = prior.c
+    joined = staging.outerjoin(p, p.resident_id_index == s.id_index).outerjoin(
+        c, and_(c.person_id == p.id, c.status.in_(IN_HAND))
+    )
     refused_after_duplicate = {
         "no_usable_card": or_(c.id.is_(None), c.status.not_in(USABLE_CARD)),
         "bank_account_missing": c.bank_account_cipher.is_(None),
         "bank_account_not_activated": c.bank_account_activated_at.is_(None),
-        "already_in_programme_period": earlier.live == 1,
-        "in_correction_queue": earlier.open_failed == 1,
     }
+    if prior is not None:
+        joined = joined.outerjoin(prior, prior.c.person_id == p.id)
+        refused_after_duplicate["already_in_programme_period"] = prior.c.live == 1
+        refused_after_duplicate["in_correction_queue"] = prior.c.open_failed == 1
+    assert refused_after_duplicate.keys() <= set(_REFUSED_AFTER_DUPLICATE)
     reject = case(
         (s.reject_code.is_not(None), s.reject_code),
         (p.id.is_(None), "person_not_found"),
         (p.status != PersonStatus.LIVING.value, "person_not_living"),
         (p.name != s.name, "name_mismatch"),
         # duplicate_in_list comes here: marked once the whole list is read (_mark_repeated).
-        *((refused_after_duplicate[code], code) for code in _REFUSED_AFTER_DUPLICATE),
+        *(
+            (refused_after_duplicate[code], code)
+            for code in _REFUSED_AFTER_DUPLICATE
+            if code in refused_after_duplicate
+        ),
         else_=null(),
     )
     checked = (
@@ -352,13 +364,10 @@ def _validate_slice(
             c.bank_code,
             s.e2e,
         )
-        .select_from(staging)
-        .outerjoin(p, p.resident_id_index == s.id_index)
-        .outerjoin(c, and_(c.person_id == p.id, c.status.in_(IN_HAND)))
-        .outerjoin(prior, earlier.person_id == p.id)
         # No ORDER BY: the slice is staged in list order and its rows are looked up one after
         # the other, so its lines come in list order without a sort (the sort of each slice's
         # wide rows went to disk: about 0.7 s of a million-line list).
+        .select_from(joined)
         .subquery()
     )
     k = checked.c
