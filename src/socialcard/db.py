@@ -485,21 +485,27 @@ def plan_key_lookups(session: Session) -> None:
 
 @contextmanager
 def key_lookups(session: Session) -> Iterator[None]:
-    """plan_key_lookups for the block's statements only: the joins of a few hundred thousand
-    rows to a table of millions by its primary key (a return's card uses to their holders'
-    counties) look each key up instead of hashing the big table, and the statements after the
-    block are planned as before. SQLite has no such settings."""
+    """No hash or merge joins for the block's statements (plan_key_lookups holds for the whole
+    transaction): the joins of a few hundred thousand rows to a table of millions by its
+    primary key (a return's card uses to their holders' counties) look each key up instead of
+    hashing the big table, and the statements after the block are planned as before (the
+    settings are put back as they were). SQLite has no such settings."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         yield
         return
-    for setting in ("enable_hashjoin", "enable_mergejoin"):
+    settings = ("enable_hashjoin", "enable_mergejoin")
+    before = {
+        setting: connection.exec_driver_sql(f"SELECT current_setting('{setting}')").scalar()
+        for setting in settings
+    }
+    for setting in settings:
         connection.exec_driver_sql(f"SET LOCAL {setting} = off")
     try:
         yield
     finally:
-        for setting in ("enable_hashjoin", "enable_mergejoin"):
-            connection.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+        for setting, value in before.items():
+            connection.exec_driver_sql(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
 
 
 def give_batch_memory(session: Session, megabytes: int = 256) -> None:
