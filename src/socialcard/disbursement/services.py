@@ -288,7 +288,7 @@ def _note_prior_payees(
     open_failed = and_(
         earlier.status == LineStatus.FAILED.value, earlier.correction == Correction.OPEN.value
     )
-    session.execute(
+    noted = session.execute(
         insert(prior).from_select(
             ["person_id", "live", "open_failed"],
             select(
@@ -306,7 +306,7 @@ def _note_prior_payees(
             .group_by(earlier.person_id),
         )
     )
-    return session.scalar(select(prior.c.person_id).limit(1)) is not None
+    return bool(noted.rowcount)  # type: ignore[attr-defined]
 
 
 def _validate_slice(
@@ -418,7 +418,9 @@ def _mark_repeated(
     the department decides which is right), unless a check before this one refused them."""
     if not seqs:
         return
-    bulk_insert_tuples(session, staging, ((seq, *([None] * 8)) for seq in seqs))
+    # The staging table is free by now: the rows' numbers go in its first column, seq.
+    blank = (None,) * (len(staging.columns) - 1)
+    bulk_insert_tuples(session, staging, ((seq, *blank) for seq in seqs))
     lines = PaymentLine.metadata.tables[PaymentLine.__tablename__]
     line = lines.c
     session.execute(
