@@ -501,11 +501,11 @@ def key_lookups(session: Session) -> Iterator[None]:
     }
     for setting in settings:
         connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-    try:
-        yield
-    finally:
-        for setting, value in before.items():
-            connection.exec_driver_sql(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
+    # Not put back when the block fails: its transaction (or savepoint) is rolled back, which
+    # undoes the SET LOCAL, and a statement in an aborted transaction would hide the error.
+    yield
+    for setting, value in before.items():
+        connection.exec_driver_sql(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
 
 
 def give_batch_memory(session: Session, megabytes: int = 256) -> None:

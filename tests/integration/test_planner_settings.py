@@ -5,7 +5,9 @@ planner settings: the helpers change nothing there and the statements still run.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Column, Integer, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from socialcard.bootstrap import Platform
@@ -41,6 +43,23 @@ def test_key_lookups_hold_for_their_block_and_put_back_what_was_there(platform: 
         assert _joins(session) == ("off", "off")
     with platform.session() as session:
         assert _joins(session) == ("on", "on")  # SET LOCAL ended with the transaction
+
+
+def test_a_statement_failing_in_a_key_lookup_block_raises_its_own_error(
+    platform: Platform,
+) -> None:
+    """The block's error comes out as it was (not a complaint that the aborted transaction
+    refuses the settings being put back), and a savepoint rolled back takes the settings with it."""
+    with platform.session() as session, transaction(session):
+        with (
+            pytest.raises(DBAPIError, match="no_such_table") as raised,
+            session.begin_nested(),
+            key_lookups(session),
+        ):
+            session.execute(text("SELECT * FROM no_such_table"))
+        assert "aborted" not in str(raised.value.orig)
+        if platform.engine.dialect.name == "postgresql":
+            assert _joins(session) == ("on", "on")
 
 
 def test_an_emptied_scratch_table_takes_new_rows(platform: Platform) -> None:

@@ -212,7 +212,8 @@ def _insert_uses(
     source = rows.subquery()
     person_id, card_id, county_code = source.c[0], source.c[1], source.c[2]
     written = session.execute(
-        insert(CardUse).from_select(
+        insert(CardUse)
+        .from_select(
             [
                 "item_no",
                 "person_id",
@@ -234,6 +235,8 @@ def _insert_uses(
                 literal_column("'{}'"),
             ),
         )
+        # SQLAlchemy keeps an INSERT's row count only when asked (PostgreSQL read -1).
+        .execution_options(preserve_rowcount=True)
     ).rowcount  # type: ignore[attr-defined]
     return int(written or 0)
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -145,6 +146,8 @@ def note_successful_use(
             dialect_insert(session, ItemYearUser)
             .values(item_no=item_no, year=day.year, person_id=person_id, first_used_on=day)
             .on_conflict_do_nothing()
+            # SQLAlchemy keeps an INSERT's row count only when asked (PostgreSQL read -1).
+            .execution_options(preserve_rowcount=True)
         )
         inserted = typing.cast(CursorResult[Any], result).rowcount
         if inserted:
@@ -331,22 +334,39 @@ def _note_holders(
 ) -> int:
     year_users = ItemYearUser.__table__
     person = holders.c.person_id
+    postgres = session.get_bind().dialect.name == "postgresql"
     known = select(ItemYearUser.person_id).where(
         ItemYearUser.item_no == item_no,
         ItemYearUser.year == day.year,
         ItemYearUser.person_id == person,
     )
-    # Holders whose first use moves earlier.
-    later = (
-        select(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal, func.count())
-        .join(holders, person == ItemYearUser.person_id)
+    # Holders whose first use moves earlier, each looked up by its key. PostgreSQL: the lookup
+    # is a lateral subquery kept apart by OFFSET 0, so it stays one index probe per holder. As
+    # a plain join, the planner (whose statistics still count the item's users before this
+    # transaction's inserts) scanned every user of the item and year once per return: a
+    # million rows by the last bank of W3, and the item's whole year of users in a city.
+    first_use = (
+        select(ItemYearUser.first_used_on)
         .where(
             ItemYearUser.item_no == item_no,
             ItemYearUser.year == day.year,
-            ItemYearUser.first_used_on > day,
+            ItemYearUser.person_id == person,
         )
-        .group_by(ItemYearUser.first_used_on, ItemYearUser.person_id % shards_literal)
+        .correlate(holders)
     )
+    recorded_day: ColumnElement[date]
+    if postgres:
+        recorded = first_use.offset(0).lateral("recorded")
+        recorded_day = recorded.c.first_used_on
+        pairs = select(recorded_day, person % shards_literal).select_from(
+            holders.join(recorded, true())
+        )
+    else:
+        recorded_day = first_use.scalar_subquery()
+        pairs = select(recorded_day.label("first_used_on"), person % shards_literal)
+    pairs_sq = pairs.where(recorded_day > day).subquery()
+    first_on, shard_of = pairs_sq.c[0], pairs_sq.c[1]
+    later = select(first_on, shard_of, func.count()).group_by(first_on, shard_of)
     moved = session.execute(later).tuples().all()
     deltas: dict[tuple[date, int], int] = {}
     for first_day, shard, count in moved:
@@ -367,12 +387,12 @@ def _note_holders(
             )
             .values(first_used_on=day)
         )
-    new_rows = select(literal(item_no), literal(day.year), person, literal(day)).where(
-        ~known.exists()
-    )
+    new_rows = select(literal(item_no), literal(day.year), person, literal(day))
     columns = ["item_no", "year", "person_id", "first_used_on"]
     shards: dict[int, int] = {}
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
+        # No anti-join first: ON CONFLICT DO NOTHING already probes the key of each holder, and
+        # the anti-join was planned as a hash of every user of the item and year (see above).
         inserted = (
             postgresql.insert(ItemYearUser)
             .from_select(columns, new_rows)
@@ -390,7 +410,9 @@ def _note_holders(
             int(s): int(n)
             for s, n in session.execute(counted.group_by(person % shards_literal)).tuples()
         }
-        session.execute(sqlite.insert(ItemYearUser).from_select(columns, new_rows))
+        session.execute(
+            sqlite.insert(ItemYearUser).from_select(columns, new_rows.where(~known.exists()))
+        )
     for shard, count in sorted(shards.items()):
         _add_shard(session, item_no=item_no, day=day, shard=shard, delta=count)
     return sum(shards.values())

@@ -289,7 +289,8 @@ def _note_prior_payees(
         earlier.status == LineStatus.FAILED.value, earlier.correction == Correction.OPEN.value
     )
     noted = session.execute(
-        insert(prior).from_select(
+        insert(prior)
+        .from_select(
             ["person_id", "live", "open_failed"],
             select(
                 earlier.person_id,
@@ -305,6 +306,9 @@ def _note_prior_payees(
             )
             .group_by(earlier.person_id),
         )
+        # SQLAlchemy keeps an INSERT's row count only when asked: without it PostgreSQL read
+        # -1, and every list was joined to an empty table of earlier payees.
+        .execution_options(preserve_rowcount=True)
     )
     return bool(noted.rowcount)  # type: ignore[attr-defined]
 

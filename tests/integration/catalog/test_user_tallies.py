@@ -9,13 +9,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import BigInteger, cast, create_engine, null, select, text
 from sqlalchemy.exc import OperationalError
 
 from socialcard.bootstrap import Platform, alembic_config
 from socialcard.catalog import queries, services, tallies
 from socialcard.catalog.models import Channel, ItemUserTally, ItemYearUser, UseOutcome
 from socialcard.db import transaction
+from socialcard.registry.models import Person
 from tests.support import add_person, resident_id_for
 
 
@@ -127,6 +128,49 @@ def test_an_earlier_use_arriving_late_moves_the_holder_to_its_day(platform: Plat
         assert tallies.count_users_year_to_date(session, on=date(2026, 3, 2)) == {27: 1}
         assert tallies.count_users_year_to_date(session, on=date(2026, 12, 31)) == {27: 1}
     assert _tables(platform)[0] == [(27, 2026, holder, date(2026, 3, 1))]
+
+
+def test_a_days_uses_in_bulk_count_new_holders_and_move_later_ones(platform: Platform) -> None:
+    """The bulk path (a bank's return: many holders' uses of one item at one moment): holders
+    new this year are counted on the day, holders whose first use was earlier stay where they
+    are, holders whose recorded first use is later move to the day; the tables then equal a
+    rebuild from the card uses."""
+    people = _people(platform, 9)
+    earlier, later, fresh = people[:3], people[3:6], people[6:]
+    with platform.session() as session, transaction(session):
+        for holder in earlier:
+            _use(session, 107, holder, datetime(2026, 2, 1, 2, tzinfo=UTC))
+        for holder in later:
+            _use(session, 107, holder, datetime(2026, 6, 1, 2, tzinfo=UTC))
+        _use(session, 22, fresh[0], datetime(2026, 1, 5, 2, tzinfo=UTC))  # another item
+    on = datetime(2026, 4, 1, 2, tzinfo=UTC)
+    with platform.session() as session, transaction(session):
+        written = services.record_card_uses_of_day(
+            session,
+            item_no=107,
+            channel=Channel.BANK,
+            used_at=on,
+            rows=select(Person.id, cast(null(), BigInteger), Person.residence_county_code)
+            .where(Person.id.in_(people))
+            .order_by(Person.id),
+            holders=select(Person.id).where(Person.id.in_(people)).order_by(Person.id),
+        )
+    assert written == 9
+    members, _rows = _tables(platform)
+    firsts = {m[2]: m[3] for m in members if m[0] == 107}
+    assert firsts == {
+        **{holder: date(2026, 2, 1) for holder in earlier},
+        **{holder: date(2026, 4, 1) for holder in later + fresh},
+    }
+    with platform.session() as session:
+        assert tallies.count_users_year_to_date(session, on=date(2026, 3, 31)) == {107: 3, 22: 1}
+        assert tallies.count_users_year_to_date(session, on=date(2026, 4, 1)) == {107: 9, 22: 1}
+        assert tallies.count_users_year_to_date(session, on=date(2026, 12, 31)) == {107: 9, 22: 1}
+        assert tallies.compare_user_tallies(session, years=[2026]) == []
+    incremental = _tables(platform)
+    with platform.session() as session, transaction(session):
+        tallies.rebuild_user_tallies(session)
+    assert _tables(platform) == incremental
 
 
 def test_days_and_years_are_counted_in_beijing_time(platform: Platform) -> None:
