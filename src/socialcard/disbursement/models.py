@@ -190,6 +190,9 @@ class PaymentLine(Base):
     reject_reason: Mapped[str | None] = mapped_column(String(200))
     card_id: Mapped[int | None] = mapped_column(statement_checked_key("cards.id"))
     bank_code: Mapped[str | None] = mapped_column(String(10))
+    # The holder's county of residence as the list was validated (a copy, not a key): a paid
+    # line's card use is counted in it without looking the holder up again (migration 0023).
+    county_code: Mapped[str | None] = mapped_column(String(6))
     end_to_end_id: Mapped[str] = mapped_column(String(32), unique=True)
     bank_reason_code: Mapped[str | None] = mapped_column(String(40))
     bank_reason_text: Mapped[str | None] = mapped_column(String(200))

@@ -451,6 +451,7 @@ def _resolved_table() -> Table:
         Column("line_id", BigInteger),
         Column("person_id", BigInteger),
         Column("card_id", BigInteger),
+        Column("county_code", String(6)),
         Column("amount_minor", BigInteger),
         Column("reason_code", String(40)),
         Column("reason_text", String(200)),
@@ -488,7 +489,13 @@ def _resolve_lines(
     columns = [c.name for c in resolved.columns]
     if session.connection().dialect.name == "postgresql":
         marked = mark.returning(
-            line.id, line.person_id, line.card_id, s.amount_minor, s.reason_code, s.reason_text
+            line.id,
+            line.person_id,
+            line.card_id,
+            line.county_code,
+            s.amount_minor,
+            s.reason_code,
+            s.reason_text,
         ).cte("marked")
         session.execute(insert(resolved).from_select(columns, select(marked)))
         session.execute(text("ANALYZE resolved_lines"))
@@ -499,7 +506,13 @@ def _resolve_lines(
         insert(resolved).from_select(
             columns,
             select(
-                line.id, line.person_id, line.card_id, s.amount_minor, s.reason_code, s.reason_text
+                line.id,
+                line.person_id,
+                line.card_id,
+                line.county_code,
+                s.amount_minor,
+                s.reason_code,
+                s.reason_text,
             ).select_from(
                 staging.join(
                     lines,
@@ -584,10 +597,8 @@ def _apply_resolved(
         item_no=programme.item_no,
         channel=Channel.BANK,
         used_at=at,
-        rows=select(r.person_id, r.card_id, Person.residence_county_code)
-        .select_from(resolved.join(Person, Person.id == r.person_id))
-        .where(paid)
-        .order_by(r.person_id),
+        # The county the line kept at validation: no holder is looked up again.
+        rows=select(r.person_id, r.card_id, r.county_code).where(paid).order_by(r.person_id),
         # A batch has a holder on one line at most (a repeated ID number is refused): its paid
         # lines are its holders, and the uses need no copy to be counted from.
         holders=select(r.person_id).where(paid).distinct().order_by(r.person_id),

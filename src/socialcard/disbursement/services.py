@@ -366,6 +366,7 @@ def _validate_slice(
             s.reject_detail,
             c.id.label("card_id"),
             c.bank_code,
+            p.residence_county_code,
             s.e2e,
         )
         # No ORDER BY: the slice is staged in list order and its rows are looked up one after
@@ -392,6 +393,7 @@ def _validate_slice(
                 "reject_reason",
                 "card_id",
                 "bank_code",
+                "county_code",
                 "end_to_end_id",
             ],
             select(
@@ -408,6 +410,7 @@ def _validate_slice(
                 k.reject_detail,
                 case((accepted, k.card_id), else_=null()),
                 case((accepted, k.bank_code), else_=null()),
+                k.residence_county_code,
                 k.e2e,
             ),
         )

@@ -26,6 +26,7 @@ from socialcard.disbursement.reconciliation import reconcile, verify_file_reserv
 from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.ledger import queries as ledger_queries
+from socialcard.registry.models import Person
 from tests.money_support import Holder, cardholders, upload_payee_list
 from tests.support import make_staff
 
@@ -144,6 +145,15 @@ def test_a_batch_goes_from_upload_to_reconciled_and_failures_are_paid_again(
             select(func.count()).select_from(CardUse).where(CardUse.item_no == 107)
         )
         assert uses == 15
+        # Each use is counted in its holder's county, as the line kept it at validation.
+        counties = session.execute(
+            select(CardUse.county_code, Person.residence_county_code, PaymentLine.county_code)
+            .join(Person, Person.id == CardUse.person_id)
+            .join(PaymentLine, PaymentLine.person_id == CardUse.person_id)
+            .where(CardUse.item_no == 107)
+        ).all()
+        assert len(counties) == 15
+        assert all(line is not None and use == holder == line for use, holder, line in counties)
         assert session.scalar(select(func.count()).select_from(ItemYearUser)) == 15
         # The set-based tallies agree with a count from the card uses themselves.
         assert compare_user_tallies(session, years=[2026]) == []
