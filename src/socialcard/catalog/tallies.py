@@ -312,12 +312,18 @@ def note_successful_uses_of_day(
     )
     connection = session.connection()
     with scratch_table(session, holders):
-        session.execute(insert(holders).from_select(["person_id"], person_ids))
+        holder_count = session.execute(
+            insert(holders)
+            .from_select(["person_id"], person_ids)
+            # SQLAlchemy keeps an INSERT's row count only when asked (PostgreSQL read -1).
+            .execution_options(preserve_rowcount=True)
+        ).rowcount  # type: ignore[attr-defined]
         if connection.dialect.name == "postgresql":
             session.execute(text("ANALYZE use_holders"))
         return _note_holders(
             session,
             holders,
+            holder_count=int(holder_count),
             item_no=item_no,
             day=day,
             shards_literal=shards_literal,
@@ -328,6 +334,7 @@ def _note_holders(
     session: Session,
     holders: Table,
     *,
+    holder_count: int,
     item_no: int,
     day: date,
     shards_literal: ColumnElement[int],
@@ -340,59 +347,15 @@ def _note_holders(
         ItemYearUser.year == day.year,
         ItemYearUser.person_id == person,
     )
-    # Holders whose first use moves earlier, each looked up by its key. PostgreSQL: the lookup
-    # is a lateral subquery kept apart by OFFSET 0, so it stays one index probe per holder. As
-    # a plain join, the planner (whose statistics still count the item's users before this
-    # transaction's inserts) scanned every user of the item and year once per return: a
-    # million rows by the last bank of W3, and the item's whole year of users in a city.
-    first_use = (
-        select(ItemYearUser.first_used_on)
-        .where(
-            ItemYearUser.item_no == item_no,
-            ItemYearUser.year == day.year,
-            ItemYearUser.person_id == person,
-        )
-        .correlate(holders)
-    )
-    recorded_day: ColumnElement[date]
-    if postgres:
-        recorded = first_use.offset(0).lateral("recorded")
-        recorded_day = recorded.c.first_used_on
-        pairs = select(recorded_day, person % shards_literal).select_from(
-            holders.join(recorded, true())
-        )
-    else:
-        recorded_day = first_use.scalar_subquery()
-        pairs = select(recorded_day.label("first_used_on"), person % shards_literal)
-    pairs_sq = pairs.where(recorded_day > day).subquery()
-    first_on, shard_of = pairs_sq.c[0], pairs_sq.c[1]
-    later = select(first_on, shard_of, func.count()).group_by(first_on, shard_of)
-    moved = session.execute(later).tuples().all()
-    deltas: dict[tuple[date, int], int] = {}
-    for first_day, shard, count in moved:
-        deltas[first_day, shard] = deltas.get((first_day, shard), 0) - int(count)
-        deltas[day, shard] = deltas.get((day, shard), 0) + int(count)
-    # In key order, here and below: two bulk transactions at once (a batch's returns applied
-    # side by side) then take the tally rows they share in the same order and never deadlock.
-    for (first_day, shard), delta in sorted(deltas.items()):
-        _add_shard(session, item_no=item_no, day=first_day, shard=shard, delta=delta)
-    if moved:
-        session.execute(
-            update(ItemYearUser)
-            .where(
-                ItemYearUser.item_no == item_no,
-                ItemYearUser.year == day.year,
-                ItemYearUser.first_used_on > day,
-                ItemYearUser.person_id.in_(select(person)),
-            )
-            .values(first_used_on=day)
-        )
+    # The holders new to the item this year: recorded on the day, counted by shard.
     new_rows = select(literal(item_no), literal(day.year), person, literal(day))
     columns = ["item_no", "year", "person_id", "first_used_on"]
     shards: dict[int, int] = {}
     if postgres:
-        # No anti-join first: ON CONFLICT DO NOTHING already probes the key of each holder, and
-        # the anti-join was planned as a hash of every user of the item and year (see above).
+        # No anti-join first: ON CONFLICT DO NOTHING already probes the key of each holder,
+        # while an anti-join was planned as a hash of every user of the item and year (the
+        # statistics still count the users before this transaction's inserts): a million rows
+        # by the last bank of W3, a whole year of an item's users in a city.
         inserted = (
             postgresql.insert(ItemYearUser)
             .from_select(columns, new_rows)
@@ -413,9 +376,69 @@ def _note_holders(
         session.execute(
             sqlite.insert(ItemYearUser).from_select(columns, new_rows.where(~known.exists()))
         )
-    for shard, count in sorted(shards.items()):
-        _add_shard(session, item_no=item_no, day=day, shard=shard, delta=count)
-    return sum(shards.values())
+    deltas = {(day, shard): count for shard, count in shards.items()}
+    new = sum(shards.values())
+    if new < holder_count:
+        # Some holders had a first use this year already: those whose first use was later
+        # than this day (a use arriving late) move to it. The rows just inserted carry the day
+        # itself, so they are not among them. A return of first payments skips this.
+        moved = _moved_earlier(session, holders, item_no, day, shards_literal)
+        for first_day, shard, count in moved:
+            deltas[first_day, shard] = deltas.get((first_day, shard), 0) - count
+            deltas[day, shard] = deltas.get((day, shard), 0) + count
+        if moved:
+            session.execute(
+                update(ItemYearUser)
+                .where(
+                    ItemYearUser.item_no == item_no,
+                    ItemYearUser.year == day.year,
+                    ItemYearUser.first_used_on > day,
+                    ItemYearUser.person_id.in_(select(person)),
+                )
+                .values(first_used_on=day)
+            )
+    # In key order: two bulk transactions at once (a batch's returns applied side by side) then
+    # take the tally rows they share in the same order and never deadlock.
+    for (first_day, shard), delta in sorted(deltas.items()):
+        _add_shard(session, item_no=item_no, day=first_day, shard=shard, delta=delta)
+    return new
+
+
+def _moved_earlier(
+    session: Session,
+    holders: Table,
+    item_no: int,
+    day: date,
+    shards_literal: ColumnElement[int],
+) -> list[tuple[date, int, int]]:
+    """(recorded first day, shard, holders) of the holders whose recorded first use of the item
+    this year is later than `day`, each holder looked up by its key. PostgreSQL: the lookup is
+    a lateral subquery kept apart by OFFSET 0, so it stays one index probe per holder whatever
+    the planner believes of the item's users (a plain join scanned all of them)."""
+    person = holders.c.person_id
+    first_use = (
+        select(ItemYearUser.first_used_on)
+        .where(
+            ItemYearUser.item_no == item_no,
+            ItemYearUser.year == day.year,
+            ItemYearUser.person_id == person,
+        )
+        .correlate(holders)
+    )
+    recorded_day: ColumnElement[date]
+    if session.get_bind().dialect.name == "postgresql":
+        recorded = first_use.offset(0).lateral("recorded")
+        recorded_day = recorded.c.first_used_on
+        pairs = select(recorded_day, person % shards_literal).select_from(
+            holders.join(recorded, true())
+        )
+    else:
+        recorded_day = first_use.scalar_subquery()
+        pairs = select(recorded_day.label("first_used_on"), person % shards_literal)
+    found = pairs.where(recorded_day > day).subquery()
+    first_on, shard_of = found.c[0], found.c[1]
+    moved = select(first_on, shard_of, func.count()).group_by(first_on, shard_of)
+    return [(d, int(s), int(n)) for d, s, n in session.execute(moved).tuples()]
 
 
 def _add_shard(session: Session, *, item_no: int, day: date, shard: int, delta: int) -> None:
