@@ -1,7 +1,7 @@
 """keep the payee's county of residence on each disbursement line
 
 A paid line is a card use of its programme's item, counted in the holder's county. The return of
-a city-wide batch looked every paid holder up again for that county: about 0.5 s of the
+a city-wide batch looked every paid holder up again for that county: 0.2–0.4 s of the
 database's CPU per bank's return of 143,000 lines (W3, docs/benchmarks.md, eleventh session).
 The list's validation already reads each payee's registry row, so the line now keeps the county
 from there, and the card uses are written from the lines alone. Lines written before this
