@@ -7,11 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pyotp
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from socialcard.access import services as access
 from socialcard.access.policy import load_policy
-from socialcard.bootstrap import Platform
+from socialcard.bootstrap import Platform, alembic_config
 from socialcard.cards import production, sandbox_factory
 from socialcard.cards import services as cards
 from socialcard.cards.services import Handling
@@ -211,3 +213,20 @@ def give_card(
                 handling=counter(platform),
             )
     return number
+
+
+def migrate_down_and_up(platform: Platform, revision: str) -> None:
+    """Take the platform's database down to `revision` and up to the newest again, as an
+    operator's upgrade of a database written by older code would (the platform's engine is
+    disposed of first: its pooled connections would hold locks the migrations need)."""
+    url = platform.engine.url.render_as_string(hide_password=False)
+    platform.engine.dispose()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

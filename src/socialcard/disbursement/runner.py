@@ -487,33 +487,31 @@ def _resolve_lines(
         )
     )
     columns = [c.name for c in resolved.columns]
+    # What `resolved` keeps of each line, in its columns' order.
+    kept = (
+        line.id,
+        line.person_id,
+        line.card_id,
+        line.county_code,
+        s.amount_minor,
+        s.reason_code,
+        s.reason_text,
+    )
     if session.connection().dialect.name == "postgresql":
-        marked = mark.returning(
-            line.id,
-            line.person_id,
-            line.card_id,
-            line.county_code,
-            s.amount_minor,
-            s.reason_code,
-            s.reason_text,
-        ).cte("marked")
-        session.execute(insert(resolved).from_select(columns, select(marked)))
+        marked = mark.returning(*kept).cte("marked")
+        written = session.execute(
+            insert(resolved)
+            .from_select(columns, select(marked))
+            # SQLAlchemy keeps an INSERT's row count only when asked (it read -1 otherwise).
+            .execution_options(preserve_rowcount=True)
+        ).rowcount  # type: ignore[attr-defined]
         session.execute(text("ANALYZE resolved_lines"))
-        # The driver reports no row count for an insert fed by an update (-1): the table's own.
-        return int(session.scalar(select(func.count()).select_from(resolved)) or 0)
+        return int(written)
     count = session.execute(mark).rowcount  # type: ignore[attr-defined]
     session.execute(
         insert(resolved).from_select(
             columns,
-            select(
-                line.id,
-                line.person_id,
-                line.card_id,
-                line.county_code,
-                s.amount_minor,
-                s.reason_code,
-                s.reason_text,
-            ).select_from(
+            select(*kept).select_from(
                 staging.join(
                     lines,
                     and_(line.end_to_end_id == s.e2e, line.batch_id == batch.id),

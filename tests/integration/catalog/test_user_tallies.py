@@ -8,16 +8,15 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from alembic import command
-from sqlalchemy import BigInteger, cast, create_engine, null, select, text
+from sqlalchemy import BigInteger, cast, null, select, text
 from sqlalchemy.exc import OperationalError
 
-from socialcard.bootstrap import Platform, alembic_config
+from socialcard.bootstrap import Platform
 from socialcard.catalog import queries, services, tallies
 from socialcard.catalog.models import Channel, ItemUserTally, ItemYearUser, UseOutcome
 from socialcard.db import transaction
 from socialcard.registry.models import Person
-from tests.support import add_person, resident_id_for
+from tests.support import add_person, migrate_down_and_up, resident_id_for
 
 
 def _people(platform: Platform, count: int) -> list[int]:
@@ -210,17 +209,7 @@ def test_the_migration_tallies_card_uses_recorded_before_it(platform: Platform) 
             _use(session, 27, holder, datetime(2026, 1, 1 + n, 20, tzinfo=UTC))
             _use(session, 22, holder, datetime(2026, 5, 1, tzinfo=UTC), ok=n != 0)
     expected = _tables(platform)
-    url = platform.engine.url.render_as_string(hide_password=False)
-    platform.engine.dispose()
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0003")
-            command.upgrade(config, "head")
-    finally:
-        engine.dispose()
+    migrate_down_and_up(platform, "0003")
     assert _tables(platform) == expected
     first_days = sorted(m[3] for m in expected[0] if m[0] == 27)  # type: ignore[type-var]
     # 20:00 UTC on 1 January is 2 January in Yongzhou; the refused use of item 22 is not a user.

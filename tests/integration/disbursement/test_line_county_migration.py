@@ -3,16 +3,15 @@ before it get their holder's county when it runs; lines without a holder stay wi
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from socialcard.bootstrap import Platform, alembic_config
+from socialcard.bootstrap import Platform
 from socialcard.disbursement import queries
 from socialcard.disbursement.models import PaymentLine
 from socialcard.registry.models import Person
 from tests.integration.disbursement.conftest import FARMING
 from tests.money_support import cardholders, upload_payee_list
-from tests.support import resident_id_for
+from tests.support import migrate_down_and_up, resident_id_for
 
 
 def _counties(platform: Platform, batch_no: str) -> dict[int, tuple[str | None, str | None]]:
@@ -39,15 +38,5 @@ def test_lines_written_before_the_migration_get_their_holders_county(money: Plat
         assert line == holder
     assert before[4] == (None, None)
 
-    url = money.engine.url.render_as_string(hide_password=False)
-    money.engine.dispose()
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0022")
-            command.upgrade(config, "head")
-    finally:
-        engine.dispose()
+    migrate_down_and_up(money, "0022")
     assert _counties(money, batch_no) == before
