@@ -483,31 +483,6 @@ def plan_key_lookups(session: Session) -> None:
             connection.exec_driver_sql(f"SET LOCAL {setting}")
 
 
-@contextmanager
-def key_lookups(session: Session) -> Iterator[None]:
-    """No hash or merge joins for the block's statements (plan_key_lookups holds for the whole
-    transaction): the joins of a few hundred thousand rows to a table of millions by its
-    primary key (a return's card uses to their holders' counties) look each key up instead of
-    hashing the big table, and the statements after the block are planned as before (the
-    settings are put back as they were). SQLite has no such settings."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    settings = ("enable_hashjoin", "enable_mergejoin")
-    before = {
-        setting: connection.exec_driver_sql(f"SELECT current_setting('{setting}')").scalar()
-        for setting in settings
-    }
-    for setting in settings:
-        connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-    # Not put back when the block fails: its transaction (or savepoint) is rolled back, which
-    # undoes the SET LOCAL, and a statement in an aborted transaction would hide the error.
-    yield
-    for setting, value in before.items():
-        connection.exec_driver_sql(f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}")
-
-
 def give_batch_memory(session: Session, megabytes: int = 256) -> None:
     """For one big set-based statement in this transaction (a million-line batch): enough
     work memory on PostgreSQL for its hashes and sorts to stay in memory instead of spilling to

@@ -30,7 +30,7 @@ from socialcard.catalog.models import (
 from socialcard.catalog.opening_sheet import OpeningChange, OpeningSheetRejected, SheetProblem
 from socialcard.catalog.queries import current_version, get_item, latest_opening
 from socialcard.catalog.tallies import note_successful_use, note_successful_uses_of_day
-from socialcard.db import UTCDateTime, key_lookups
+from socialcard.db import UTCDateTime
 from socialcard.errors import DomainError, InvalidField
 from socialcard.kernel.clock import SHANGHAI
 
@@ -193,12 +193,8 @@ def record_card_uses_of_day(
     tallies kept in the same transaction. `rows` selects (person_id, card_id, county_code), in
     holder order (the uses' index by holder is then filled in order); `holders` selects the
     distinct person ids of `rows`, in order. Each is evaluated once: the uses straight from
-    `rows`, the tallies from `holders`. The uses of a day are a slice of the registry (a bank's
-    return: a few hundred thousand of its millions of holders), so `rows` is evaluated with key
-    lookups (db.key_lookups): its joins to the registry look each holder up instead of hashing
-    the whole table."""
-    with key_lookups(session):
-        written = _insert_uses(session, rows, item_no=item_no, channel=channel, used_at=used_at)
+    `rows`, the tallies from `holders`."""
+    written = _insert_uses(session, rows, item_no=item_no, channel=channel, used_at=used_at)
     note_successful_uses_of_day(
         session, item_no=item_no, day=used_at.astimezone(SHANGHAI).date(), person_ids=holders
     )

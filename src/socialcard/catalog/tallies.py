@@ -342,11 +342,6 @@ def _note_holders(
     year_users = ItemYearUser.__table__
     person = holders.c.person_id
     postgres = session.get_bind().dialect.name == "postgresql"
-    known = select(ItemYearUser.person_id).where(
-        ItemYearUser.item_no == item_no,
-        ItemYearUser.year == day.year,
-        ItemYearUser.person_id == person,
-    )
     # The holders new to the item this year: recorded on the day, counted by shard.
     new_rows = select(literal(item_no), literal(day.year), person, literal(day))
     columns = ["item_no", "year", "person_id", "first_used_on"]
@@ -368,6 +363,11 @@ def _note_holders(
         )
         shards = {int(s): int(n) for s, n in session.execute(stmt).tuples()}
     else:
+        known = select(ItemYearUser.person_id).where(
+            ItemYearUser.item_no == item_no,
+            ItemYearUser.year == day.year,
+            ItemYearUser.person_id == person,
+        )
         counted = select(person % shards_literal, func.count()).where(~known.exists())
         shards = {
             int(s): int(n)
