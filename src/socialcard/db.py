@@ -102,6 +102,35 @@ def is_checked_per_statement(key: ForeignKey) -> bool:
     return bool(key.info.get(CHECKED_PER_STATEMENT))
 
 
+@contextmanager
+def keys_from_their_rows(session: Session) -> Iterator[None]:
+    """For the statements of the block, which write a bulk table's keys as they read them from
+    the referenced rows (a person's id from the persons it joins) or from a column already
+    checked against them (a checked line's holder): on PostgreSQL their triggers skip the
+    per-row key lookups, a few microseconds a row, that could not find a key missing — the
+    referenced tables refuse DELETE and a change of key. The few-valued keys (a batch, a
+    county) are still checked once per value, and every other statement is checked as before
+    (decision 0021, migration 0024). SQLite checks its foreign keys as it writes."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    from psycopg.pq import TransactionStatus
+
+    # Transaction-local: a rollback takes it back with the statements it was for.
+    connection.exec_driver_sql("SELECT set_config('socialcard.keys_from_their_rows', 'on', true)")
+    try:
+        yield
+    finally:
+        # After a failed statement the transaction takes no other until it is rolled back,
+        # and the rollback ends the setting too.
+        driver = connection.connection.driver_connection
+        if driver is not None and driver.info.transaction_status != TransactionStatus.INERROR:
+            connection.exec_driver_sql(
+                "SELECT set_config('socialcard.keys_from_their_rows', '', true)"
+            )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from socialcard.access.models import HolderMessage
 from socialcard.bootstrap import Platform, load_all_models
 from socialcard.catalog.models import CardUse
-from socialcard.db import is_checked_per_statement, transaction
+from socialcard.db import is_checked_per_statement, keys_from_their_rows, transaction
 from socialcard.disbursement.models import PaymentLine
 from tests.integration.disbursement.conftest import FARMING
 from tests.money_support import Holder, cardholders, fund_grain_subsidy, upload_payee_list
@@ -150,6 +150,55 @@ def test_lines_refuse_a_missing_batch_holder_or_card_and_a_change_to_one(
     _names_the_key(error, platform, "fk_disbursement_lines_card_id_cards")
     with platform.session() as session, transaction(session):
         session.execute(text(change), {"card": card, "batch": batch})
+
+
+def test_a_statement_that_vouches_for_its_keys_skips_their_lookups_and_no_other(
+    platform: Platform,
+) -> None:
+    """Decision 0021: inside keys_from_their_rows, PostgreSQL's triggers skip the per-row
+    lookups (a statement there writes keys it read from their rows); the few-valued keys are
+    still checked, and the statements after the block, or after a failed one in it, are checked
+    again. SQLite checks its foreign keys whatever the block says."""
+    holder = cardholders(platform, 1)[0]
+    at = platform.clock.now()
+    message = (
+        "INSERT INTO holder_messages (person_id, kind, text, reference, created_at) "
+        "VALUES (:person, 'payment', '到账', 'payment:1', :at)"
+    )
+    postgres = platform.engine.dialect.name == "postgresql"
+    with platform.session() as session:
+        with keys_from_their_rows(session):
+            if postgres:
+                # The set-based path and the per-row one: neither looks the holder up.
+                with session.begin_nested() as skipped:
+                    session.execute(text(NUMBERS + _use(str(MISSING)) + " FROM n"), {"at": at})
+                    session.execute(text(message), {"person": MISSING, "at": at})
+                    written = session.scalar(select(func.count()).select_from(CardUse))
+                    assert written == BIG
+                    skipped.rollback()  # the rows were only there to show the skip
+            else:
+                with pytest.raises(IntegrityError) as refused, session.begin_nested():
+                    session.execute(text(message), {"person": MISSING, "at": at})
+                _names_the_key(refused.value, platform, "")
+            # The few-valued county is still checked, once per value.
+            with pytest.raises(IntegrityError) as county, session.begin_nested():
+                session.execute(text(_use(str(holder.person_id), "'999999'")), {"at": at})
+            _names_the_key(county.value, platform, "fk_card_uses_county_code_regions")
+        if not postgres:
+            return
+        # The rollback of the failed statement's savepoint ended the setting: checked again.
+        with pytest.raises(IntegrityError) as after, session.begin_nested():
+            session.execute(text(message), {"person": MISSING, "at": at})
+        _names_the_key(after.value, platform, "fk_holder_messages_person_id_persons")
+        with keys_from_their_rows(session):
+            session.execute(text(message), {"person": holder.person_id, "at": at})
+        # A block that ended well ends the setting too.
+        with pytest.raises(IntegrityError) as later, session.begin_nested():
+            session.execute(text(message), {"person": MISSING, "at": at})
+        _names_the_key(later.value, platform, "fk_holder_messages_person_id_persons")
+        session.rollback()
+    assert _count(platform, HolderMessage) == 0
+    assert _count(platform, CardUse) == 0
 
 
 def test_a_referenced_row_is_never_deleted_nor_rekeyed(platform: Platform) -> None:

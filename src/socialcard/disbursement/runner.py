@@ -54,6 +54,7 @@ from socialcard.db import (
     bulk_insert_tuples,
     exclusive_job,
     give_batch_memory,
+    keys_from_their_rows,
     plan_key_lookups,
     read_ahead_all,
     scratch_table,
@@ -561,6 +562,39 @@ def _apply_resolved(
         # and the lines disagree. Roll everything back.
         raise RuntimeError(f"{batch.batch_no}: {answered} answers, {updated} waiting lines")
     programme = session.get_one(Programme, batch.programme_id)
+    # The holders and their counties come from the lines, whose keys were checked as they
+    # were written: the uses and messages need no second lookup of each (decision 0021).
+    with keys_from_their_rows(session):
+        _record_consequences(session, resolved, programme, batch, at=at)
+    for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
+        tag = bank_batch_no(batch, bank_code)
+        settlement = ledger.settle_reserved(
+            session,
+            file_transfer_key(tag, "reserve"),
+            posted_minor=paid_minor,
+            journal_key=f"return:{tag}",
+            post_key=file_transfer_key(tag, "post"),
+            void_key=file_transfer_key(tag, "void"),
+            at=at,
+        )
+        if settlement.voided_minor != failed_minor:
+            # The reservation must be exactly the bank file's lines: paid + failed.
+            raise RuntimeError(
+                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
+                f"lines of {paid_minor + failed_minor} fen"
+            )
+
+
+def _record_consequences(
+    session: Session,
+    resolved: Table,
+    programme: Programme,
+    batch: DisbursementBatch,
+    *,
+    at: datetime,
+) -> None:
+    """Each resolved line's message to its holder and, when paid, its card use of the
+    programme's item (with the day's tallies)."""
     r = resolved.c
     paid = r.reason_code.is_(None)
     cents = r.amount_minor % 100
@@ -601,23 +635,6 @@ def _apply_resolved(
         # lines are its holders, and the uses need no copy to be counted from.
         holders=select(r.person_id).where(paid).distinct().order_by(r.person_id),
     )
-    for bank_code, (paid_minor, failed_minor) in sorted(totals.items()):
-        tag = bank_batch_no(batch, bank_code)
-        settlement = ledger.settle_reserved(
-            session,
-            file_transfer_key(tag, "reserve"),
-            posted_minor=paid_minor,
-            journal_key=f"return:{tag}",
-            post_key=file_transfer_key(tag, "post"),
-            void_key=file_transfer_key(tag, "void"),
-            at=at,
-        )
-        if settlement.voided_minor != failed_minor:
-            # The reservation must be exactly the bank file's lines: paid + failed.
-            raise RuntimeError(
-                f"{tag}: reserved {settlement.posted_minor + settlement.voided_minor} fen for "
-                f"lines of {paid_minor + failed_minor} fen"
-            )
 
 
 def _waiting_banks(sessions: sessionmaker[Session], batch_no: str) -> list[str]:

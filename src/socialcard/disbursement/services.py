@@ -38,6 +38,7 @@ from socialcard.db import (
     empty_scratch_table,
     give_batch_memory,
     in_thread_while_produced,
+    keys_from_their_rows,
     plan_key_lookups,
     scratch_table,
     temporary_table,
@@ -377,44 +378,47 @@ def _validate_slice(
     )
     k = checked.c
     accepted = k.reject_code.is_(None)
-    session.execute(
-        insert(PaymentLine).from_select(
-            [
-                "batch_id",
-                "seq",
-                "person_id",
-                "resident_id_index",
-                "resident_id_masked",
-                "name",
-                "amount_minor",
-                "memo",
-                "status",
-                "reject_code",
-                "reject_reason",
-                "card_id",
-                "bank_code",
-                "county_code",
-                "end_to_end_id",
-            ],
-            select(
-                literal(batch.id),
-                k.seq,
-                k.person_id,
-                k.id_index,
-                k.masked,
-                k.name,
-                k.amount_minor,
-                k.memo,
-                case((accepted, LineStatus.QUEUED.value), else_=LineStatus.INVALID.value),
-                k.reject_code,
-                k.reject_detail,
-                case((accepted, k.card_id), else_=null()),
-                case((accepted, k.bank_code), else_=null()),
-                k.residence_county_code,
-                k.e2e,
-            ),
+    # Every holder and card the lines name is read from its row by this statement: their keys
+    # need no second lookup (the batch's is still checked, once).
+    with keys_from_their_rows(session):
+        session.execute(
+            insert(PaymentLine).from_select(
+                [
+                    "batch_id",
+                    "seq",
+                    "person_id",
+                    "resident_id_index",
+                    "resident_id_masked",
+                    "name",
+                    "amount_minor",
+                    "memo",
+                    "status",
+                    "reject_code",
+                    "reject_reason",
+                    "card_id",
+                    "bank_code",
+                    "county_code",
+                    "end_to_end_id",
+                ],
+                select(
+                    literal(batch.id),
+                    k.seq,
+                    k.person_id,
+                    k.id_index,
+                    k.masked,
+                    k.name,
+                    k.amount_minor,
+                    k.memo,
+                    case((accepted, LineStatus.QUEUED.value), else_=LineStatus.INVALID.value),
+                    k.reject_code,
+                    k.reject_detail,
+                    case((accepted, k.card_id), else_=null()),
+                    case((accepted, k.bank_code), else_=null()),
+                    k.residence_county_code,
+                    k.e2e,
+                ),
+            )
         )
-    )
     empty_scratch_table(session, staging)
 
 
