@@ -26,10 +26,12 @@ import io
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -428,6 +430,21 @@ def _base(result: W3Result, name: str, started: float) -> float:
     return now
 
 
+@contextmanager
+def _work_folder(database_name: str, *, keep: bool) -> Iterator[str]:
+    """The platform's data folder (its keys), the sandbox bank's file and the list: temporary,
+    or with --keep benchmarks/data/w3-<database>/ beside the kept database, so that statements
+    can be measured on it afterwards with the same keys."""
+    if not keep:
+        with tempfile.TemporaryDirectory() as folder:
+            yield folder
+        return
+    kept = Path(__file__).parent / "data" / f"w3-{database_name}"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    yield str(kept)
+
+
 def run_w3(
     *, payees: int, database_url: str, keep: bool = False, database_name: str = BENCH_DATABASE
 ) -> W3Result:
@@ -438,7 +455,7 @@ def run_w3(
     url = make_url(database_url).set(database=database_name)
     result = W3Result(payees=payees)
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with _work_folder(database_name, keep=keep) as folder:
             settings = Settings(
                 database_url=url.render_as_string(hide_password=False), data_dir=Path(folder)
             )
@@ -448,6 +465,8 @@ def run_w3(
             bank = SandboxBank(Path(folder) / "bank.sqlite3")
             keys = platform.keys
             data = _setup(platform, bank, payees, seed=2026)
+            if keep:
+                (Path(folder) / "list.csv").write_bytes(data)
             _run_baseline(
                 _conninfo(database_url, database_name),
                 data,

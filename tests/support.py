@@ -217,8 +217,18 @@ def give_card(
 
 def migrate_down_and_up(platform: Platform, revision: str) -> None:
     """Take the platform's database down to `revision` and up to the newest again, as an
-    operator's upgrade of a database written by older code would (the platform's engine is
-    disposed of first: its pooled connections would hold locks the migrations need)."""
+    operator's upgrade of a database written by older code would."""
+    _migrate(platform, down_to=revision, up=True)
+
+
+def migrate_down(platform: Platform, revision: str) -> None:
+    """Take the platform's database down to `revision`, as older code would find it."""
+    _migrate(platform, down_to=revision, up=False)
+
+
+def _migrate(platform: Platform, *, down_to: str, up: bool) -> None:
+    # The platform's engine is disposed of first: its pooled connections would hold locks the
+    # migrations need.
     url = platform.engine.url.render_as_string(hide_password=False)
     platform.engine.dispose()
     engine = create_engine(url)
@@ -226,7 +236,8 @@ def migrate_down_and_up(platform: Platform, revision: str) -> None:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-            command.upgrade(config, "head")
+            command.downgrade(config, down_to)
+            if up:
+                command.upgrade(config, "head")
     finally:
         engine.dispose()

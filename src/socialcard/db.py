@@ -107,8 +107,9 @@ def keys_from_their_rows(session: Session) -> Iterator[None]:
     """For the statements of the block, which write a bulk table's keys as they read them from
     the referenced rows (a person's id from the persons it joins) or from a column already
     checked against them (a checked line's holder): on PostgreSQL their triggers skip the
-    per-row key lookups, a few microseconds a row, that could not find a key missing — the
-    referenced tables refuse DELETE and a change of key. The few-valued keys (a batch, a
+    key checks that could not find one missing — the referenced tables refuse DELETE and a
+    change of key — a lookup per row, or a hash of the whole referenced table for a big
+    statement. The few-valued keys (a batch, a
     county) are still checked once per value, and every other statement is checked as before
     (decision 0021, migration 0024). SQLite checks its foreign keys as it writes."""
     connection = session.connection()
@@ -122,9 +123,11 @@ def keys_from_their_rows(session: Session) -> Iterator[None]:
     try:
         yield
     finally:
-        # After a failed statement the transaction takes no other until it is rolled back,
-        # and the rollback ends the setting too.
-        driver = connection.connection.driver_connection
+        # Nothing to end when the block's transaction ended (its setting ended with it), or
+        # after a failed statement: the transaction then takes no other until it is rolled
+        # back, and the rollback ends the setting too.
+        live = not connection.closed and connection.in_transaction()
+        driver = connection.connection.driver_connection if live else None
         if driver is not None and driver.info.transaction_status != TransactionStatus.INERROR:
             connection.exec_driver_sql(
                 "SELECT set_config('socialcard.keys_from_their_rows', '', true)"

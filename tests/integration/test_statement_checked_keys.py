@@ -17,6 +17,7 @@ from socialcard.db import is_checked_per_statement, keys_from_their_rows, transa
 from socialcard.disbursement.models import PaymentLine
 from tests.integration.disbursement.conftest import FARMING
 from tests.money_support import Holder, cardholders, fund_grain_subsidy, upload_payee_list
+from tests.support import migrate_down, migrate_down_and_up
 
 MISSING = 987_654_321
 # Above the trigger's threshold (1,000 rows): the set-based path on PostgreSQL.
@@ -199,6 +200,53 @@ def test_a_statement_that_vouches_for_its_keys_skips_their_lookups_and_no_other(
         session.rollback()
     assert _count(platform, HolderMessage) == 0
     assert _count(platform, CardUse) == 0
+
+
+def _vouched_message_refused(platform: Platform) -> bool:
+    """Whether a message naming no holder is refused inside keys_from_their_rows."""
+    with platform.session() as session, keys_from_their_rows(session):
+        try:
+            with session.begin_nested():
+                session.execute(
+                    text(
+                        "INSERT INTO holder_messages (person_id, kind, text, reference, "
+                        "created_at) VALUES (:person, 'payment', '到账', 'payment:1', :at)"
+                    ),
+                    {"person": MISSING, "at": platform.clock.now()},
+                )
+        except IntegrityError:
+            return True
+        finally:
+            session.rollback()
+    return False
+
+
+def _hash_indexes(platform: Platform) -> set[str]:
+    with platform.session() as session:
+        return set(
+            session.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING hash%'")
+            )
+        )
+
+
+def test_the_skip_and_the_hash_index_go_and_come_back_with_their_migrations(
+    platform: Platform,
+) -> None:
+    """Migrations 0024 and 0025 taken down and up again: before them a vouched statement is
+    checked as every other, and persons have no hash index; after them both are back."""
+    if platform.engine.dialect.name != "postgresql":
+        migrate_down_and_up(platform, "0023")  # both are PostgreSQL's only: nothing to undo
+        assert _vouched_message_refused(platform)
+        return
+    assert not _vouched_message_refused(platform)
+    assert _hash_indexes(platform) == {"hx_persons_resident_id_index"}
+    migrate_down(platform, "0023")
+    assert _vouched_message_refused(platform)
+    assert _hash_indexes(platform) == set()
+    migrate_down_and_up(platform, "0023")
+    assert not _vouched_message_refused(platform)
+    assert _hash_indexes(platform) == {"hx_persons_resident_id_index"}
 
 
 def test_a_referenced_row_is_never_deleted_nor_rekeyed(platform: Platform) -> None:

@@ -12,6 +12,9 @@ from socialcard.db import is_checked_per_statement, make_engine
 
 config = context.config
 target_metadata = load_all_models()
+# Indexes that only PostgreSQL has, made by migrations and not by the models (a hash index on
+# SQLite would be a second B-tree).
+POSTGRESQL_ONLY_INDEXES = frozenset({"hx_persons_resident_id_index"})
 
 
 def _url() -> str:
@@ -27,10 +30,13 @@ def _configure(connection: Connection) -> None:
     on_postgresql = connection.dialect.name == "postgresql"
 
     def include_object(
-        item: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any
+        item: Any, name: str | None, type_: str, reflected: bool, _compare_to: Any
     ) -> bool:
         # On PostgreSQL a foreign key checked per statement is a trigger, not a constraint
         # (decision 0016, migration 0020): the model's key has no constraint to compare with.
+        if on_postgresql and type_ == "index" and reflected:
+            # The hash indexes only PostgreSQL has (decision 0021, migration 0025).
+            return name not in POSTGRESQL_ONLY_INDEXES
         return not (
             on_postgresql
             and type_ == "foreign_key_constraint"
