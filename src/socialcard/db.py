@@ -116,22 +116,28 @@ def keys_from_their_rows(session: Session) -> Iterator[None]:
     if connection.dialect.name != "postgresql":
         yield
         return
-    from psycopg.pq import TransactionStatus
-
     # Transaction-local: a rollback takes it back with the statements it was for.
     connection.exec_driver_sql("SELECT set_config('socialcard.keys_from_their_rows', 'on', true)")
     try:
         yield
     finally:
-        # Nothing to end when the block's transaction ended (its setting ended with it), or
-        # after a failed statement: the transaction then takes no other until it is rolled
-        # back, and the rollback ends the setting too.
-        live = not connection.closed and connection.in_transaction()
-        driver = connection.connection.driver_connection if live else None
-        if driver is not None and driver.info.transaction_status != TransactionStatus.INERROR:
+        if _still_in_transaction(connection):
             connection.exec_driver_sql(
                 "SELECT set_config('socialcard.keys_from_their_rows', '', true)"
             )
+
+
+def _still_in_transaction(connection: Connection) -> bool:
+    """Whether the PostgreSQL transaction a block's SET LOCAL was made in still takes
+    statements. Not when it ended (its settings ended with it), nor after a failed statement: it
+    then takes no other until it is rolled back, and the rollback undoes the settings too (a
+    statement sent now would only hide the error)."""
+    from psycopg.pq import TransactionStatus
+
+    if connection.closed or not connection.in_transaction():
+        return False
+    driver = connection.connection.driver_connection
+    return driver is not None and driver.info.transaction_status != TransactionStatus.INERROR
 
 
 class Base(DeclarativeBase):
@@ -513,6 +519,34 @@ def plan_key_lookups(session: Session) -> None:
             "jit = off",
         ):
             connection.exec_driver_sql(f"SET LOCAL {setting}")
+
+
+@contextmanager
+def key_lookups(session: Session) -> Iterator[None]:
+    """No hash or merge joins for the block's statements (plan_key_lookups holds for the whole
+    transaction): a join of a bank's answers to a million-line batch by its unique key looks
+    each line up instead of reading and hashing all of them, and the statements after the block
+    are planned as before (the settings are put back as they were). SQLite has no such
+    settings."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    settings = ("enable_hashjoin", "enable_mergejoin")
+    before = {
+        setting: connection.exec_driver_sql(f"SELECT current_setting('{setting}')").scalar()
+        for setting in settings
+    }
+    for setting in settings:
+        connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+    try:
+        yield
+    finally:
+        if _still_in_transaction(connection):
+            for setting, value in before.items():
+                connection.exec_driver_sql(
+                    f"SET LOCAL {setting} = {'on' if value == 'on' else 'off'}"
+                )
 
 
 def give_batch_memory(session: Session, megabytes: int = 256) -> None:

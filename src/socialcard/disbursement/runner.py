@@ -54,6 +54,7 @@ from socialcard.db import (
     bulk_insert_tuples,
     exclusive_job,
     give_batch_memory,
+    key_lookups,
     keys_from_their_rows,
     plan_key_lookups,
     read_ahead_all,
@@ -470,10 +471,15 @@ def _resolve_lines(
     lines = PaymentLine.metadata.tables[PaymentLine.__tablename__]
     line = lines.c
     paid = s.reason_code.is_(None)
+    # An end-to-end id is the batch number and the line's row of the list (create_batch), and
+    # every answer's id was checked against the send file: its row finds its line by the
+    # batch's unique key, one lookup per answer instead of a pass over all the batch's lines.
+    list_row = cast(func.substr(s.e2e, len(batch.batch_no) + 1), Integer)
     mark = (
         update(lines)
         .where(
             line.batch_id == batch.id,
+            line.seq == list_row,
             line.bank_code == s.bank_code,
             line.status.in_(AWAITING_BANK),
             line.end_to_end_id == s.e2e,
@@ -500,12 +506,15 @@ def _resolve_lines(
     )
     if session.connection().dialect.name == "postgresql":
         marked = mark.returning(*kept).cte("marked")
-        written = session.execute(
-            insert(resolved)
-            .from_select(columns, select(marked))
-            # SQLAlchemy keeps an INSERT's row count only when asked (it read -1 otherwise).
-            .execution_options(preserve_rowcount=True)
-        ).rowcount  # type: ignore[attr-defined]
+        # By key (0.75–1.3 s less per bank's 143,000 answers to a million lines than the
+        # hash join the planner prefers, which reads every line of the batch: decision 0021).
+        with key_lookups(session):
+            written = session.execute(
+                insert(resolved)
+                .from_select(columns, select(marked))
+                # SQLAlchemy keeps an INSERT's row count only when asked (it read -1 otherwise).
+                .execution_options(preserve_rowcount=True)
+            ).rowcount  # type: ignore[attr-defined]
         session.execute(text("ANALYZE resolved_lines"))
         return int(written)
     count = session.execute(mark).rowcount  # type: ignore[attr-defined]
