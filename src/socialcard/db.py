@@ -109,9 +109,9 @@ def keys_from_their_rows(session: Session) -> Iterator[None]:
     checked against them (a checked line's holder): on PostgreSQL their triggers skip the
     key checks that could not find one missing — the referenced tables refuse DELETE and a
     change of key — a lookup per row, or a hash of the whole referenced table for a big
-    statement. The few-valued keys (a batch, a
-    county) are still checked once per value, and every other statement is checked as before
-    (decision 0021, migration 0024). SQLite checks its foreign keys as it writes."""
+    statement. The few-valued keys (a batch, a county) are still checked once per value, and
+    every other statement is checked as before (decision 0021, migration 0024). SQLite checks
+    its foreign keys as it writes."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         yield
