@@ -76,11 +76,13 @@ from socialcard.disbursement.services import bank_batch_no as bank_batch_no_of
 from socialcard.disbursement.services import (
     file_transfer_key,
     get_batch_for_update,
+    reserved_bank,
 )
 from socialcard.errors import DomainError
 from socialcard.kernel.collector import collector_paused
 from socialcard.kernel.crypto import DecryptionFailed, KeyRing
 from socialcard.kernel.faults import crash_point
+from socialcard.ledger import queries as ledger_queries
 from socialcard.ledger import services as ledger
 from socialcard.registry.models import Person
 
@@ -110,17 +112,11 @@ class BatchProgress:
 
 
 def _banks_of(session: Session, batch: DisbursementBatch) -> list[str]:
-    return sorted(
-        str(b)
-        for b in session.scalars(
-            select(PaymentLine.bank_code)
-            .where(
-                PaymentLine.batch_id == batch.id,
-                PaymentLine.status.in_(SENT_LINES),
-            )
-            .distinct()
-        )
-    )
+    """The banks of an approved batch's lines, in order: the approval reserved each one's file
+    in one transfer (approve_batch), so they are read from the reservation's journal, not
+    from a pass over a million lines."""
+    keys = ledger_queries.journal_transfer_keys(session, f"batch:{batch.batch_no}:reserve")
+    return sorted(b for b in (reserved_bank(batch.batch_no, k) for k in keys) if b is not None)
 
 
 def build_send_file(

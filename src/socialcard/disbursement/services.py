@@ -101,6 +101,16 @@ def file_transfer_key(bank_batch: str, act: str) -> str:
     return f"pay:{bank_batch}:{act}"
 
 
+def reserved_bank(batch_no: str, transfer_key: str) -> str | None:
+    """The bank whose file a reservation's key names (file_transfer_key of the batch's bank
+    file and "reserve"); None for any other key."""
+    # The reservation's key is the head, the bank's code and the tail.
+    head, tail = f"pay:{bank_batch_no(batch_no, '')}", ":reserve"
+    if transfer_key.startswith(head) and transfer_key.endswith(tail):
+        return transfer_key[len(head) : -len(tail)] or None
+    return None
+
+
 def _next_batch_no(session: Session, at: datetime) -> str:
     day = at.astimezone(SHANGHAI).strftime("%Y%m%d")
     prefix = f"DF{day}"

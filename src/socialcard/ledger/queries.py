@@ -210,6 +210,12 @@ def journal_total(session: Session, journal_key: str) -> int:
     return int(total or 0)
 
 
+def journal_transfer_keys(session: Session, journal_key: str) -> list[str]:
+    """The keys of one journal's transfers, in order."""
+    t = LedgerTransfer
+    return sorted(session.scalars(select(t.transfer_key).where(t.journal_key == journal_key)))
+
+
 class ReservationState(StrEnum):
     PENDING = "pending"
     POSTED = "posted"
