@@ -235,7 +235,7 @@ def _send_files(
         except DecryptionFailed as error:
             # The operator must find the card: the line's id carries its row in the list.
             raise DecryptionFailed(
-                f"送盘文件行 {e2e}（名单第 {int(e2e[-7:])} 行）"
+                f"送盘文件行 {e2e}（名单第 {int(e2e.removeprefix(batch.batch_no))} 行）"
                 f"的身份证号或银行账号无法解密：{error}"
             ) from error
     if current is not None:
