@@ -61,8 +61,10 @@ from socialcard.db import (
     scratch_table,
     temporary_table,
 )
+from socialcard.disbursement.id_blocks import ensure_id_blocks, list_ids
 from socialcard.disbursement.models import (
     AWAITING_BANK,
+    ID_WIDTH,
     SENT_LINES,
     BatchStatus,
     Correction,
@@ -84,7 +86,6 @@ from socialcard.kernel.crypto import DecryptionFailed, KeyRing
 from socialcard.kernel.faults import crash_point
 from socialcard.ledger import queries as ledger_queries
 from socialcard.ledger import services as ledger
-from socialcard.registry.models import Person
 
 ENCODING = "gbk"
 # How long the runner waits for news from the relay before it asks the banks again.
@@ -137,25 +138,44 @@ def build_send_files(
     }
 
 
-# A line as the send files read it: bank, end-to-end id, ID cipher, name, account cipher, fen, memo.
-SendSource = tuple[str | None, str, bytes, str, bytes | None, int, str]
+# A line as the send files read it: bank, end-to-end id, list row, name, account cipher, fen, memo.
+SendSource = tuple[str | None, str, int, str, bytes | None, int, str]
+
+
+def _batch_ids(session: Session, keys: KeyRing, batch: DisbursementBatch) -> str:
+    """The batch's list ID numbers (id_blocks.list_ids); a batch validated before decision 0022
+    gets its blocks first (from the registry, once: its files then never change)."""
+    ids = list_ids(session, keys, batch)
+    if ids is None:
+        raise DomainError(
+            f"批次 {batch.batch_no} 没有名单身份证号块：请先运行 prepare_send_files 补写"
+        )
+    return ids
 
 
 def _send_files(
-    session: Session, keys: KeyRing, batch: DisbursementBatch, bank_codes: Collection[str]
+    session: Session,
+    keys: KeyRing,
+    batch: DisbursementBatch,
+    bank_codes: Collection[str],
+    ids: str | None = None,
 ) -> Iterator[tuple[str, InstructionFile, list[SendRow]]]:
     """Each bank's send file in bank order, as its header (a file without lines) and its detail
     lines as plain values, each file given as soon as its lines are read: the runner sends one
     bank's file while the next is built. The lines of a city-wide batch are a million: no object
-    per line. On PostgreSQL a thread reads the next rows (and the next bank's) while these are
-    decrypted; the caller must not use the session until the files are all given."""
+    per line. Each line's ID number comes from the batch's list (`ids`, id_blocks.list_ids:
+    read here when not given), its account number from its card. On PostgreSQL a thread reads
+    the next rows (and the next bank's) while these are decrypted; the caller must not use the
+    session until the files are all given."""
     programme = session.get_one(Programme, batch.programme_id)
     approved_at = batch.approved_at
     assert approved_at is not None
     wanted = sorted(set(bank_codes))
+    if ids is None:
+        ids = _batch_ids(session, keys, batch)
     # Core, not the ORM: a million plain rows, streamed; one query per bank, each in list order,
-    # its lines joined to their holders and cards by key lookups (not by hashing the registry
-    # seven times), its sort in memory.
+    # its lines joined to their cards by key lookups (not by hashing the cards for each bank),
+    # its sort in memory.
     connection = session.connection()
     plan_key_lookups(session)
     give_batch_memory(session)
@@ -164,13 +184,12 @@ def _send_files(
             select(
                 PaymentLine.bank_code,
                 PaymentLine.end_to_end_id,
-                Person.resident_id_cipher,
+                PaymentLine.seq,
                 PaymentLine.name,
                 Card.bank_account_cipher,
                 PaymentLine.amount_minor,
                 PaymentLine.memo,
             )
-            .join(Person, Person.id == PaymentLine.person_id)
             .join(Card, Card.id == PaymentLine.card_id)
             .where(
                 PaymentLine.batch_id == batch.id,
@@ -210,7 +229,7 @@ def _send_files(
     e2e = ""
     with closing(rows), collector_paused():
         try:
-            for bank, e2e, id_cipher, name, account_cipher, amount, memo in rows:
+            for bank, e2e, seq, name, account_cipher, amount, memo in rows:
                 if bank != current:
                     if current is not None:
                         yield current, header(current), lines
@@ -221,11 +240,14 @@ def _send_files(
                         given += 1
                     current, lines = wanted[given], []
                     append = lines.append
+                resident_id = ids[(seq - 1) * ID_WIDTH : seq * ID_WIDTH]
+                if resident_id[:1] in ("", " "):
+                    raise DecryptionFailed("名单中没有这一行的身份证号")
                 append(
                     (
                         len(lines) + 1,
                         e2e,
-                        decrypt(id_cipher),
+                        resident_id,
                         name,
                         decrypt(account_cipher or b""),
                         amount,
@@ -236,7 +258,7 @@ def _send_files(
             # The operator must find the card: the line's id carries its row in the list.
             raise DecryptionFailed(
                 f"送盘文件行 {e2e}（名单第 {int(e2e.removeprefix(batch.batch_no))} 行）"
-                f"的身份证号或银行账号无法解密：{error}"
+                f"的身份证号或银行账号无法读出：{error}"
             ) from error
     if current is not None:
         yield current, header(current), lines
@@ -251,18 +273,23 @@ def _built_files(
     """The send files of these banks, one after the other, each as soon as it is built, with
     no transaction open while the caller stores it. PostgreSQL: from one session whose reading
     thread goes on meanwhile. SQLite lets one writer in at a time, and its reading session
-    would be one: each bank's file is read in a session of its own, closed before it is given."""
+    would be one: each bank's file is read in a session of its own, closed before it is given
+    (the batch's ID numbers decrypted once for all of them)."""
     if sessions.kw["bind"].dialect.name == "postgresql":
         with sessions() as session:
             batch = get_batch(session, batch_no)
             for _bank_code, header, rows in _send_files(session, keys, batch, bank_codes):
                 yield header, rows
         return
+    ids: str | None = None
     for bank_code in bank_codes:
         with sessions() as session:
             batch = get_batch(session, batch_no)
+            if ids is None:
+                ids = _batch_ids(session, keys, batch)
             built = [
-                (header, rows) for _, header, rows in _send_files(session, keys, batch, [bank_code])
+                (header, rows)
+                for _, header, rows in _send_files(session, keys, batch, [bank_code], ids)
             ]
             session.rollback()
         yield from built
@@ -287,6 +314,8 @@ def prepare_send_files(
         batch = get_batch(session, batch_no)
         if batch.status is not BatchStatus.APPROVED:
             return 0
+        if ensure_id_blocks(session, keys, batch):
+            session.commit()  # a batch validated before decision 0022: its blocks, once
         missing = [
             bank_code
             for bank_code in _banks_of(session, batch)

@@ -52,6 +52,7 @@ from socialcard.disbursement.errors import (
     NotProgrammeDepartment,
     PayeeListEmpty,
 )
+from socialcard.disbursement.id_blocks import IdBlock, IdBlockWriter, store_id_block
 from socialcard.disbursement.models import (
     BatchStatus,
     Correction,
@@ -230,10 +231,12 @@ def create_batch(
     repeated: set[int] = set()  # rows whose ID number is on another row of the list too
     count = 0
 
-    def slices() -> Iterator[list[tuple[Any, ...]]]:
-        # Here, in the caller's thread: the blind index of each ID number, the repeated ones.
+    def slices() -> Iterator[tuple[list[tuple[Any, ...]], IdBlock]]:
+        # Here, in the caller's thread: the blind index of each ID number, the repeated ones,
+        # and each slice's ID numbers encrypted as one block (decision 0022).
         nonlocal count
         rows_of_slice: list[tuple[Any, ...]] = []
+        ids = IdBlockWriter(keys)
         for row in itertools.chain((first,), remaining):
             count += 1
             index = None
@@ -243,6 +246,9 @@ def create_batch(
                 if seen != row.seq:
                     repeated.update((seen, row.seq))
                 index = resident_id_index(keys, row.resident_id)
+                ids.add(row.seq, value)
+            else:
+                ids.add(row.seq, None)
             rows_of_slice.append(
                 (
                     row.seq,
@@ -257,10 +263,10 @@ def create_batch(
                 )
             )
             if len(rows_of_slice) >= VALIDATION_SLICE:
-                yield rows_of_slice
+                yield rows_of_slice, ids.block()
                 rows_of_slice = []
         if rows_of_slice:
-            yield rows_of_slice
+            yield rows_of_slice, ids.block()
 
     with (
         scratch_table(session, _staging_table()) as staging,
@@ -271,14 +277,16 @@ def create_batch(
         # tables for every slice would cost more than the whole list's lookups.
         plan_key_lookups(session)
 
-        def validate(rows_of_slice: list[tuple[Any, ...]]) -> None:
+        def validate(item: tuple[list[tuple[Any, ...]], IdBlock]) -> None:
+            rows_of_slice, block = item
             _validate_slice(session, staging, earlier, batch, rows_of_slice)
+            store_id_block(session, batch, block)
 
         if postgres:
             in_thread_while_produced(slices(), validate)
         else:
-            for rows_of_slice in slices():
-                validate(rows_of_slice)
+            for item in slices():
+                validate(item)
         _mark_repeated(session, staging, batch, sorted(repeated))
     if postgres and count >= ANALYZE_AFTER:
         # A big list changes the table's size by orders of magnitude: without fresh statistics
