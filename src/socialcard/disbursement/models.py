@@ -181,7 +181,6 @@ class PaymentLine(Base):
     batch_id: Mapped[int] = mapped_column(statement_checked_key("disbursement_batches.id"))
     seq: Mapped[int] = mapped_column(Integer)  # row of the uploaded list (1 = first payee)
     person_id: Mapped[int | None] = mapped_column(statement_checked_key("persons.id"))
-    resident_id_index: Mapped[str | None] = mapped_column(String(64))
     resident_id_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))
     amount_minor: Mapped[int] = mapped_column(BigInteger)

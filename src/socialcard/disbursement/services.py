@@ -376,7 +376,6 @@ def _validate_slice(
         select(
             s.seq,
             p.id.label("person_id"),
-            s.id_index,
             func.coalesce(p.resident_id_masked, s.masked).label("masked"),
             s.name,
             s.amount_minor,
@@ -405,7 +404,6 @@ def _validate_slice(
                     "batch_id",
                     "seq",
                     "person_id",
-                    "resident_id_index",
                     "resident_id_masked",
                     "name",
                     "amount_minor",
@@ -422,7 +420,6 @@ def _validate_slice(
                     literal(batch.id),
                     k.seq,
                     k.person_id,
-                    k.id_index,
                     k.masked,
                     k.name,
                     k.amount_minor,

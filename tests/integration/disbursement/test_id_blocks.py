@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from socialcard.banks import queries as bank_queries
 from socialcard.banks.formats.batch_file import parse_send_rows
@@ -196,3 +197,28 @@ def test_migration_0026_goes_down_and_up_and_an_approved_batch_is_still_paid(
         }
         for bank_code in BANKS
     }
+
+
+def test_migration_0027_drops_the_lines_blind_index_and_keeps_their_checks(
+    money: Platform, bank: SandboxBank
+) -> None:
+    """The lines lose a column nobody read; what the table refuses it still refuses."""
+    from sqlalchemy import inspect
+
+    from socialcard.disbursement.models import PaymentLine
+
+    holders = cardholders(money, 4, banks=BANKS)
+    batch_no = _approved(money, bank, holders, [])
+    migrate_down_and_up(money, "0026")
+    columns = {c["name"] for c in inspect(money.engine).get_columns("disbursement_lines")}
+    assert "resident_id_index" not in columns
+    with money.session() as session:
+        batch = queries.get_batch(session, batch_no)
+        line = session.scalars(
+            select(PaymentLine).where(PaymentLine.batch_id == batch.id, PaymentLine.seq == 1)
+        ).one()
+        assert line.name == holders[0].name
+    with pytest.raises(DBAPIError), money.session() as session, transaction(session):
+        session.execute(update(PaymentLine).where(PaymentLine.id == line.id).values(status="bogus"))
+    progress = run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
+    assert progress.status is BatchStatus.COMPLETED
