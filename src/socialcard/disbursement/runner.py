@@ -148,7 +148,8 @@ def _batch_ids(session: Session, keys: KeyRing, batch: DisbursementBatch) -> str
     ids = list_ids(session, keys, batch)
     if ids is None:
         raise DomainError(
-            f"批次 {batch.batch_no} 没有名单身份证号块：请先运行 prepare_send_files 补写"
+            f"批次 {batch.batch_no} 是在名单身份证号块之前校验的：发放运行先从户籍库为它补写，"
+            "之后才能生成送盘文件"
         )
     return ids
 

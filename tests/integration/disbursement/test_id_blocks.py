@@ -143,7 +143,7 @@ def test_a_batch_validated_before_the_blocks_gets_them_from_the_registry_once(
         session.execute(delete(PayeeIdBlock).where(PayeeIdBlock.batch_id == batch.id))
     with money.session() as session:
         batch = queries.get_batch(session, batch_no)
-        with pytest.raises(DomainError, match="没有名单身份证号块"):
+        with pytest.raises(DomainError, match="在名单身份证号块之前校验的"):
             build_send_file(session, money.keys, batch, "CCB")
     assert prepare_send_files(money.sessions, money.keys, batch_no, at=money.clock.now()) == 2
     assert _blocks(money, batch_no) == [(1, 10)]
