@@ -4,8 +4,6 @@ them from the registry once; a damaged block stops the files before any is store
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +18,6 @@ from socialcard.disbursement import services as disbursement
 from socialcard.disbursement.id_blocks import BLANK, list_ids
 from socialcard.disbursement.models import BatchStatus, PayeeIdBlock
 from socialcard.disbursement.runner import (
-    agency_account,
     build_send_file,
     prepare_send_files,
     run_batch,
@@ -29,18 +26,9 @@ from socialcard.disbursement.services import Officer
 from socialcard.errors import DomainError
 from socialcard.kernel.crypto import DecryptionFailed
 from socialcard.ledger import queries as ledger_queries
+from tests.integration.disbursement.conftest import BANKS
 from tests.money_support import Holder, cardholders, upload_payee_list
 from tests.support import make_staff, migrate_down_and_up, resident_id_for
-
-BANKS = ("ICBC", "CCB")
-
-
-@pytest.fixture
-def bank(tmp_path: Path) -> SandboxBank:
-    sandbox = SandboxBank(tmp_path / "bank.sqlite3", strict=True)
-    for code in BANKS:
-        sandbox.open_agency_account(code, agency_account(code), "永州市财政局")
-    return sandbox
 
 
 def _approved(
@@ -89,6 +77,19 @@ def _send_ids(platform: Platform, batch_no: str) -> dict[str, dict[str, str]]:
     return files
 
 
+def _expected_ids(batch_no: str, holders: list[Holder]) -> dict[str, dict[str, str]]:
+    """Each bank's holders' ID numbers by their lines' end-to-end ids (one line per holder, in
+    list order)."""
+    return {
+        bank_code: {
+            f"{batch_no}{seq:07d}": h.resident_id
+            for seq, h in enumerate(holders, start=1)
+            if h.bank_code == bank_code
+        }
+        for bank_code in BANKS
+    }
+
+
 def test_the_list_keeps_its_id_numbers_in_blocks_of_its_slices_in_list_order(
     money: Platform, bank: SandboxBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,16 +117,7 @@ def test_send_files_take_each_lines_id_number_from_the_list(
     batch_no = _approved(money, bank, holders, [])
     progress = run_batch(money.sessions, money.keys, bank, batch_no, at=money.clock.now())
     assert progress.status is BatchStatus.COMPLETED
-    files = _send_ids(money, batch_no)
-    expected = {
-        bank_code: {
-            f"{batch_no}{seq:07d}": h.resident_id
-            for seq, h in enumerate(holders, start=1)
-            if h.bank_code == bank_code
-        }
-        for bank_code in BANKS
-    }
-    assert files == expected
+    assert _send_ids(money, batch_no) == _expected_ids(batch_no, holders)
 
 
 def test_a_batch_validated_before_the_blocks_gets_them_from_the_registry_once(
@@ -189,14 +181,7 @@ def test_migration_0026_goes_down_and_up_and_an_approved_batch_is_still_paid(
     assert _blocks(money, batch_no) == [(1, 8)]
     with money.session() as session:
         assert ledger_queries.verify_ledger(session).ok
-    assert _send_ids(money, batch_no) == {
-        bank_code: {
-            f"{batch_no}{seq:07d}": h.resident_id
-            for seq, h in enumerate(holders, start=1)
-            if h.bank_code == bank_code
-        }
-        for bank_code in BANKS
-    }
+    assert _send_ids(money, batch_no) == _expected_ids(batch_no, holders)
 
 
 def test_migration_0027_drops_the_lines_blind_index_and_keeps_their_checks(

@@ -27,19 +27,9 @@ from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
 from socialcard.ledger import queries as ledger_queries
 from socialcard.registry.models import Person
+from tests.integration.disbursement.conftest import BANKS
 from tests.money_support import Holder, cardholders, upload_payee_list
 from tests.support import make_staff
-
-BANKS = ("ICBC", "CCB")
-
-
-@pytest.fixture
-def bank(tmp_path: Path) -> SandboxBank:
-    """A strict sandbox bank: it never deduplicates and counts every execution."""
-    sandbox = SandboxBank(tmp_path / "bank.sqlite3", strict=True)
-    for code in BANKS:
-        sandbox.open_agency_account(code, agency_account(code), "永州市财政局")
-    return sandbox
 
 
 def _open(bank: SandboxBank, holders: list[Holder], *, activated: bool = True) -> None:
