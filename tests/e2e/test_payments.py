@@ -218,6 +218,7 @@ def test_the_counter_takes_a_fee_with_card_and_pin(platform: Platform, bank: San
     double = clerk.post("/payments/orders", data=form)  # a double submit: the same order
     assert ORDER_NO.findall(str(double.url))[0] == order_no
     assert "确认扣款 150.00 元" in first.text
+    assert "<dd>永州市人力资源和社会保障局</dd>" in first.text  # the department, by its name
     pay = {"card_number": holder.card_number, "pin": PIN, "csrf_token": csrf_token(clerk)}
     done = clerk.post(f"/payments/orders/{order_no}/pay", data=pay)
     assert "缴费成功" in done.text

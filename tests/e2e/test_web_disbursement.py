@@ -49,6 +49,9 @@ def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> No
     rows.append(("431124197001019993", "查无此人", 100, ""))
     page = officer.get("/disbursement")
     assert "上传发放名单" in page.text
+    # A programme's departments by their names, not the codes the platform keeps.
+    assert "<td>永州市财政局、永州市农业农村局</td>" in page.text
+    assert "agriculture" not in page.text
     uploaded = officer.post(
         "/disbursement/batches",
         data={
@@ -79,6 +82,7 @@ def test_a_list_goes_from_upload_to_the_holders_portal(platform: Platform) -> No
 
     queue = approver.get("/disbursement/approvals")
     assert batch_no in queue.text
+    assert "<td>永州市农业农村局</td>" in queue.text  # the department that prepared it
     token = csrf_token(approver, f"/disbursement/batches/{batch_no}")
     approved = approver.post(
         f"/disbursement/batches/{batch_no}/approve", data={"csrf_token": token}

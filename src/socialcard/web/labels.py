@@ -1,5 +1,5 @@
-"""Chinese labels for codes the pages show (roles, audit actions and results, import states,
-person fields)."""
+"""Chinese labels for codes the pages show (roles, departments, audit actions and results, import
+states, person fields)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from socialcard.access.policy import load_policy
+from socialcard.access.services import DEPARTMENTS
 
 AUDIT_ACTIONS: Final[dict[str, str]] = {
     "auth.login": "登录",
@@ -90,6 +91,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "terminal.revoke": "注销终端",
 }
 
+DEPARTMENT_NAMES: Final[dict[str, str]] = {code: name for code, name, _units in DEPARTMENTS}
 AUDIT_RESULTS: Final[dict[str, str]] = {"success": "成功", "failure": "失败", "denied": "拒绝"}
 
 IMPORT_STATUSES: Final[dict[str, str]] = {
@@ -145,3 +147,12 @@ def role_name(code: str) -> str:
 
 def role_names(codes: Iterable[str]) -> list[str]:
     return [role_name(code) for code in sorted(codes)]
+
+
+def department_name(code: str | None) -> str:
+    """A department's Chinese name; a code the platform does not know is shown as it is."""
+    return "" if code is None else DEPARTMENT_NAMES.get(code, code)
+
+
+def department_names(codes: Iterable[str]) -> str:
+    return "、".join(department_name(code) for code in codes)

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from socialcard.errors import DomainError
 from socialcard.http.context import RequestContext
 from socialcard.kernel.clock import SHANGHAI
-from socialcard.web.labels import role_names
+from socialcard.web.labels import department_name, department_names, role_names
 from socialcard.web.navigation import Permissions, navigation_for
 
 # Every asset comes from /static; forms post only here; nothing may frame the pages.
@@ -63,6 +63,8 @@ def environment() -> Environment:
     env.filters["shanghai_time"] = shanghai_time
     env.filters["iso_date"] = iso_date
     env.filters["thousands"] = thousands
+    env.filters["department"] = department_name
+    env.filters["departments"] = department_names
     env.globals["notices"] = NOTICES
     return env
 

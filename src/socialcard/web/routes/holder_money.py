@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from socialcard.access.notifications import list_messages
-from socialcard.access.services import DEPARTMENTS
 from socialcard.cards.models import PARTNER_BANKS
 from socialcard.disbursement.errors import LINE_STATUS_LABELS
 from socialcard.disbursement.queries import list_payments_received
@@ -18,7 +17,6 @@ from socialcard.registry.queries import get_person
 from socialcard.web.rendering import render_page
 
 router = APIRouter()
-DEPARTMENT_NAMES = {code: name for code, name, _units in DEPARTMENTS}
 
 
 def _render(request: Request, ctx: Context, session: DbSession, *, kiosk: bool) -> Response:
@@ -34,7 +32,6 @@ def _render(request: Request, ctx: Context, session: DbSession, *, kiosk: bool) 
         payments=payments,
         paid_total=paid_total,
         messages=list_messages(session, holder.person_id, limit=10),
-        departments=DEPARTMENT_NAMES,
         banks=PARTNER_BANKS,
         labels=LINE_STATUS_LABELS,
         holder_csrf=holder.csrf_token,
