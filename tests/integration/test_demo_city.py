@@ -18,7 +18,7 @@ from socialcard.catalog.models import CardUse, Channel
 from socialcard.catalog.queries import gather_metric_inputs
 from socialcard.demo.city import generate_demo_city
 from socialcard.demo.insurance import LIVE_MONTHS, DemoInsurance
-from socialcard.disbursement.queries import list_batches
+from socialcard.disbursement.queries import list_batches, list_payments_received
 from socialcard.disbursement.reconciliation import reconcile
 from socialcard.http.cards import use_card
 from socialcard.insurance import queries as insurance
@@ -74,6 +74,12 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     with platform.session() as session:
         statuses = queries.count_cards_by_status(session)
         walker = queries.get_card(session, city.cards.walkthrough[0][1])
+        # The printed holders head farmer households of 道县: the portal shows them the grain
+        # subsidy the demo paid.
+        received = [
+            list_payments_received(session, queries.get_card(session, number).person_id)
+            for _id, number, _pin in city.cards.walkthrough
+        ]
         in_hand_twice = session.execute(
             text(
                 "SELECT person_id FROM cards WHERE status IN "
@@ -85,6 +91,10 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     assert statuses[CardStatus.ACTIVE] == city.cards.active
     assert in_hand_twice == []
     assert walker.status is CardStatus.ACTIVE
+    assert walker.bank_account_activated_at is not None  # issued at the ICBC counter
+    assert [[(p.programme, p.status.value) for p in r] for r in received] == [
+        [("种粮补贴", "paid")]
+    ] * 3
     _, number, pin = city.cards.walkthrough[0]
     assert walker.issuing_region_code == "431124"  # the demo's 道县 clerk and kiosk serve them
     use_card(

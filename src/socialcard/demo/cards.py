@@ -4,7 +4,8 @@ Most residents get a card written set-based (like the demo's card uses: the demo
 not 20,000 counter visits), with a realistic spread of statuses and bank-account activation and
 numbers from the real allocation scheme. A few residents go through the real flow — application,
 a production batch through the sandbox card factory, issue, activation — so the walkthrough
-cardholder printed at start-up has a card, a PIN and a history made by the services. Demo
+cardholders printed at start-up have a card, a PIN and a history made by the services (they
+head farmer households of 道县, so the demo's grain subsidy pays them). Demo
 terminals are registered and admitted, their keys written to var/demo/terminals.json for the
 terminal simulator.
 """
@@ -37,6 +38,7 @@ from socialcard.cards.numbers import INITIAL_PIN, SERIES_LETTERS, format_card_nu
 from socialcard.cards.policy import CardPolicy
 from socialcard.cards.services import Handling, bank_account_index, pin_digest
 from socialcard.db import bulk_insert
+from socialcard.demo.money import farmer_household_heads
 from socialcard.kernel.crypto import KeyRing
 from socialcard.kernel.masking import mask_bank_account
 from socialcard.registry.models import Person, PersonStatus
@@ -110,6 +112,9 @@ def _walkthrough(
         cards.activate_card(
             session, keys, policy, card_number=number, new_pin=DEMO_PIN, handling=counter
         )
+        # Issued at the ICBC counter, which opens the card's account there and then (the bank's
+        # activation notice, as the cards area takes it).
+        cards.activate_bank_account(session, card_number=number, bank_code="ICBC", handling=counter)
         result.append((keys.decrypt(person.resident_id_cipher), number, DEMO_PIN))
     return result
 
@@ -132,8 +137,14 @@ def create_demo_cards(
         .order_by(Person.id)
     )
     persons = session.execute(living).tuples().all()
-    # The walkthrough holders live in 道县, like the demo's county clerk and kiosk.
-    guide_ids = [pid for pid, county in persons if county == "431124"][:WALKTHROUGH_HOLDERS]
+    # The walkthrough holders live in 道县, like the demo's county clerk and kiosk, and head
+    # farmer households there: the grain subsidy pays them (in a city too small to have three,
+    # other residents of 道县 make up the number).
+    heads = [
+        person_id for person_id, _cipher, _name in farmer_household_heads(session, ("431124",))
+    ]
+    others = [pid for pid, county in persons if county == "431124" and pid not in heads]
+    guide_ids = (heads + others)[:WALKTHROUGH_HOLDERS]
     guides = list(session.scalars(select(Person).where(Person.id.in_(guide_ids))))
     walkthrough = _walkthrough(session, keys, policy, guides, at)
     chosen = [

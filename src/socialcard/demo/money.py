@@ -117,9 +117,12 @@ def _open_bank_accounts(session: Session, platform: Platform, bank: SandboxBank,
     return opened
 
 
-def _farmer_heads(session: Session, rng: random.Random) -> list[tuple[bytes, str, int]]:
-    """One payee per farmer household of the pilot counties (a household living in a township,
-    镇/乡, not a 街道): its oldest living member, with the household's contracted land."""
+def farmer_household_heads(
+    session: Session, counties: tuple[str, ...] = PILOT_COUNTIES
+) -> list[tuple[int, bytes, str]]:
+    """One person per farmer household of `counties` (a household living in a township, 镇,
+    not a 街道): its oldest living member, as (person id, ID number cipher, name), households
+    in address order."""
     rows = (
         session.execute(
             select(
@@ -131,7 +134,7 @@ def _farmer_heads(session: Session, rng: random.Random) -> list[tuple[bytes, str
             )
             .where(
                 Person.status == PersonStatus.LIVING,
-                Person.residence_county_code.in_(PILOT_COUNTIES),
+                Person.residence_county_code.in_(counties),
                 Person.residence_township.like("%镇"),
                 Person.household_address.is_not(None),
             )
@@ -140,13 +143,19 @@ def _farmer_heads(session: Session, rng: random.Random) -> list[tuple[bytes, str
         .tuples()
         .all()
     )
-    heads: dict[str, tuple[bytes, str]] = {}
-    for address, _birth, id_cipher, name, _pid in rows:
+    heads: dict[str, tuple[int, bytes, str]] = {}
+    for address, _birth, id_cipher, name, person_id in rows:
         if address and address not in heads:
-            heads[address] = (id_cipher, name)
+            heads[address] = (person_id, id_cipher, name)
+    return list(heads.values())
+
+
+def _farmer_heads(session: Session, rng: random.Random) -> list[tuple[bytes, str, int]]:
+    """The grain subsidy's payees: every farmer household head of the pilot counties, with the
+    household's contracted land."""
     return [
         (id_cipher, name, rng.randint(2, 14) * GRAIN_RATE_MINOR)
-        for id_cipher, name in heads.values()
+        for _person_id, id_cipher, name in farmer_household_heads(session)
     ]
 
 
