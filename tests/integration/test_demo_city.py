@@ -39,6 +39,7 @@ from socialcard.insurance.schemes import SchemeCode
 from socialcard.kernel.clock import local_today
 from socialcard.ledger import queries as ledger_queries
 from socialcard.ledger.queries import verify_ledger
+from socialcard.payments import queries as payment_queries
 from socialcard.registry.models import Employer, Person, PersonStatus
 
 
@@ -49,11 +50,12 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     assert city.rollout.openings > 0
     with platform.session() as session:
         assert session.scalar(select(func.count()).select_from(Person)) == city.outcome.accepted
-        # The rollout's uses, plus one use of item 107 for every grain subsidy paid.
+        # The rollout's uses, plus one use of item 107 for every grain subsidy paid and one for
+        # every fee paid with the card.
         assert city.money is not None
         paid = city.money.grain_paid + (city.money.reissue_paid or 0)
         assert session.scalar(select(func.count()).select_from(CardUse)) == (
-            city.rollout.card_uses + paid
+            city.rollout.card_uses + paid + len(city.money.fees_paid)
         )
         ledger = verify_ledger(session)
         assert ledger.ok, ledger.problems
@@ -95,6 +97,22 @@ def test_a_small_demo_city_has_residents_a_rollout_and_figures(platform: Platfor
     assert [[(p.programme, p.status.value) for p in r] for r in received] == [
         [("种粮补贴", "paid")]
     ] * 3
+    # Two of them paid a fee from the card's account, at the counter and at the kiosk; the
+    # third's order waits to be paid.
+    assert len(city.money.fees_paid) == 2
+    with platform.session() as session:
+        fees = [payment_queries.get_order(session, n) for n in city.money.fees_paid]
+        assert city.money.fee_waiting is not None
+        waiting = payment_queries.get_order(session, city.money.fee_waiting)
+        payers = [
+            queries.get_card(session, number).person_id
+            for _id, number, _pin in city.cards.walkthrough
+        ]
+    assert [(o.person_id, o.status.value) for o in fees] == [
+        (payers[0], "paid"),
+        (payers[1], "paid"),
+    ]
+    assert (waiting.person_id, waiting.status.value) == (payers[2], "created")
     _, number, pin = city.cards.walkthrough[0]
     assert walker.issuing_region_code == "431124"  # the demo's 道县 clerk and kiosk serve them
     use_card(

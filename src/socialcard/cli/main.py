@@ -162,7 +162,8 @@ def _build_demo(
             f"demo money: {money.accounts_opened} sandbox bank accounts; grain subsidy batch "
             f"{money.grain_batch}: {money.grain_paid} paid, {money.grain_failed} returned by the "
             f"banks; re-issue {money.reissue_batch or '—'}; waiting for approval: "
-            f"{money.waiting_batch or '—'} (/disbursement)"
+            f"{money.waiting_batch or '—'} (/disbursement); the printed holders' fees: "
+            f"{'、'.join(money.fees_paid) or '—'} paid, {money.fee_waiting or '—'} waiting"
         )
     if city.insurance is not None:
         insurance = city.insurance

@@ -156,7 +156,13 @@ def generate_demo_city(
         )
     with platform.session() as session:
         money_exists = demo_money_exists(session)
-    money = None if money_exists else create_demo_money(platform, seed=seed)
+    money = (
+        None
+        if money_exists
+        else create_demo_money(
+            platform, seed=seed, holders=demo_cards.walkthrough if demo_cards else ()
+        )
+    )
     with platform.session() as session:
         insurance_exists = demo_insurance_exists(session)
     insurance = None if insurance_exists else create_demo_insurance(platform, seed=seed)

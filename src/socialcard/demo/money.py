@@ -11,6 +11,7 @@ only shortcut is that the lists are made here instead of by the agriculture bure
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -18,10 +19,15 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from socialcard.access.policy import load_policy
+from socialcard.access.services import get_staff_by_username, principal_of
 from socialcard.banks.sandbox import SandboxBank
 from socialcard.bootstrap import Platform
 from socialcard.cards.bank_sync import sync_bank_activations
+from socialcard.cards.door import PhysicalCard, is_item_opened
 from socialcard.cards.models import IN_HAND, PARTNER_BANKS, Card
+from socialcard.cards.queries import get_card
+from socialcard.catalog.models import Channel
 from socialcard.db import transaction
 from socialcard.disbursement import services as disbursement
 from socialcard.disbursement.models import DisbursementBatch, Programme
@@ -29,7 +35,12 @@ from socialcard.disbursement.payee_lists import read_payee_list, render_payee_li
 from socialcard.disbursement.programmes import ensure_programmes, fund_programme
 from socialcard.disbursement.runner import agency_account, run_batch
 from socialcard.disbursement.services import Officer
+from socialcard.http.context import RequestContext
+from socialcard.http.idempotency import caller_of
+from socialcard.http.payments import take_payment
 from socialcard.kernel.money import Money
+from socialcard.payments import services as payments
+from socialcard.payments.schedules import SHIPPED_SCHEDULES
 from socialcard.registry.models import Person, PersonStatus
 
 PILOT_COUNTIES: Final = ("431124", "431126")  # 道县, 宁远县
@@ -46,6 +57,8 @@ class DemoMoney:
     reissue_batch: str | None
     reissue_paid: int | None
     waiting_batch: str | None
+    fees_paid: tuple[str, ...] = ()  # the printed holders' paid orders (缴费), with receipts
+    fee_waiting: str | None = None  # an order raised for one of them, left to be paid
 
 
 def demo_money_exists(session: Session) -> bool:
@@ -194,8 +207,12 @@ def _upload(
     return batch.batch_no
 
 
-def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
-    """The money part of the demo; None when the bank gateway is not the sandbox."""
+def create_demo_money(
+    platform: Platform, *, seed: int, holders: Sequence[tuple[str, str, str]] = ()
+) -> DemoMoney | None:
+    """The money part of the demo; None when the bank gateway is not the sandbox. `holders`:
+    the printed cardholders (ID number, card number, PIN), who pay a few fees once the grain
+    subsidy has reached them."""
     bank = platform.bank
     if not isinstance(bank, SandboxBank):
         return None
@@ -327,7 +344,10 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
             at=at,
         )
         disbursement.submit_batch(session, batch_no=waiting_no, officer=civil, at=at)
+    fees_paid, fee_waiting = _holders_fees(platform, holders)
     return DemoMoney(
+        fees_paid=tuple(fees_paid),
+        fee_waiting=fee_waiting,
         accounts_opened=opened,
         grain_batch=grain,
         grain_paid=paid,
@@ -336,3 +356,60 @@ def create_demo_money(platform: Platform, *, seed: int) -> DemoMoney | None:
         reissue_paid=reissue_paid,
         waiting_batch=waiting_no,
     )
+
+
+# Where the printed holders pay their fees, in their order (None: raised and left waiting).
+HOLDER_CHANNELS: Final = (Channel.COUNTER, Channel.KIOSK, None)
+
+
+def _holders_fees(
+    platform: Platform, holders: Sequence[tuple[str, str, str]]
+) -> tuple[list[str], str | None]:
+    """The printed holders' fees (缴费) through the collection service, under the shipped
+    fixed-fee schedules whose items the rollout opened in 道县, where they live: the 道县 clerk
+    raises each order; the first holder pays at the counter and the second at the kiosk, with
+    card and PIN (the money comes from the card's bank account, each order has its receipt);
+    the third's order waits for a visitor to pay it at the kiosk or on the portal. The paid
+    orders and the waiting one; none when no such item is open there."""
+    at = platform.clock.now()
+    with platform.session() as session:
+        clerk = principal_of(
+            session, load_policy(), get_staff_by_username(session, "daoxian_clerk")
+        )
+        schedules = [
+            shipped.code
+            for shipped in SHIPPED_SCHEDULES
+            if shipped.amount_minor is not None
+            and is_item_opened(session, item_no=shipped.item_no, county_code="431124", at=at)
+        ]
+    counter = RequestContext(clerk, "demo-fees", "demo")
+    paid: list[str] = []
+    waiting: str | None = None
+    if not schedules:
+        return paid, waiting
+    for n, ((_resident_id, card_number, pin), channel) in enumerate(
+        zip(holders, HOLDER_CHANNELS, strict=False), start=1
+    ):
+        with platform.session() as session, transaction(session):
+            order = payments.create_order(
+                session,
+                person_id=get_card(session, card_number).person_id,
+                schedule_code=schedules[(n - 1) % len(schedules)],
+                reference=f"demo:holder-{n}",
+                caller=caller_of(counter),
+                idempotency_key=f"demo-holder-{n}",
+                at=at,
+            )
+            order_no = order.order_no
+        if channel is None:
+            waiting = order_no
+            continue
+        done = take_payment(
+            platform,
+            counter if channel is Channel.COUNTER else RequestContext(None, "demo-fees", "demo"),
+            order_no=order_no,
+            credential=PhysicalCard(card_number, pin),
+            channel=channel,
+        )
+        paid.append(done.order_no)
+    return paid, waiting
