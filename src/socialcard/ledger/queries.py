@@ -73,6 +73,18 @@ def list_accounts(session: Session, *, prefix: str | None = None) -> list[Ledger
     return list(session.scalars(stmt))
 
 
+def list_balances(
+    session: Session, *, prefix: str | None = None
+) -> list[tuple[LedgerAccount, Balance]]:
+    """Accounts (by code prefix) in code order, each with its balance derived from its
+    transfers: four grouped scans of the transfers for them all, not a query per account."""
+    totals = _derived_totals(session)
+    return [
+        (account, Balance(account.code, account.normal_side, *totals.get(account.id, [0] * 4)))
+        for account in list_accounts(session, prefix=prefix)
+    ]
+
+
 def _sums(session: Session, account_id: int, as_of: datetime | None) -> tuple[int, int, int, int]:
     t = LedgerTransfer
     totals = [0, 0, 0, 0]

@@ -31,6 +31,7 @@ from socialcard.web.routes import (
     insurance_holder,
     insurance_staff,
     insurance_verify,
+    ledger,
     payments,
     persons,
     regions,
@@ -60,6 +61,7 @@ def build_web_router() -> APIRouter:
         catalog,
         dashboard,
         disbursement,
+        ledger,
         insurance_staff,
     ):
         router.include_router(module.router)
