@@ -38,11 +38,16 @@ class Balance:
         return self.debits_posted - self.credits_posted
 
     @property
+    def reserved(self) -> int:
+        """What is reserved against the account: pending on the side that lowers it."""
+        if self.normal_side is NormalSide.CREDIT:
+            return self.debits_pending
+        return self.credits_pending
+
+    @property
     def available(self) -> int:
         """Posted less what is reserved against it."""
-        if self.normal_side is NormalSide.CREDIT:
-            return self.posted - self.debits_pending
-        return self.posted - self.credits_pending
+        return self.posted - self.reserved
 
 
 def get_account(session: Session, code: str) -> LedgerAccount:

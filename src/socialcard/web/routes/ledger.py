@@ -50,20 +50,13 @@ def _group_of(code: str) -> str:
     return code.split(":", 1)[0]
 
 
-def _reserved(balance: Balance) -> int:
-    """What is reserved against the account: pending on the side that lowers it."""
-    if balance.normal_side is NormalSide.CREDIT:
-        return balance.debits_pending
-    return balance.credits_pending
-
-
 def _groups(balances: list[tuple[LedgerAccount, Balance]]) -> list[Group]:
     sums: dict[str, list[int]] = {}
     for account, balance in balances:
         row = sums.setdefault(_group_of(account.code), [0, 0, 0])
         row[0] += 1
         row[1] += balance.posted
-        row[2] += _reserved(balance)
+        row[2] += balance.reserved
     order = [*GROUPS, *sorted(set(sums) - set(GROUPS))]
     return [Group(code, GROUPS.get(code, code), *sums[code]) for code in order if code in sums]
 
@@ -104,7 +97,6 @@ def ledger_page(
         accounts_total=len(chosen),
         accounts_shown=ACCOUNTS_SHOWN,
         chart=stacked_bar_chart(budgets, label_width=170, value_width=150) if budgets else None,
-        reserved=_reserved,
         sides=SIDE_NAMES,
     )
 
@@ -123,7 +115,6 @@ def account_page(code: str, request: Request, ctx: Context, session: DbSession) 
         lines_shown=STATEMENT_LINES,
         group=_group_of(code),
         group_name=GROUPS.get(_group_of(code), _group_of(code)),
-        reserved=_reserved,
         sides=SIDE_NAMES,
         phases=PHASE_NAMES,
     )
